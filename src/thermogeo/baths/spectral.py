@@ -1,0 +1,160 @@
+"""Spectral densities and the transition rates they imply (KMS detailed balance built in).
+
+For a Bohr frequency ``omega`` (positive: the system loses ``omega`` to the bath)::
+
+    gamma(omega)  = 2 pi J(omega) (n(omega) + 1),     omega > 0
+    gamma(-omega) = 2 pi J(omega) n(omega) = exp(-omega/T) gamma(omega)
+    n(omega)      = 1 / (exp(omega/T) - 1)
+
+written as ``gamma(omega) = 2 pi J_odd(omega) / (1 - exp(-omega/T))`` with
+``J_odd(omega) = sign(omega) J(|omega|)``. At ``omega = 0`` the limit is used: ``2 pi kappa T``
+for the ohmic case ``s = 1`` and zero for ``s > 1``.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+from thermogeo.errors import ModelError
+
+
+class SpectralDensity(ABC):
+    """A bath spectral density ``J(omega)`` for ``omega >= 0``."""
+
+    @abstractmethod
+    def density(self, omega: np.ndarray) -> np.ndarray:
+        """``J(omega)`` for ``omega >= 0``, with ``J(0) = 0``."""
+
+    @abstractmethod
+    def density_derivative(self, omega: np.ndarray) -> np.ndarray:
+        """``dJ/domega`` for ``omega > 0``."""
+
+    @abstractmethod
+    def zero_frequency_rate(self, T: float) -> float:
+        """``lim_{omega -> 0} gamma(omega)``: the pure-dephasing rate."""
+
+    @abstractmethod
+    def to_dict(self) -> dict:
+        """The TOML form (``kind`` plus the fields)."""
+
+    def rate(self, omega: np.ndarray, T: float) -> np.ndarray:
+        """Transition rate ``gamma(omega)`` at temperature ``T``, any sign of ``omega``."""
+        omega = np.asarray(omega, dtype=float)
+        a = np.abs(omega)
+        nz = a > 0
+        safe = np.where(nz, omega, 1.0)
+        with np.errstate(over="ignore", under="ignore"):
+            g = -1.0 / np.expm1(-safe / T)  # 1/(1 - exp(-omega/T))
+        out = 2 * np.pi * np.sign(safe) * self.density(np.where(nz, a, 1.0)) * g
+        return np.where(nz, out, self.zero_frequency_rate(T))
+
+    def rate_derivative(self, omega: np.ndarray, T: float) -> np.ndarray:
+        """``d gamma / d omega`` (zero is returned at ``omega = 0``, where only degenerate
+        groups that do not move are ever evaluated)."""
+        omega = np.asarray(omega, dtype=float)
+        a = np.abs(omega)
+        nz = a > 0
+        safe = np.where(nz, omega, 1.0)
+        aa = np.where(nz, a, 1.0)
+        with np.errstate(over="ignore", under="ignore"):
+            g = -1.0 / np.expm1(-safe / T)
+        Jodd = np.sign(safe) * self.density(aa)
+        dJodd = self.density_derivative(aa)
+        out = 2 * np.pi * (dJodd * g - Jodd * g * (g - 1.0) / T)
+        return np.where(nz, out, 0.0)
+
+
+@dataclass(frozen=True)
+class Ohmic(SpectralDensity):
+    """Ohmic family ``J(omega) = strength * omega**exponent * cutoff**(1 - exponent)
+    * exp(-omega / cutoff)``.
+
+    Parameters
+    ----------
+    strength : float
+        ``kappa >= 0`` (dimensionless for ``exponent = 1``).
+    exponent : float
+        ``s >= 1`` (1: ohmic, > 1: super-ohmic). Sub-ohmic baths have no finite
+        zero-frequency (dephasing) rate and are refused.
+    cutoff : float
+        ``omega_c > 0``, or ``math.inf`` (only with ``exponent = 1``).
+    """
+
+    strength: float
+    exponent: float = 1.0
+    cutoff: float = math.inf
+
+    def __post_init__(self):
+        for name in ("strength", "exponent", "cutoff"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v):
+                raise ModelError(f"spectral_density.{name}: expected a real number, got {v!r}")
+        if self.strength < 0:
+            raise ModelError(f"spectral_density.strength: must be >= 0, got {self.strength}")
+        if self.exponent < 1:
+            raise ModelError(f"spectral_density.exponent: must be >= 1 (ohmic 1, super-ohmic "
+                             f"> 1; sub-ohmic baths have no finite dephasing rate), got "
+                             f"{self.exponent}")
+        if not self.cutoff > 0:
+            raise ModelError(f"spectral_density.cutoff: must be > 0 or 'inf', got {self.cutoff}")
+        if math.isinf(self.cutoff) and self.exponent != 1:
+            raise ModelError("spectral_density.cutoff: 'inf' is allowed only with exponent = 1, "
+                             f"got exponent {self.exponent}")
+
+    def density(self, omega):
+        omega = np.asarray(omega, dtype=float)
+        s, wc = self.exponent, self.cutoff
+        if math.isinf(wc):
+            return self.strength * omega
+        return self.strength * omega**s * wc ** (1 - s) * np.exp(-omega / wc)
+
+    def density_derivative(self, omega):
+        omega = np.asarray(omega, dtype=float)
+        if math.isinf(self.cutoff):
+            return np.full_like(omega, self.strength)
+        return self.density(omega) * (self.exponent / omega - 1.0 / self.cutoff)
+
+    def zero_frequency_rate(self, T):
+        return 2 * np.pi * self.strength * T if self.exponent == 1 else 0.0
+
+    def to_dict(self):
+        return {"kind": "ohmic", "strength": self.strength, "exponent": self.exponent,
+                "cutoff": "inf" if math.isinf(self.cutoff) else self.cutoff}
+
+
+SPECTRAL_DENSITIES = {"ohmic": Ohmic}
+
+
+def spectral_density_from_dict(d: dict, where: str = "spectral_density") -> SpectralDensity:
+    """Build a spectral density from its TOML table (``kind`` plus fields)."""
+    if isinstance(d, SpectralDensity):
+        return d
+    if not isinstance(d, dict):
+        raise ModelError(f"{where}: expected a table such as {{ kind = \"ohmic\", strength = "
+                         f"0.05 }}, got {d!r}")
+    d = dict(d)
+    kind = d.pop("kind", None)
+    if kind not in SPECTRAL_DENSITIES:
+        raise ModelError(f"{where}.kind: unknown spectral density {kind!r}; accepted: "
+                         f"{', '.join(SPECTRAL_DENSITIES)}")
+    cls = SPECTRAL_DENSITIES[kind]
+    allowed = {"strength", "exponent", "cutoff"}
+    extra = set(d) - allowed
+    if extra:
+        raise ModelError(f"{where}: unknown field(s) {sorted(extra)} for kind {kind!r}; "
+                         f"accepted: {sorted(allowed)}")
+    if "strength" not in d:
+        raise ModelError(f"{where}.strength: missing (a real number >= 0)")
+    if isinstance(d.get("cutoff"), str):
+        if d["cutoff"].strip().lower() not in ("inf", "infinity"):
+            raise ModelError(f"{where}.cutoff: expected a positive number or \"inf\", got "
+                             f"{d['cutoff']!r}")
+        d["cutoff"] = math.inf
+    try:
+        return cls(**d)
+    except ModelError as e:
+        raise ModelError(f"{where}: {e}") from None

@@ -1,0 +1,78 @@
+"""The typer application and the shared helpers of the command modules."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+
+import numpy as np
+import typer
+
+from thermogeo.errors import ModelError, NonUniqueSteadyStateError
+
+app = typer.Typer(help="Thermodynamic geometry of slowly driven quantum thermal machines.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+
+def parse_assignments(text: str | None, option: str) -> dict[str, float]:
+    """``"Bx=0.7,Bz=0.4"`` -> ``{"Bx": 0.7, "Bz": 0.4}``; a clear error otherwise."""
+    out: dict[str, float] = {}
+    if not text:
+        return out
+    for item in text.split(","):
+        name, eq, value = item.partition("=")
+        try:
+            if not eq or not name.strip():
+                raise ValueError
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ModelError(f"{option}: cannot read {item!r}; expected NAME=NUMBER pairs "
+                             "separated by commas, e.g. Bx=0.7,Bz=0.4") from None
+    return out
+
+
+def to_jsonable(x):
+    """numpy scalars/arrays -> plain Python for ``json.dumps``."""
+    if isinstance(x, dict):
+        return {str(k): to_jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [to_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return to_jsonable(x.tolist())
+    if isinstance(x, (np.floating, float)):
+        return float(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x
+
+
+def print_json(obj) -> None:
+    typer.echo(json.dumps(to_jsonable(obj)))
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Turn the library's input errors into a one-line message and exit status 2."""
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (ModelError, NonUniqueSteadyStateError, ValueError, FileNotFoundError) as e:
+            typer.echo(f"error: {type(e).__name__}: {e}", err=True)
+            raise typer.Exit(code=2) from None
+    return wrapper
+
+
+def main() -> None:
+    """Entry point of the ``thermogeo`` script."""
+    app(prog_name="thermogeo")
+
+
+# Command modules register themselves on ``app`` when imported.
+from thermogeo.cli import point  # noqa: E402,F401
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

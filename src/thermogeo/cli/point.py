@@ -1,0 +1,113 @@
+"""``thermogeo check`` and ``thermogeo response``: one machine at one parameter point."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import typer
+
+from thermogeo.cli.app import app, parse_assignments, print_json, user_errors
+from thermogeo.io import load_model
+from thermogeo.lindblad.generator import generator
+from thermogeo.linalg.steady import steady_solve
+from thermogeo.numerics import Numerics
+from thermogeo.response import response
+
+
+def secular_report(machine, lam, numerics: Numerics) -> list[str]:
+    """Warnings about the secular approximation at one point: distinct Bohr frequencies
+    closer than the fastest relaxation rate (largest ``|Re|`` eigenvalue of L), and a
+    non-unique steady state."""
+    gen = generator(machine, lam[None], numerics)
+    out = []
+    w = np.unique(gen.groups.omega[0])
+    gaps = np.diff(w)
+    rate = float(np.abs(np.linalg.eigvals(gen.L[0]).real).max())
+    close = gaps[gaps < rate]
+    if close.size:
+        out.append(f"SecularApproximationWarning: {close.size} pair(s) of distinct Bohr "
+                   f"frequencies are closer ({close.min():.3g}) than the fastest relaxation rate "
+                   f"({rate:.3g}); the secular approximation may fail")
+    ss = steady_solve(gen.L, numerics.uniqueness_rcond)
+    if not ss.unique[0]:
+        out.append(f"NonUniqueSteadyState: the steady state is not unique at the default "
+                   f"point (rcond {ss.rcond[0]:.2e})")
+    return out
+
+
+@app.command()
+@user_errors
+def check(model: Path = typer.Argument(..., help="TOML model file."),
+          json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
+    """Validate a model file and summarise it (spectrum and warnings at the default point)."""
+    m = load_model(model)
+    lam = m.point()
+    E = np.linalg.eigvalsh(m.hamiltonian_at(lam))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        notes = secular_report(m, lam, Numerics())
+    info = {
+        "model": str(model), "qubits": m.qubits, "dimension": m.dim,
+        "parameters": dict(m.parameters), "constants": dict(m.constants),
+        "baths": [{"name": b.name, "temperature": b.temperature,
+                   "coupling": b.coupling if isinstance(b.coupling, str) else "matrix",
+                   "spectral_density": b.spectral_density.to_dict()} for b in m.baths],
+        "spectrum": E, "warnings": notes,
+    }
+    if json:
+        print_json(info)
+        return
+    typer.echo(f"{model}: {m.qubits} qubit(s), dimension {m.dim}")
+    typer.echo("parameters: " + ", ".join(f"{k} = {v:g}" for k, v in m.parameters.items()))
+    if m.constants:
+        typer.echo("constants: " + ", ".join(f"{k} = {v:g}" for k, v in m.constants.items()))
+    for b in info["baths"]:
+        sd = b["spectral_density"]
+        typer.echo(f"bath {b['name']}: T = {b['temperature']:g}, coupling {b['coupling']}, "
+                   f"{sd['kind']} strength {sd['strength']:g} exponent {sd['exponent']:g} "
+                   f"cutoff {sd['cutoff']}")
+    typer.echo("spectrum at default point: " + " ".join(f"{e:.6g}" for e in E))
+    for n in notes:
+        typer.echo("warning: " + n)
+    if not notes:
+        typer.echo("ok: no warnings")
+
+
+@app.command("response")
+@user_errors
+def response_cmd(model: Path = typer.Argument(..., help="TOML model file."),
+                 at: str = typer.Option("", "--at", help="Parameter values, e.g. Bx=0.7,Bz=0.4 "
+                                        "(unset parameters keep their defaults)."),
+                 plane: str = typer.Option("", "--plane", help="Two parameters x,y for the "
+                                           "rotor (default: the first two)."),
+                 json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
+    """Heat currents, heat response, rotor, metric and entropy at one parameter point."""
+    m = load_model(model)
+    lam = m.point(parse_assignments(at, "--at"))
+    names = m.parameter_names
+    pl = tuple(p.strip() for p in plane.split(",")) if plane else names[:2]
+    if len(pl) == 1:
+        pl = None
+    elif len(pl) != 2:
+        raise ValueError(f"--plane: expected two parameter names x,y, got {plane!r}")
+    r = response(m, lam, plane=pl)
+    out = {
+        "parameters": dict(zip(names, lam)),
+        "heat_current": dict(zip(m.bath_names, r.heat_current)),
+        "heat_response": {b: r.heat_response[i] for i, b in enumerate(m.bath_names)},
+        "rotor": dict(zip(m.bath_names, r.rotor)) if r.rotor is not None else {},
+        "metric": r.metric, "entropy": float(r.entropy), "spectrum": r.spectrum,
+    }
+    if json:
+        print_json(out)
+        return
+    typer.echo("at " + ", ".join(f"{k} = {v:g}" for k, v in out["parameters"].items()))
+    typer.echo(f"spectrum: {' '.join(f'{e:.6g}' for e in r.spectrum)}   entropy: "
+               f"{float(r.entropy):.10g}")
+    for i, b in enumerate(m.bath_names):
+        rot = f"  rotor[{','.join(pl)}] {r.rotor[i]:+.10g}" if r.rotor is not None else ""
+        typer.echo(f"bath {b}: heat current {r.heat_current[i]:+.10g}  heat response "
+                   f"{np.array2string(r.heat_response[i], precision=10)}{rot}")
+    typer.echo("metric g:\n" + np.array2string(r.metric, precision=10))

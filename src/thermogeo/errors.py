@@ -1,0 +1,37 @@
+"""Error and warning classes of thermogeo.
+
+Misuse raises the built-in ``ValueError``/``TypeError`` (through :class:`ModelError`, a
+``ValueError``), naming the field, what was expected and what was received. Physics failures a
+user may want to catch have their own classes.
+"""
+
+from __future__ import annotations
+
+
+class ModelError(ValueError):
+    """A machine description (Python or TOML) is malformed.
+
+    The message names the source (file), the field and the accepted values.
+    """
+
+
+class NonUniqueSteadyStateError(RuntimeError):
+    """The generator has more than one stationary state at a parameter point.
+
+    Typical cause: the couplings leave a symmetry sector dark (e.g. ``X0 + X1`` and
+    ``Z0 + Z1`` on a Heisenberg dimer never touch the singlet).
+    """
+
+
+class ThermogeoWarning(UserWarning):
+    """Base class of thermogeo's warnings."""
+
+
+class SecularApproximationWarning(ThermogeoWarning):
+    """Distinct Bohr frequencies are closer than the dissipative rates, or a parameter
+    derivative splits a group of degenerate Bohr frequencies (the secular generator is not
+    differentiable there)."""
+
+
+class SlowDrivingWarning(ThermogeoWarning):
+    """The driving period is not long against the relaxation time."""

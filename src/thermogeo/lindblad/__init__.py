@@ -1,0 +1,1 @@
+"""The global secular (Davies) Lindblad generator, per-bath dissipators and currents."""

@@ -1,0 +1,121 @@
+"""Global secular (Davies) Lindblad generator at frozen parameters, in the eigenbasis of H.
+
+With ``H = sum_n E_n |n><n|`` and Bohr frequencies grouped by projectors
+(:mod:`thermogeo.linalg.bohr`)::
+
+    A_alpha(omega) = sum_{E_m - E_n = omega} |n><n| A_alpha |m><m|
+    D_alpha rho    = sum_omega gamma_alpha(omega) [A(omega) rho A(omega)^+
+                                                   - 1/2 {A(omega)^+ A(omega), rho}]
+    L rho          = -i [H, rho] + sum_alpha D_alpha rho
+
+(Lamb shift neglected). Everything is represented in the eigenframe ``rho~ = U^+ rho U``,
+where ``-i[H, .]`` is diagonal and each ``A(omega)`` is a masked copy of ``A~ = U^+ A U``.
+Reference: H.-P. Breuer and F. Petruccione, The Theory of Open Quantum Systems, sec. 3.3;
+physics.md section 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from thermogeo.linalg.bohr import BohrGroups, bohr_groups
+from thermogeo.model.machine import Machine
+from thermogeo.numerics import Numerics
+
+
+def dissipator_superop(gam: np.ndarray, B: np.ndarray, C: np.ndarray,
+                       label: np.ndarray) -> np.ndarray:
+    """Eigenframe superoperator of ``sum_omega g_omega (B_w rho C_w^+ - 1/2 {C_w^+ B_w, rho})``.
+
+    With ``B = C = A~`` and ``gam`` the rates this is the Davies dissipator; other arguments
+    give its derivatives (the map is linear in ``gam`` and in each of ``B``, ``C``).
+
+    Parameters
+    ----------
+    gam : (*b, d, d) float
+        Rate of the group of each element ``[n, m]`` (jump m -> n).
+    B, C : (*b, d, d) complex
+        Operators in the eigenframe.
+    label : (*b, d, d) int
+        Bohr group label of each element.
+
+    Returns
+    -------
+    (*b, d*d, d*d) complex
+    """
+    d = B.shape[-1]
+    same = label[..., :, None, :, None] == label[..., None, :, None, :]  # [a,b,c,d]
+    t1 = np.einsum("...ac,...bd->...abcd", gam * B, C.conj()) * same
+    same_e = label[..., :, :, None] == label[..., :, None, :]  # [e,a,c]: lab[e,a]==lab[e,c]
+    K = np.einsum("...ea,...ec,...eac->...ac", gam * C.conj(), B, same_e)
+    eye = np.eye(d)
+    t1 -= 0.5 * np.einsum("...ac,bd->...abcd", K, eye)
+    t1 -= 0.5 * np.einsum("ac,...db->...abcd", eye, K)
+    return t1.reshape(*t1.shape[:-4], d * d, d * d)
+
+
+@dataclass(frozen=True)
+class Generator:
+    """The secular generator at a batch of parameter points, in the eigenframe of H.
+
+    Attributes
+    ----------
+    E : (*b, d) float            eigenvalues of H, ascending
+    U : (*b, d, d) complex       eigenvectors (columns)
+    groups : BohrGroups          Bohr-frequency grouping
+    A : (*b, m, d, d) complex    couplings in the eigenframe, ``U^+ A_alpha U``
+    V : (*b, k, d, d) complex    ``U^+ V_i U``
+    rates : (*b, m, d, d) float  ``gamma_alpha`` of the group of each element
+    D : (*b, m, d*d, d*d)        per-bath dissipators (eigenframe superoperators)
+    L : (*b, d*d, d*d)           full generator (eigenframe superoperator)
+    """
+
+    E: np.ndarray
+    U: np.ndarray
+    groups: BohrGroups
+    A: np.ndarray
+    V: np.ndarray
+    rates: np.ndarray
+    D: np.ndarray
+    L: np.ndarray
+
+    def to_lab(self, S: np.ndarray) -> np.ndarray:
+        """Eigenframe superoperator ``(*b, d*d, d*d)`` -> lab frame (``U . U^+`` conjugation)."""
+        d = self.U.shape[-1]
+        W = np.einsum("...ac,...bd->...abcd", self.U, self.U.conj()).reshape(
+            *self.U.shape[:-2], d * d, d * d)
+        return W @ S @ np.conj(np.swapaxes(W, -1, -2))
+
+    def state_to_lab(self, rho: np.ndarray) -> np.ndarray:
+        """Eigenframe operator ``(*b, d, d)`` -> lab frame."""
+        return self.U @ rho @ np.conj(np.swapaxes(self.U, -1, -2))
+
+
+def hamiltonian_part(E: np.ndarray) -> np.ndarray:
+    """Diagonal of ``-i[H, .]`` in the eigenframe, ``(*b, d*d)``."""
+    w = E[..., :, None] - E[..., None, :]
+    return (-1j * w).reshape(*E.shape[:-1], -1)
+
+
+def generator(machine: Machine, lam: np.ndarray, numerics: Numerics | None = None
+              ) -> Generator:
+    """Secular generator of ``machine`` at parameter points ``lam (*b, k)``.
+
+    Returns a :class:`Generator` in the eigenframe (no chunking: callers chunk large
+    batches, see :func:`thermogeo.response.response`).
+    """
+    numerics = numerics or Numerics()
+    H = machine.hamiltonian_at(lam)
+    E, U = np.linalg.eigh(H)
+    Ud = np.conj(np.swapaxes(U, -1, -2))[..., None, :, :]
+    A = Ud @ machine.couplings @ U[..., None, :, :]
+    V = Ud @ machine.V @ U[..., None, :, :]
+    groups = bohr_groups(E, numerics.degeneracy_tol)
+    rates = np.stack([b.rate(groups.omega) for b in machine.baths], axis=-3)
+    D = dissipator_superop(rates, A, A, groups.label[..., None, :, :])
+    L = D.sum(axis=-3)
+    idx = np.arange(L.shape[-1])
+    L[..., idx, idx] += hamiltonian_part(E)
+    return Generator(E=E, U=U, groups=groups, A=A, V=V, rates=rates, D=D, L=L)

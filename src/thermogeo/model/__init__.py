@@ -1,0 +1,1 @@
+"""Machines: Pauli-string operators, Hamiltonian builders and the :class:`Machine` spec."""
