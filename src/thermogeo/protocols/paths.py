@@ -1,0 +1,393 @@
+"""Closed paths in a plane of two driving parameters.
+
+A :class:`Loop` maps the cycle coordinate ``s in [0, 1)`` (``s = t/period``) to a point
+``(x(s), y(s))`` of the plane ``(x, y)`` of two named parameters; the other parameters stay at
+a base point (the machine's defaults unless given). Orientation is explicit: a loop traversed
+counter-clockwise in the ``(x, y)`` plane has positive :meth:`Loop.signed_area`.
+
+Smooth periodic loops (circle, ellipse, Fourier) are integrated to spectral accuracy by the
+trapezoidal rule; loops with corners (polygons, sectors) report their corners in
+:meth:`Loop.breakpoints` so quadrature can be done piece by piece with Gauss-Legendre rules.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from thermogeo.errors import ModelError
+
+
+@dataclass(frozen=True)
+class Loop(ABC):
+    """A closed path ``s -> (x(s), y(s))``, ``s in [0, 1]``, ``x(0) = x(1)``.
+
+    Attributes
+    ----------
+    plane : (str, str)
+        Names of the parameters on the two axes.
+    base : mapping name -> value, optional
+        Values of the other parameters (default: the machine's defaults).
+    """
+
+    plane: tuple[str, str] = ("Bx", "Bz")
+    base: Mapping[str, float] | None = field(default=None, kw_only=True)
+
+    @abstractmethod
+    def xy(self, s: np.ndarray) -> np.ndarray:
+        """``(*s, 2)`` points of the plane."""
+
+    @abstractmethod
+    def dxy(self, s: np.ndarray) -> np.ndarray:
+        """``(*s, 2)`` derivative ``d(x, y)/ds``."""
+
+    def breakpoints(self) -> np.ndarray:
+        """Values of ``s`` in ``[0, 1]`` where the loop has corners (always includes 0 and 1).
+
+        Smooth periodic loops return ``[0, 1]``.
+        """
+        return np.array([0.0, 1.0])
+
+    @property
+    def smooth(self) -> bool:
+        """True for a smooth periodic loop (trapezoidal rule is spectrally accurate)."""
+        return len(self.breakpoints()) == 2
+
+    def points(self, machine, s) -> np.ndarray:
+        """Full parameter vectors ``lam (*s, k)`` along the loop."""
+        s = np.asarray(s, dtype=float)
+        ix, iy = self.indices(machine)
+        lam = np.broadcast_to(machine.point(self.base or {}), s.shape + (len(machine.parameters),)
+                              ).copy()
+        p = self.xy(s)
+        lam[..., ix], lam[..., iy] = p[..., 0], p[..., 1]
+        return lam
+
+    def velocity(self, machine, s) -> np.ndarray:
+        """``d lam / ds``, ``(*s, k)`` (zero outside the plane)."""
+        s = np.asarray(s, dtype=float)
+        ix, iy = self.indices(machine)
+        v = np.zeros(s.shape + (len(machine.parameters),))
+        dp = self.dxy(s)
+        v[..., ix], v[..., iy] = dp[..., 0], dp[..., 1]
+        return v
+
+    def indices(self, machine) -> tuple[int, int]:
+        """Indices of the plane's parameters in ``machine``; a clear error if unknown."""
+        if len(self.plane) != 2 or self.plane[0] == self.plane[1]:
+            raise ModelError(f"plane: expected two different parameter names, got {self.plane}")
+        return machine.parameter_index(self.plane[0]), machine.parameter_index(self.plane[1])
+
+    def signed_area(self, n: int = 4096) -> float:
+        """Enclosed area, positive for counter-clockwise loops (shoelace on a fine sampling
+        of every smooth piece)."""
+        x, w = self.quadrature(n)
+        p, dp = self.xy(x), self.dxy(x)
+        return float(0.5 * np.sum(w * (p[:, 0] * dp[:, 1] - p[:, 1] * dp[:, 0])))
+
+    def quadrature(self, n: int = 256) -> tuple[np.ndarray, np.ndarray]:
+        """Nodes and weights in ``s`` for integrals over one cycle.
+
+        Smooth loops: ``n`` equispaced nodes (trapezoid, spectral). Otherwise Gauss-Legendre
+        with ``n`` nodes on every smooth piece between :meth:`breakpoints`.
+        """
+        bp = self.breakpoints()
+        if len(bp) == 2:
+            return np.arange(n) / n, np.full(n, 1.0 / n)
+        g, gw = np.polynomial.legendre.leggauss(n)
+        xs, ws = [], []
+        for a, b in zip(bp[:-1], bp[1:]):
+            xs.append(0.5 * (b - a) * (g + 1) + a)
+            ws.append(0.5 * (b - a) * gw)
+        return np.concatenate(xs), np.concatenate(ws)
+
+    def reversed(self) -> Loop:
+        """The same loop traversed the other way."""
+        return Reparametrized(loop=self, phi=lambda s: 1.0 - s, dphi=lambda s: -np.ones_like(s),
+                              plane=self.plane, base=self.base)
+
+
+def _pt(p, name) -> tuple[float, float]:
+    p = tuple(float(v) for v in p)
+    if len(p) != 2:
+        raise ModelError(f"{name}: expected two numbers (x, y), got {p}")
+    return p
+
+
+@dataclass(frozen=True)
+class Circle(Loop):
+    """Circle of ``radius`` around ``center``; ``clockwise=False`` is counter-clockwise."""
+
+    center: tuple[float, float] = (0.0, 0.0)
+    radius: float = 1.0
+    clockwise: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "center", _pt(self.center, "center"))
+        if not self.radius > 0:
+            raise ModelError(f"radius: must be > 0, got {self.radius}")
+
+    def _phase(self, s):
+        return 2 * np.pi * np.asarray(s, dtype=float) * (-1 if self.clockwise else 1)
+
+    def xy(self, s):
+        t = self._phase(s)
+        return np.stack([self.center[0] + self.radius * np.cos(t),
+                         self.center[1] + self.radius * np.sin(t)], axis=-1)
+
+    def dxy(self, s):
+        t = self._phase(s)
+        w = 2 * np.pi * (-1 if self.clockwise else 1) * self.radius
+        return np.stack([-w * np.sin(t), w * np.cos(t)], axis=-1)
+
+
+@dataclass(frozen=True)
+class Ellipse(Loop):
+    """Ellipse with semi-axes ``(a, b)`` rotated by ``angle`` (radians) around ``center``."""
+
+    center: tuple[float, float] = (0.0, 0.0)
+    semi_axes: tuple[float, float] = (1.0, 1.0)
+    angle: float = 0.0
+    clockwise: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "center", _pt(self.center, "center"))
+        object.__setattr__(self, "semi_axes", _pt(self.semi_axes, "semi_axes"))
+        if min(self.semi_axes) <= 0:
+            raise ModelError(f"semi_axes: both must be > 0, got {self.semi_axes}")
+
+    def _rot(self):
+        c, s = np.cos(self.angle), np.sin(self.angle)
+        return np.array([[c, -s], [s, c]])
+
+    def xy(self, s):
+        t = 2 * np.pi * np.asarray(s, float) * (-1 if self.clockwise else 1)
+        p = np.stack([self.semi_axes[0] * np.cos(t), self.semi_axes[1] * np.sin(t)], -1)
+        return p @ self._rot().T + np.array(self.center)
+
+    def dxy(self, s):
+        sg = -1 if self.clockwise else 1
+        t = 2 * np.pi * np.asarray(s, float) * sg
+        p = 2 * np.pi * sg * np.stack([-self.semi_axes[0] * np.sin(t),
+                                       self.semi_axes[1] * np.cos(t)], -1)
+        return p @ self._rot().T
+
+
+@dataclass(frozen=True)
+class Polygon(Loop):
+    """Closed polygon through ``vertices`` (in order; the last joins the first), each side
+    traversed at uniform speed in an equal share of the cycle."""
+
+    vertices: Sequence[tuple[float, float]] = ()
+
+    def __post_init__(self):
+        v = np.asarray(self.vertices, dtype=float)
+        if v.ndim != 2 or v.shape[1] != 2 or len(v) < 3:
+            raise ModelError(f"vertices: expected at least three (x, y) pairs, got {v.shape}")
+        object.__setattr__(self, "vertices", tuple(map(tuple, v.tolist())))
+        _check_simple(np.vstack([v, v[:1]]), "polygon")
+
+    def _v(self):
+        return np.asarray(self.vertices)
+
+    def breakpoints(self):
+        return np.linspace(0, 1, len(self.vertices) + 1)
+
+    def _seg(self, s):
+        n = len(self.vertices)
+        u = np.mod(np.asarray(s, float), 1.0) * n
+        i = np.minimum(np.floor(u).astype(int), n - 1)
+        return i, u - i, n
+
+    def xy(self, s):
+        v = self._v()
+        i, f, n = self._seg(s)
+        return v[i] + f[..., None] * (v[(i + 1) % n] - v[i])
+
+    def dxy(self, s):
+        v = self._v()
+        i, _, n = self._seg(s)
+        return n * (v[(i + 1) % n] - v[i])
+
+
+def Rectangle(x: tuple[float, float], y: tuple[float, float], plane=("Bx", "Bz"),
+              clockwise: bool = False, base=None) -> Polygon:
+    """Axis-aligned rectangle ``[x0, x1] x [y0, y1]`` as a :class:`Polygon`."""
+    (x0, x1), (y0, y1) = _pt(x, "x"), _pt(y, "y")
+    if not (x1 > x0 and y1 > y0):
+        raise ModelError(f"rectangle: need x0 < x1 and y0 < y1, got x={x}, y={y}")
+    v = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+    return Polygon(plane, vertices=v[::-1] if clockwise else v, base=base)
+
+
+@dataclass(frozen=True)
+class Sector(Loop):
+    """Annular sector between radii ``r_in < r_out`` and polar angles ``theta0 < theta1``
+    (radians, measured from the +x axis of the plane towards +y) around ``center``.
+
+    Counter-clockwise: outwards along ``theta0``, the outer arc, inwards along ``theta1``, the
+    inner arc back (the inner arc degenerates to a point when ``r_in = 0``). The four pieces
+    share the cycle equally. ``r_out`` may be large (the "quadrant" loop of physics.md 7).
+    """
+
+    r_in: float = 0.0
+    r_out: float = 1.0
+    theta0: float = 0.0
+    theta1: float = np.pi / 2
+    center: tuple[float, float] = (0.0, 0.0)
+    clockwise: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "center", _pt(self.center, "center"))
+        if not 0 <= self.r_in < self.r_out:
+            raise ModelError(f"sector: need 0 <= r_in < r_out, got {self.r_in}, {self.r_out}")
+        if not 0 < self.theta1 - self.theta0 <= 2 * np.pi:
+            raise ModelError("sector: need theta0 < theta1 <= theta0 + 2 pi, got "
+                             f"{self.theta0}, {self.theta1}")
+
+    def breakpoints(self):
+        return np.linspace(0, 1, 5)
+
+    def _polar(self, s):
+        s = np.mod(np.asarray(s, float), 1.0)
+        if self.clockwise:
+            s = np.where(s == 0, 0.0, 1.0 - s)
+        u = 4 * s
+        i = np.minimum(np.floor(u).astype(int), 3)
+        f = u - i
+        a, b, t0, t1 = self.r_in, self.r_out, self.theta0, self.theta1
+        r = np.choose(i, [a + f * (b - a), np.full_like(f, b), b - f * (b - a),
+                          np.full_like(f, a)])
+        th = np.choose(i, [np.full_like(f, t0), t0 + f * (t1 - t0), np.full_like(f, t1),
+                           t1 - f * (t1 - t0)])
+        dr = np.choose(i, [np.full_like(f, b - a), 0 * f, np.full_like(f, a - b), 0 * f])
+        dth = np.choose(i, [0 * f, np.full_like(f, t1 - t0), 0 * f, np.full_like(f, t0 - t1)])
+        sg = -4.0 if self.clockwise else 4.0
+        return r, th, sg * dr, sg * dth
+
+    def xy(self, s):
+        r, th, _, _ = self._polar(s)
+        return np.stack([self.center[0] + r * np.cos(th), self.center[1] + r * np.sin(th)], -1)
+
+    def dxy(self, s):
+        r, th, dr, dth = self._polar(s)
+        return np.stack([dr * np.cos(th) - r * np.sin(th) * dth,
+                         dr * np.sin(th) + r * np.cos(th) * dth], -1)
+
+
+@dataclass(frozen=True)
+class FourierLoop(Loop):
+    """``(x, y)(s) = c0 + sum_n a_n cos(2 pi n s) + b_n sin(2 pi n s)``.
+
+    ``coefficients`` has shape ``(2 * harmonics + 1, 2)``: ``c0``, then ``a_1, b_1, a_2, ...``.
+    """
+
+    coefficients: np.ndarray = field(default_factory=lambda: np.array(
+        [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
+
+    def __post_init__(self):
+        c = np.asarray(self.coefficients, dtype=float)
+        if c.ndim != 2 or c.shape[1] != 2 or c.shape[0] % 2 != 1:
+            raise ModelError("coefficients: expected shape (2*harmonics + 1, 2), got "
+                             f"{c.shape}")
+        c.setflags(write=False)
+        object.__setattr__(self, "coefficients", c)
+
+    @property
+    def harmonics(self) -> int:
+        return (self.coefficients.shape[0] - 1) // 2
+
+    def _basis(self, s, deriv):
+        s = np.asarray(s, float)[..., None]
+        n = np.arange(1, self.harmonics + 1)
+        w = 2 * np.pi * n
+        if deriv:
+            cols = [np.zeros_like(s)] + [f for k in range(len(n)) for f in
+                                         (-w[k] * np.sin(w[k] * s), w[k] * np.cos(w[k] * s))]
+        else:
+            cols = [np.ones_like(s)] + [f for k in range(len(n)) for f in
+                                        (np.cos(w[k] * s), np.sin(w[k] * s))]
+        return np.concatenate(cols, axis=-1)
+
+    def xy(self, s):
+        return self._basis(s, False) @ self.coefficients
+
+    def dxy(self, s):
+        return self._basis(s, True) @ self.coefficients
+
+
+def SampledLoop(samples, plane=("Bx", "Bz"), harmonics: int | None = None, base=None
+                ) -> FourierLoop:
+    """A loop through sampled points ``(n, 2)`` (equispaced in ``s``; the closing point may be
+    repeated or omitted), interpolated by a truncated Fourier series (default: all
+    resolvable harmonics, ``(n - 1) // 2``)."""
+    p = np.asarray(samples, dtype=float)
+    if p.ndim != 2 or p.shape[1] != 2 or len(p) < 3:
+        raise ModelError(f"loop samples: expected an (n, 2) array with n >= 3, got {p.shape}")
+    if np.allclose(p[0], p[-1]):
+        p = p[:-1]
+    n = len(p)
+    h = (n - 1) // 2 if harmonics is None else int(harmonics)
+    if not 1 <= h <= (n - 1) // 2:
+        raise ModelError(f"harmonics: expected 1..{(n - 1) // 2} for {n} samples, got {h}")
+    F = np.fft.rfft(p, axis=0) / n
+    c = [F[0].real]
+    for k in range(1, h + 1):
+        c += [2 * F[k].real, -2 * F[k].imag]
+    return FourierLoop(plane, coefficients=np.array(c), base=base)
+
+
+@dataclass(frozen=True)
+class Reparametrized(Loop):
+    """``loop`` traversed with the timing ``s -> phi(s)`` (``phi`` monotone, ``phi(0), phi(1)``
+    the two ends of the cycle); ``dphi`` is its derivative."""
+
+    loop: Loop | None = None
+    phi: Callable | None = None
+    dphi: Callable | None = None
+
+    def xy(self, s):
+        return self.loop.xy(self.phi(np.asarray(s, float)))
+
+    def dxy(self, s):
+        s = np.asarray(s, float)
+        return self.loop.dxy(self.phi(s)) * self.dphi(s)[..., None]
+
+    def breakpoints(self):
+        bp = self.loop.breakpoints()
+        if len(bp) == 2:
+            return bp
+        # corners of the inner loop, pulled back through phi (monotone, so bisection works)
+        out = []
+        for b in bp:
+            lo, hi = 0.0, 1.0
+            inc = float(self.phi(np.array(1.0))) > float(self.phi(np.array(0.0)))
+            for _ in range(60):
+                mid = 0.5 * (lo + hi)
+                if (float(self.phi(np.array(mid))) < b) == inc:
+                    lo = mid
+                else:
+                    hi = mid
+            out.append(0.5 * (lo + hi))
+        return np.unique(np.clip(np.round(np.concatenate([[0.0, 1.0], out]), 14), 0, 1))
+
+
+def _check_simple(p: np.ndarray, what: str) -> None:
+    """Raise if a closed polyline ``p (n+1, 2)`` (first point repeated) self-intersects."""
+    n = len(p) - 1
+    for i in range(n):
+        for j in range(i + 2, n):
+            if i == 0 and j == n - 1:
+                continue
+            if _segments_cross(p[i], p[i + 1], p[j], p[j + 1]):
+                raise ModelError(f"{what}: the loop intersects itself (sides {i} and {j}); a "
+                                 "simple closed loop is required")
+
+
+def _segments_cross(a, b, c, d) -> bool:
+    def orient(p, q, r):
+        return np.sign((q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0]))
+    return (orient(a, b, c) * orient(a, b, d) < 0) and (orient(c, d, a) * orient(c, d, b) < 0)
