@@ -72,7 +72,11 @@ def main() -> None:
 
 
 # Command modules register themselves on ``app`` when imported.
-from thermogeo.cli import point  # noqa: E402,F401
+from thermogeo.cli import point  # noqa: E402,F401,I001
+from thermogeo.cli import cycles  # noqa: E402,F401
+from thermogeo.cli import dynamics  # noqa: E402,F401
+from thermogeo.cli import sweeps  # noqa: E402,F401
+from thermogeo.cli import reproduce  # noqa: E402,F401
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -1,0 +1,1 @@
+"""Command-line commands of this area (registered on ``thermogeo.cli.app.app`` at import)."""

@@ -1,0 +1,25 @@
+"""Shared fixtures: paths of the shipped model files and named tolerances."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ROOT / "models"
+
+# Named tolerances (see docs/decisions/0002-tolerances.md).
+IDENTITY_RTOL = 1e-10  # algebraic identities of dense float64 kernels on small matrices
+CLOSED_FORM_RTOL = 1e-8  # closed forms of physics.md section 7
+
+
+@pytest.fixture
+def models_dir() -> Path:
+    return MODELS
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20261128)
