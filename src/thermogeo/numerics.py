@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from thermogeo.errors import ModelError
 
 DERIVATIVE_METHODS = ("auto", "gibbs", "general")
+KERNELS = ("auto", "dense", "structured")
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,20 @@ class Numerics:
         or ``"auto"`` (Gibbs when the temperatures are equal). Default ``"auto"``.
     chunk_bytes : int
         Approximate memory budget of one batch chunk of dense superoperators. Default 256 MiB.
+    kernel : {"auto", "dense", "structured"}
+        Dense ``d^2 x d^2`` superoperators (small machines, batched over many points) or the
+        structured eigenframe kernels that never form the Liouvillian (many qubits).
+        ``"auto"`` picks dense up to ``dense_max_qubits`` qubits. Default ``"auto"``.
+    dense_max_qubits : int
+        Largest number of qubits for which ``kernel="auto"`` uses the dense kernels. Default 5.
     """
 
     degeneracy_tol: float = 1e-9
     uniqueness_rcond: float = 1e-12
     derivative: str = "auto"
     chunk_bytes: int = 256 * 2**20
+    kernel: str = "auto"
+    dense_max_qubits: int = 5
 
     def __post_init__(self):
         if not 0 < self.degeneracy_tol < 1e-2:
@@ -45,5 +54,13 @@ class Numerics:
         if self.derivative not in DERIVATIVE_METHODS:
             raise ModelError(f"derivative: expected one of {DERIVATIVE_METHODS}, got "
                              f"{self.derivative!r}")
+        if self.kernel not in KERNELS:
+            raise ModelError(f"kernel: expected one of {KERNELS}, got {self.kernel!r}")
         if self.chunk_bytes < 2**20:
             raise ModelError(f"chunk_bytes: expected at least 1 MiB, got {self.chunk_bytes}")
+
+    def use_dense(self, qubits: int) -> bool:
+        """Whether the dense kernels serve a machine of this many qubits."""
+        if self.kernel == "auto":
+            return qubits <= self.dense_max_qubits
+        return self.kernel == "dense"
