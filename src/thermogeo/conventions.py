@@ -5,7 +5,8 @@
   ``X0`` on two qubits is ``kron(X, I)``. Basis state ``|b_0 b_1 ...>`` with ``|0> = (1, 0)``
   the +1 eigenstate of Z.
 * Vectorisation is row-major: ``vec(rho)[a*d + b] = rho[a, b]`` (numpy's ``reshape``). A
-  superoperator ``S`` acts as ``vec(S rho) = S @ vec(rho)``; ``vec(A rho B) = kron(A, B.T) vec(rho)``.
+  superoperator ``S`` acts as ``vec(S rho) = S @ vec(rho)``;
+  ``vec(A rho B) = kron(A, B.T) vec(rho)``.
 * Bohr frequency of the matrix element ``[n, m]`` (the jump m -> n) is ``omega = E_m - E_n``:
   positive when the system loses energy to the bath.
 * Heat currents are counted positive INTO the system; power is work done ON the system.
