@@ -1,0 +1,476 @@
+"""Per-cycle figures of a closed protocol (physics.md sections 4-5).
+
+For a loop ``s -> lam(s)``, ``s = t/tau in [0, 1]``::
+
+    Q_alpha^geo = closed integral Lambda^alpha(lam) . lam'(s) ds          (line integral)
+                = integral over the enclosed area of Omega^alpha dx dy     (Stokes, ccw positive)
+    tau W_diss  = integral_0^1 g(lam', lam') ds                           (dissipation)
+    L           = integral_0^1 sqrt(g(lam', lam')) ds                     (thermodynamic length)
+
+with ``tau W_diss >= L^2`` and equality for the constant-dissipation timing, in which the loop
+is traversed at constant ``g(lam', lam')``. ``A = Q^geo`` of one bath and ``A^2 / L^2`` is the
+power figure of merit of the cycle as an engine (:mod:`thermogeo.protocols.engine`).
+
+Accuracy: all quadrature nodes of one refinement level are evaluated in ONE batched
+:func:`thermogeo.response.response` call. Smooth periodic loops use the trapezoidal rule
+(spectral), loops with corners Gauss-Legendre per smooth piece; the number of nodes is doubled
+until two successive levels agree to ``rtol``. The area integral maps the enclosed region to
+a product domain (polar coordinates for an annular sector, the cone ``c + t (lam(s) - c)``
+from the loop's centroid otherwise, exact for any simple loop by the winding number) and uses
+Gauss-Legendre in the radial variable.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from thermogeo.errors import ModelError, ThermogeoWarning
+from thermogeo.model.machine import Machine
+from thermogeo.numerics import Numerics
+from thermogeo.protocols.engine import engine_figures, thermal_conductance
+from thermogeo.protocols.paths import Loop, Reparametrized, Sector
+
+TIMINGS = ("uniform", "constant_dissipation")
+
+
+class QuadratureWarning(ThermogeoWarning):
+    """A cycle integral did not reach the requested tolerance within the node budget."""
+
+
+@dataclass(frozen=True)
+class CycleQuadrature:
+    """Adaptive quadrature settings of the cycle integrals.
+
+    Parameters
+    ----------
+    rtol : float
+        Stop doubling the nodes when two successive levels agree to ``rtol`` relative to the
+        largest figure (default 1e-10).
+    start : int
+        Initial nodes (smooth loops: in total; piecewise loops: per piece). Default 32.
+    max_nodes : int
+        Budget (smooth loops: in total; piecewise: per piece). Default 4096.
+    radial_nodes : int
+        Initial Gauss-Legendre nodes of the radial variable of the area integral. Default 16.
+    """
+
+    rtol: float = 1e-10
+    start: int = 32
+    max_nodes: int = 4096
+    radial_nodes: int = 16
+
+    def __post_init__(self):
+        if not 0 < self.rtol < 1:
+            raise ModelError(f"rtol: expected a number in (0, 1), got {self.rtol}")
+        if not 4 <= self.start <= self.max_nodes:
+            raise ModelError(f"start/max_nodes: need 4 <= start <= max_nodes, got "
+                             f"{self.start}, {self.max_nodes}")
+        if self.radial_nodes < 2:
+            raise ModelError(f"radial_nodes: expected >= 2, got {self.radial_nodes}")
+
+
+@dataclass(frozen=True, eq=False)
+class CycleSummary:
+    """Figures of one cycle (see the module docstring for the equations).
+
+    Attributes
+    ----------
+    loop : Loop                  the loop as traversed (reparametrised for constant dissipation)
+    bath_names : tuple of str
+    pumped_heat : (m,)           ``Q_alpha^geo``, line integral (heat INTO the system per cycle)
+    pumped_heat_area : (m,)      area integral of the rotor ``Omega^alpha`` (NaN if skipped)
+    dissipation : float          ``tau W_diss`` at ``timing``
+    length : float               thermodynamic length ``L``
+    bath : str                   bath of ``A``
+    A : float                    ``Q_bath^geo``
+    A2_over_L2 : float
+    timing : str
+    nodes : int                  quadrature nodes of the line integrals (last level)
+    converged : bool
+    engine : dict or None        with a bias: see :func:`engine_figures`, plus ``heat_leak``
+    """
+
+    loop: Loop
+    bath_names: tuple[str, ...]
+    pumped_heat: np.ndarray
+    pumped_heat_area: np.ndarray
+    dissipation: float
+    length: float
+    bath: str
+    A: float
+    A2_over_L2: float
+    timing: str
+    nodes: int
+    converged: bool
+    engine: dict | None = field(default=None)
+
+    def to_dict(self) -> dict:
+        """Plain dict: ``pumped_heat`` and ``pumped_heat_area`` map bath -> float; with a bias
+        also ``max_power``, ``best_period``, ``efficiency_at_max_power``, ``heat_leak``..."""
+        out = {
+            "pumped_heat": dict(zip(self.bath_names, map(float, self.pumped_heat))),
+            "pumped_heat_area": dict(zip(self.bath_names, map(float, self.pumped_heat_area))),
+            "dissipation": self.dissipation, "length": self.length, "bath": self.bath,
+            "A": self.A, "A2_over_L2": self.A2_over_L2, "timing": self.timing,
+            "nodes": self.nodes, "converged": self.converged,
+        }
+        if self.engine is not None:
+            out.update(self.engine)
+        return out
+
+
+# ---------------------------------------------------------------------------------------
+# loop checks
+def check_loop(loop: Loop, machine: Machine | None = None, *, simple: bool = True,
+               samples: int = 512) -> None:
+    """Raise :class:`ModelError` if ``loop`` is open, or (``simple``) intersects itself.
+
+    Closure: ``lam(0) = lam(1)``. Simplicity: no two non-adjacent chords of the polyline
+    through ``samples`` points (and the corners) cross.
+    """
+    if not isinstance(loop, Loop):
+        raise ModelError(f"loop: expected a thermogeo Loop, got {type(loop).__name__}")
+    if machine is not None:
+        loop.indices(machine)
+    p0, p1 = loop.xy(np.array([0.0, 1.0]))
+    scale = max(1.0, float(np.abs(loop.xy(np.linspace(0, 1, 33))).max()))
+    if not np.allclose(p0, p1, rtol=0, atol=1e-9 * scale):
+        raise ModelError(f"loop: not closed, starts at {p0.tolist()} and ends at {p1.tolist()}")
+    if simple:
+        s = np.unique(np.concatenate([np.linspace(0, 1, samples + 1), loop.breakpoints()]))
+        p = loop.xy(s)
+        i, j = _crossing(p)
+        if i is not None:
+            raise ModelError(f"loop: intersects itself near {p[i].round(6).tolist()} (s = "
+                             f"{s[i]:.4f} and s = {s[j]:.4f}); a simple closed loop is required")
+
+
+def _crossing(p: np.ndarray):
+    """First pair of properly crossing chords of the closed polyline ``p (n+1, 2)``."""
+    a, b = p[:-1], p[1:]
+    n = len(a)
+    keep = np.linalg.norm(b - a, axis=1) > 0
+    idx = np.flatnonzero(keep)
+    a, b = a[keep], b[keep]
+
+    def orient(p, q, r):
+        return np.sign((q[..., 0] - p[..., 0]) * (r[..., 1] - p[..., 1])
+                       - (q[..., 1] - p[..., 1]) * (r[..., 0] - p[..., 0]))
+
+    A, B = a[:, None], b[:, None]
+    C, D = a[None], b[None]
+    cross = ((orient(A, B, C) * orient(A, B, D) < 0) & (orient(C, D, A) * orient(C, D, B) < 0))
+    ii, jj = np.meshgrid(idx, idx, indexing="ij")
+    gap = np.abs(ii - jj)
+    cross &= (gap > 1) & (gap < n - 1) & (ii < jj)
+    hit = np.argwhere(cross)
+    if hit.size == 0:
+        return None, None
+    return int(idx[hit[0, 0]]), int(idx[hit[0, 1]])
+
+
+# ---------------------------------------------------------------------------------------
+# line integrals
+def _line_level(machine, loop, n, numerics, bath_index):
+    """Q^geo (m,), tau W_diss, L and (nodes, weights, speed) at one quadrature level."""
+    from thermogeo.response import response
+
+    s, w = loop.quadrature(n)
+    # nodes where the loop stands still (the degenerate inner arc of a sector with r_in = 0)
+    # contribute nothing and may sit on a degenerate point: not evaluated
+    moving = np.any(loop.dxy(s) != 0, axis=-1)
+    s, w = s[moving], w[moving]
+    lam, v = loop.points(machine, s), loop.velocity(machine, s)
+    r = response(machine, lam, numerics=numerics)
+    Q = np.einsum("nmk,nk,n->m", r.heat_response, v, w)
+    g = np.einsum("nij,ni,nj->n", r.metric, v, v)
+    speed = np.sqrt(np.clip(g, 0, None))
+    return Q, float(w @ g), float(w @ speed), (s, w, speed, lam)
+
+
+def _adaptive_line(machine, loop, numerics, quad, nodes):
+    bidx = None
+    if nodes is not None:
+        Q, diss, L, extra = _line_level(machine, loop, int(nodes), numerics, bidx)
+        return Q, diss, L, extra, int(nodes), True
+    n = quad.start
+    prev = None
+    while True:
+        Q, diss, L, extra = _line_level(machine, loop, n, numerics, bidx)
+        cur = np.concatenate([Q, [diss, L]])
+        if prev is not None:
+            scale = max(np.abs(cur).max(), np.finfo(float).tiny)
+            if np.abs(cur - prev).max() <= quad.rtol * scale:
+                return Q, diss, L, extra, n, True
+        if 2 * n > quad.max_nodes:
+            warnings.warn(f"cycle integrals: not converged to rtol {quad.rtol:g} with {n} "
+                          "nodes (per piece for loops with corners)", QuadratureWarning,
+                          stacklevel=3)
+            return Q, diss, L, extra, n, False
+        prev, n = cur, 2 * n
+
+
+# ---------------------------------------------------------------------------------------
+# area integral of the rotor
+def _unwrap(loop: Loop) -> tuple[Loop, float]:
+    """The underlying loop of nested reparametrisations and the orientation factor."""
+    sign = 1.0
+    while isinstance(loop, Reparametrized):
+        ph = loop.phi(np.array([0.0, 1.0]))
+        sign *= 1.0 if ph[1] > ph[0] else -1.0
+        loop = loop.loop
+    return loop, sign
+
+
+def centroid(loop: Loop, n: int = 1024) -> np.ndarray:
+    """Area centroid ``(2,)`` of a simple loop: ``c = (1/A) int int (x, y) dx dy``."""
+    s, w = loop.quadrature(n)
+    p, dp = loop.xy(s), loop.dxy(s)
+    A = 0.5 * np.sum(w * (p[:, 0] * dp[:, 1] - p[:, 1] * dp[:, 0]))
+    cx = 0.5 * np.sum(w * p[:, 0] ** 2 * dp[:, 1]) / A
+    cy = -0.5 * np.sum(w * p[:, 1] ** 2 * dp[:, 0]) / A
+    return np.array([cx, cy])
+
+
+def _area_points(loop: Loop, ns: int, nt: int):
+    """Points ``(N, 2)`` and signed weights ``(N,)`` with ``sum w f(p) = int int f dx dy``
+    over the region enclosed by ``loop`` (counter-clockwise positive)."""
+    base, sign = _unwrap(loop)
+    g, gw = np.polynomial.legendre.leggauss(nt)
+    t, tw = 0.5 * (g + 1), 0.5 * gw
+    if isinstance(base, Sector):
+        sg = -1.0 if base.clockwise else 1.0
+        r = base.r_in + (base.r_out - base.r_in) * t
+        rw = (base.r_out - base.r_in) * tw * r
+        a, aw = np.polynomial.legendre.leggauss(ns)
+        th = base.theta0 + 0.5 * (base.theta1 - base.theta0) * (a + 1)
+        thw = 0.5 * (base.theta1 - base.theta0) * aw
+        R, TH = np.meshgrid(r, th, indexing="ij")
+        pts = np.stack([base.center[0] + R * np.cos(TH), base.center[1] + R * np.sin(TH)], -1)
+        return pts.reshape(-1, 2), (sign * sg * rw[:, None] * thw[None, :]).ravel()
+    c = centroid(base)
+    s, sw = base.quadrature(ns)
+    p, dp = base.xy(s) - c, base.dxy(s)
+    jac = p[:, 0] * dp[:, 1] - p[:, 1] * dp[:, 0]
+    pts = c + t[:, None, None] * p[None]
+    wts = (tw * t)[:, None] * (sw * jac)[None, :]
+    return pts.reshape(-1, 2), sign * wts.ravel()
+
+
+def area_integral(machine: Machine, loop: Loop, *, numerics: Numerics | None = None,
+                  quadrature: CycleQuadrature | None = None, nodes: int | None = None
+                  ) -> tuple[np.ndarray, bool]:
+    """Area integral of the rotor of every bath over the region enclosed by ``loop``.
+
+    ``Q_alpha^area = int int Omega^alpha dx dy`` (counter-clockwise loops positive), with
+    ``Omega^alpha = d_x Lambda^alpha_y - d_y Lambda^alpha_x`` computed exactly by
+    :func:`thermogeo.response.response` at all nodes of one level in one call.
+
+    Returns
+    -------
+    Q_area : (m,)
+    converged : bool
+    """
+    from thermogeo.response import response
+
+    quad = quadrature or CycleQuadrature()
+    base, _ = _unwrap(loop)
+    smooth = base.smooth
+
+    def level(ns, nt):
+        pts, w = _area_points(loop, ns, nt)
+        lam = _plane_points(machine, loop, pts)
+        r = response(machine, lam, plane=loop.plane, numerics=numerics)
+        return np.einsum("nm,n->m", r.rotor, w)
+
+    if nodes is not None:
+        return level(int(nodes), max(quad.radial_nodes, int(nodes) // 4)), True
+    ns = quad.start if smooth or isinstance(base, Sector) else max(4, quad.start // 2)
+    nt = quad.radial_nodes
+    prev = level(ns, nt)
+    budget = quad.max_nodes
+    while True:
+        ns2, nt2 = 2 * ns, 2 * nt
+        cur = level(ns2, nt2)
+        scale = max(np.abs(cur).max(), np.finfo(float).tiny)
+        if np.abs(cur - prev).max() <= quad.rtol * scale:
+            return cur, True
+        if 2 * ns2 > budget or ns2 * nt2 * 4 > 4 * budget * 64:
+            warnings.warn(f"area integral of the rotor: not converged to rtol {quad.rtol:g} "
+                          f"with {ns2} x {nt2} nodes", QuadratureWarning, stacklevel=2)
+            return cur, False
+        prev, ns, nt = cur, ns2, nt2
+
+
+def _plane_points(machine: Machine, loop: Loop, pts: np.ndarray) -> np.ndarray:
+    ix, iy = loop.indices(machine)
+    lam = np.broadcast_to(machine.point(loop.base or {}),
+                          pts.shape[:-1] + (len(machine.parameters),)).copy()
+    lam[..., ix], lam[..., iy] = pts[..., 0], pts[..., 1]
+    return lam
+
+
+# ---------------------------------------------------------------------------------------
+# constant-dissipation timing
+def constant_dissipation_loop(machine: Machine, loop: Loop, *, n: int = 256,
+                              numerics: Numerics | None = None) -> Reparametrized:
+    """``loop`` re-timed so that ``g(lam', lam')`` is constant along the cycle.
+
+    With the speed ``v(u) = sqrt(g(lam'(u), lam'(u)))`` and the cumulative length
+    ``l(u) = int_0^u v``, ``L = l(1)``, the new timing is ``u = phi(s) = l^{-1}(s L)``,
+    ``phi'(s) = L / v(phi(s))``: then ``g = L^2`` at every ``s`` and ``tau W_diss = L^2``.
+    ``v`` is interpolated spectrally from ``n`` nodes (a trigonometric series for smooth
+    loops, a Legendre series on every smooth piece otherwise); the inverse is found by
+    bisection. The loop's speed must not vanish.
+    """
+    from thermogeo.response import response
+
+    s, w = loop.quadrature(n)
+    r = response(machine, loop.points(machine, s), numerics=numerics)
+    v = np.sqrt(np.clip(np.einsum("nij,ni,nj->n", r.metric, *(2 * [loop.velocity(machine, s)])),
+                        0, None))
+    if np.any(v <= 1e-12 * v.max()):
+        raise ModelError("timing 'constant_dissipation': the dissipation speed vanishes at "
+                         f"{loop.xy(s[np.argmin(v)]).round(6).tolist()}; no finite re-timing "
+                         "exists")
+    bp = loop.breakpoints()
+    if len(bp) == 2:
+        F = np.fft.rfft(v) / n
+        K = np.arange(1, len(F))
+        if n % 2 == 0:
+            F[-1] *= 0.5
+        a, b = 2 * F[1:].real, -2 * F[1:].imag
+        c0 = F[0].real
+
+        def speed(u):
+            ang = 2 * np.pi * np.multiply.outer(u, K)
+            return c0 + np.cos(ang) @ a + np.sin(ang) @ b
+
+        def cum(u):
+            ang = 2 * np.pi * np.multiply.outer(u, K)
+            return c0 * u + (np.sin(ang) @ (a / (2 * np.pi * K))
+                             + (1 - np.cos(ang)) @ (b / (2 * np.pi * K)))
+    else:
+        Leg = np.polynomial.legendre.Legendre
+        pieces, offs, acc = [], [], 0.0
+        for i, (lo, hi) in enumerate(zip(bp[:-1], bp[1:])):
+            sl = slice(i * n, (i + 1) * n)
+            p = Leg.fit(s[sl], v[sl], n - 1, domain=[lo, hi])
+            q = p.integ(lbnd=lo)
+            pieces.append((p, q))
+            offs.append(acc)
+            acc += float(q(hi))
+
+        def _piece(u):
+            return np.clip(np.searchsorted(bp, u, side="right") - 1, 0, len(bp) - 2)
+
+        def speed(u):
+            u = np.asarray(u, float)
+            k = _piece(u)
+            out = np.empty_like(u)
+            for i, (p, _) in enumerate(pieces):
+                out[k == i] = p(u[k == i])
+            return out
+
+        def cum(u):
+            u = np.asarray(u, float)
+            k = _piece(u)
+            out = np.empty_like(u)
+            for i, (_, q) in enumerate(pieces):
+                out[k == i] = offs[i] + q(u[k == i])
+            return out
+
+    total = float(cum(np.array(1.0)))
+
+    def phi(x):
+        x = np.asarray(x, float)
+        lo, hi = np.zeros_like(x), np.ones_like(x)
+        target = x * total
+        for _ in range(55):
+            mid = 0.5 * (lo + hi)
+            below = cum(mid) < target
+            lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+        return np.where(x <= 0, 0.0, np.where(x >= 1, 1.0, 0.5 * (lo + hi)))
+
+    def dphi(x):
+        return total / speed(phi(x))
+
+    return Reparametrized(loop.plane, loop=loop, phi=phi, dphi=dphi, base=loop.base)
+
+
+# ---------------------------------------------------------------------------------------
+def cycle_summary(machine: Machine, loop: Loop, *, bias: float | None = None,
+                  timing: str = "uniform", bath: str | None = None, nodes: int | None = None,
+                  numerics: Numerics | None = None, quadrature: CycleQuadrature | None = None,
+                  area: bool = True, leak_step: float = 1e-4) -> CycleSummary:
+    """Geometric heat, dissipation, thermodynamic length and engine figures of one cycle.
+
+    Parameters
+    ----------
+    machine : Machine
+    loop : Loop
+        A simple closed loop in a plane of two of the machine's parameters.
+    bias : float, optional
+        ``X = dT/T``: add the engine figures (physics.md 5) with the hot bath ``bath`` at
+        ``T + dT/2`` and the others at ``T - dT/2``, including the static heat leak
+        ``kappa_bar`` (the time average over the cycle, as traversed, of the thermal
+        conductance).
+    timing : {"uniform", "constant_dissipation"}
+        Traverse the loop as parametrised, or re-timed at constant ``g(lam', lam')``
+        (:func:`constant_dissipation_loop`); then ``tau W_diss = L^2``.
+    bath : str, optional
+        Bath of ``A = Q_bath^geo`` (default: the first bath).
+    nodes : int, optional
+        Fixed number of nodes (smooth loops: in total, otherwise per piece) instead of the
+        adaptive doubling.
+    numerics : Numerics, optional
+    quadrature : CycleQuadrature, optional
+    area : bool
+        Also compute the area integral of the rotor (default True).
+    leak_step : float
+        Relative temperature step of the heat-leak derivative (see
+        :func:`thermogeo.protocols.engine.thermal_conductance`).
+
+    Returns
+    -------
+    CycleSummary
+
+    Examples
+    --------
+    >>> from thermogeo.io import load_model
+    >>> from thermogeo.protocols import Circle
+    >>> m = load_model("models/qubit_pump.toml")
+    >>> c = cycle_summary(m, Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5), area=False)
+    >>> round(c.A, 10)
+    0.272952688
+    """
+    if timing not in TIMINGS:
+        raise ModelError(f"timing: expected one of {TIMINGS}, got {timing!r}")
+    numerics = numerics or Numerics()
+    quad = quadrature or CycleQuadrature()
+    check_loop(loop, machine, simple=True)
+    bi = machine.bath_index(bath) if bath is not None else 0
+    if timing == "constant_dissipation":
+        n0 = int(nodes) if nodes is not None else 256
+        loop = constant_dissipation_loop(machine, loop, n=n0, numerics=numerics)
+    Q, diss, L, (s, w, _, lam), n, conv = _adaptive_line(machine, loop, numerics, quad, nodes)
+    if area:
+        Qa, conv_a = area_integral(machine, loop, numerics=numerics, quadrature=quad)
+        conv = conv and conv_a
+    else:
+        Qa = np.full_like(Q, np.nan)
+    A = float(Q[bi])
+    engine = None
+    if bias is not None:
+        kappa = thermal_conductance(machine, lam, hot=bi, step=leak_step, numerics=numerics)
+        kbar = float(w @ kappa)
+        engine = engine_figures(A, L, bias, kbar, float(machine.temperatures[0]))
+        engine["heat_leak"] = kbar
+    return CycleSummary(loop=loop, bath_names=tuple(machine.bath_names), pumped_heat=Q,
+                        pumped_heat_area=Qa, dissipation=diss, length=L,
+                        bath=machine.bath_names[bi], A=A,
+                        A2_over_L2=A**2 / L**2 if L > 0 else np.nan, timing=timing, nodes=n,
+                        converged=bool(conv), engine=engine)
