@@ -1,0 +1,400 @@
+"""Running a sweep: one driver, interchangeable executors, resumable storage.
+
+The driver opens the store, finds the blocks with missing points, submits one task per block
+to an executor and writes each block to the store as soon as its task returns. Executors:
+
+``serial``     in this process (debugging, tests);
+``processes``  a local pool of spawned processes (the default), BLAS pinned to one thread each;
+``dask``       a Dask distributed client: an existing cluster (scheduler address or scheduler
+               file) or a :class:`distributed.LocalCluster` (``scheduler="local"``).
+
+All three run the same task function (:func:`thermogeo.sweeps.tasks.run_chunk`) on the same
+blocks, so their datasets are identical. A lost Dask worker's tasks are rerun by the scheduler;
+a broken local pool is restarted; tasks that still fail leave their points missing, to be
+computed by the next run of the same command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from thermogeo.errors import ModelError
+from thermogeo.sweeps.spec import SweepSpec, load_sweep
+from thermogeo.sweeps.store import SweepStore
+from thermogeo.sweeps.tasks import (BLAS_ENV, STATUS_ERROR, STATUS_MISSING, STATUS_OK,
+                                    ChunkResult, pin_blas_threads, run_chunk)
+
+EXECUTORS = ("serial", "processes", "dask")
+POOL_RESTARTS = 2
+DASK_RETRIES = 3
+CONNECT_TIMEOUT = "30s"
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    """What a run did.
+
+    Attributes
+    ----------
+    path : str
+    total : int               points of the sweep grid
+    before : int              points already stored when the run started
+    computed : int            points computed by this run
+    ok, error, missing : int  points of the store by status after the run
+    run : int                 number of this run in the store's ``runs_json``
+    executor : str
+    workers : int
+    elapsed : float           seconds
+    lost_chunks : int         tasks that failed as tasks (worker loss...): their points stay
+                              missing
+    stopped : bool            ``fail_fast`` stopped the run at the first error
+    errors : tuple            ``(overrides, message)`` of the first few error points of the run
+    """
+
+    path: str
+    total: int
+    before: int
+    computed: int
+    ok: int
+    error: int
+    missing: int
+    run: int
+    executor: str
+    workers: int
+    elapsed: float
+    lost_chunks: int = 0
+    stopped: bool = False
+    errors: tuple = field(default_factory=tuple)
+
+    @property
+    def rate(self) -> float:
+        """Points computed per second of this run."""
+        return self.computed / self.elapsed if self.elapsed > 0 else float("nan")
+
+    @property
+    def complete(self) -> bool:
+        return self.missing == 0
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "total": self.total, "before": self.before,
+                "computed": self.computed, "ok": self.ok, "error": self.error,
+                "missing": self.missing, "run": self.run, "executor": self.executor,
+                "workers": self.workers, "elapsed": self.elapsed, "rate": self.rate,
+                "lost_chunks": self.lost_chunks, "stopped": self.stopped,
+                "errors": [{"at": a, "message": m} for a, m in self.errors]}
+
+
+# -- executors ---------------------------------------------------------------------------
+
+class _Serial:
+    name = "serial"
+
+    def __init__(self, spec):
+        self.spec, self.workers = spec, 1
+
+    def run(self, jobs) -> Iterator[tuple[tuple, ChunkResult | None, BaseException | None]]:
+        for block, todo in jobs:
+            yield block, run_chunk(self.spec, block, todo), None
+
+    def close(self, cancel=False):
+        pass
+
+
+class _Pool:
+    name = "processes"
+
+    def __init__(self, spec, workers):
+        self.spec, self.workers = spec, workers
+        self.pool = self._new()
+
+    def _new(self):
+        return ProcessPoolExecutor(max_workers=self.workers, initializer=pin_blas_threads,
+                                   mp_context=multiprocessing.get_context("spawn"))
+
+    def run(self, jobs):
+        pending = {self.pool.submit(run_chunk, self.spec, b, t): (b, t) for b, t in jobs}
+        restarts = 0
+        while pending:
+            broken = False
+            for f in as_completed(list(pending)):
+                b, t = pending.pop(f)
+                try:
+                    yield b, f.result(), None
+                except BrokenProcessPool:
+                    pending[f] = (b, t)
+                    broken = True
+                    break
+                except Exception as e:  # noqa: BLE001 - reported as a lost chunk
+                    yield b, None, e
+            if broken:
+                jobs = list(pending.values())
+                self.pool.shutdown(wait=True, cancel_futures=True)
+                if restarts >= POOL_RESTARTS:
+                    for b, _ in jobs:
+                        yield b, None, BrokenProcessPool("the local process pool broke "
+                                                         f"{restarts + 1} times")
+                    return
+                restarts += 1
+                self.pool = self._new()
+                pending = {self.pool.submit(run_chunk, self.spec, b, t): (b, t)
+                           for b, t in jobs}
+
+    def close(self, cancel=False):
+        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
+class _Dask:
+    name = "dask"
+
+    def __init__(self, spec, client=None, scheduler="local", workers=None):
+        from distributed import Client, LocalCluster
+
+        self.spec, self._own = spec, []
+        if client is None:
+            if scheduler == "local":
+                cluster = LocalCluster(n_workers=workers or _cpu_count(), threads_per_worker=1,
+                                       processes=True, dashboard_address=None,
+                                       host="127.0.0.1")
+                self._own.append(cluster)
+                client = Client(cluster)
+            elif str(scheduler).endswith(".json") and Path(scheduler).is_file():
+                client = Client(scheduler_file=str(scheduler), timeout=CONNECT_TIMEOUT)
+            else:
+                client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+            self._own.insert(0, client)
+        self.client = client
+        self.workers = len(client.scheduler_info().get("workers", {})) or (workers or 0)
+        self.futures = []
+
+    def run(self, jobs):
+        from distributed import as_completed as dask_completed
+
+        index = {}
+        for b, t in jobs:
+            f = self.client.submit(run_chunk, self.spec, b, t, pure=False,
+                                   retries=DASK_RETRIES)
+            index[f.key] = b
+            self.futures.append(f)
+        for f in dask_completed(self.futures):
+            b = index[f.key]
+            try:
+                yield b, f.result(), None
+            except Exception as e:  # noqa: BLE001 - KilledWorker etc.: a lost chunk
+                yield b, None, e
+            f.release()
+
+    def close(self, cancel=False):
+        if cancel and self.futures:
+            with contextlib.suppress(Exception):
+                self.client.cancel(self.futures)
+        for x in self._own:
+            with contextlib.suppress(Exception):
+                x.close()
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def _blas_env():
+    """One BLAS thread in every process started inside (spawned pool workers)."""
+    old = {k: os.environ.get(k) for k in BLAS_ENV}
+    os.environ.update({k: "1" for k in BLAS_ENV})
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+# -- the driver --------------------------------------------------------------------------
+
+def run_sweep(sweep: SweepSpec | str | Path, out: str | Path, *, executor: str = "processes",
+              scheduler: str | None = None, workers: int | None = None, client=None,
+              overwrite: bool = False, fail_fast: bool = False,
+              progress: bool = False) -> SweepSummary:
+    """Run (or resume) a sweep into a Zarr store.
+
+    Parameters
+    ----------
+    sweep : SweepSpec or path of a sweep file
+    out : str or Path
+        The ``RESULT.zarr`` store. Existing points are kept and only missing points computed;
+        a store made by another sweep/model file is refused unless ``overwrite``.
+    executor : {"serial", "processes", "dask"}
+        Where tasks run. ``scheduler`` or ``client`` imply ``"dask"``.
+    scheduler : str, optional
+        ``"local"`` (start a LocalCluster of ``workers`` processes), a scheduler address
+        (``tcp://127.0.0.1:8786``) or the path of a scheduler file (``*.json``).
+    workers : int, optional
+        Worker processes of the local pool or LocalCluster (default: available cores).
+    client : distributed.Client, optional
+        Use this client (not closed at the end).
+    overwrite : bool
+        Discard an existing store.
+    fail_fast : bool
+        Stop at the first point with status "error" (pending tasks are cancelled; the points
+        done so far stay stored).
+    progress : bool
+        Show a progress bar (points done, rate, time left) on stderr.
+
+    Returns
+    -------
+    SweepSummary
+
+    Raises
+    ------
+    SweepMismatchError
+        The store was made by a different sweep or model file.
+    KeyboardInterrupt
+        After recording the run as interrupted; finished blocks stay stored.
+    """
+    spec = sweep if isinstance(sweep, SweepSpec) else load_sweep(sweep)
+    if scheduler is not None or client is not None:
+        executor = "dask"
+    if executor not in EXECUTORS:
+        raise ModelError(f"executor: expected one of {', '.join(EXECUTORS)}, got {executor!r}")
+    if workers is not None and (isinstance(workers, bool) or int(workers) < 1):
+        raise ModelError(f"workers: expected a positive integer, got {workers!r}")
+    store = SweepStore.open(out, spec, overwrite=overwrite)
+    status = store.status()
+    before = int(np.sum(status != STATUS_MISSING))
+    jobs = []
+    for b in spec.blocks():
+        todo = status[b] == STATUS_MISSING
+        if todo.any():
+            jobs.append((b, todo))
+    n_todo = sum(int(t.sum()) for _, t in jobs)
+    t0 = time.perf_counter()
+    counts = {"computed": 0, "ok": 0, "error": 0, "lost": 0}
+    errors: list = []
+    stopped = interrupted = False
+    ex = None
+    run = 0
+    bar = _progress(progress, spec.n_points, before)
+    try:
+        with _blas_env():
+            if not jobs:
+                ex_name, n_workers = executor, 0
+            else:
+                if executor == "serial":
+                    ex = _Serial(spec)
+                elif executor == "processes":
+                    ex = _Pool(spec, workers or _cpu_count())
+                else:
+                    ex = _Dask(spec, client=client, scheduler=scheduler or "local",
+                               workers=workers)
+                ex_name, n_workers = ex.name, ex.workers
+            run = store.start_run({"executor": ex_name, "workers": n_workers,
+                                   "missing_at_start": n_todo})
+            with bar:
+                for block, res, exc in (ex.run(jobs) if ex else ()):
+                    if exc is not None:
+                        counts["lost"] += 1
+                        continue
+                    _store_block(store, spec, res, run)
+                    done = int(res.computed.sum())
+                    counts["computed"] += done
+                    counts["ok"] += int(np.sum(res.status == STATUS_OK))
+                    counts["error"] += res.n_errors
+                    if res.n_errors and len(errors) < 5:
+                        for local in zip(*np.nonzero(res.status == STATUS_ERROR)):
+                            idx = tuple(int(s.start + i) for s, i in zip(block, local))
+                            errors.append((spec.values_at(idx), str(res.message[local])))
+                    bar.advance(done)
+                    if fail_fast and res.n_errors:
+                        stopped = True
+                        break
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
+    finally:
+        if ex is not None:
+            ex.close(cancel=stopped or interrupted)
+        elapsed = time.perf_counter() - t0
+        if run:
+            store.finish_run(run, {"computed": counts["computed"], "ok": counts["ok"],
+                                   "error": counts["error"], "lost_chunks": counts["lost"],
+                                   "elapsed": elapsed, "stopped": stopped,
+                                   "interrupted": interrupted})
+    final = store.status()
+    return SweepSummary(
+        path=str(out), total=spec.n_points, before=before, computed=counts["computed"],
+        ok=int(np.sum(final == STATUS_OK)), error=int(np.sum(final == STATUS_ERROR)),
+        missing=int(np.sum(final == STATUS_MISSING)), run=run, executor=ex_name,
+        workers=n_workers, elapsed=elapsed, lost_chunks=counts["lost"], stopped=stopped,
+        errors=tuple(errors[:5]))
+
+
+def _store_block(store: SweepStore, spec: SweepSpec, res: ChunkResult, run: int) -> None:
+    """Write a block; a block whose fields do not fit the store becomes errors."""
+    try:
+        store.ensure_fields(spec, res)
+        store.write(spec, res, run)
+    except ValueError as e:
+        ok = res.status == STATUS_OK
+        res.status[ok] = STATUS_ERROR
+        res.message[ok] = f"ValueError: {e}"[:res.message.dtype.itemsize // 4]
+        res.schema, res.values = {}, {}
+        store.write(spec, res, run)
+
+
+class _NoBar:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+    def advance(self, n):
+        pass
+
+
+class _Bar:
+    """A rich progress bar: points done / total, points per second, time left."""
+
+    def __init__(self, total, done):
+        from rich.console import Console
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
+
+        self.progress = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
+                                 TextColumn("left"), TimeRemainingColumn(),
+                                 console=Console(stderr=True))
+        self.task = self.progress.add_task("sweep", total=total, completed=done, rate="")
+        self.t0, self.done0, self.done = time.perf_counter(), done, done
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *a):
+        return self.progress.__exit__(*a)
+
+    def advance(self, n):
+        self.done += n
+        dt = time.perf_counter() - self.t0
+        rate = f"{(self.done - self.done0) / dt:.2f} pt/s" if dt > 0 else ""
+        self.progress.update(self.task, advance=n, rate=rate)
+
+
+def _progress(show: bool, total: int, done: int):
+    return _Bar(total, done) if show else _NoBar()

@@ -1,0 +1,265 @@
+"""The computation of one task: a block of sweep points, each one machine variant.
+
+A task receives the spec and a block of the sweep grid, builds each point's machine
+``base.with_values(**overrides)`` and computes the spec's kind there:
+
+``response``  one batched :func:`thermogeo.response` call on the driving grid
+              (``Lambda^alpha_i``, rotor ``Omega^alpha``, metric ``g_ij``, heat currents...);
+``optimal``   :func:`thermogeo.protocols.optimal.optimal_region` (best single-sign region of
+              the rotor, its pumped heat and the ``N T ln 2`` bound);
+``cycle``     :func:`thermogeo.protocols.cycle.cycle_summary` for every named loop;
+``exact``     :func:`thermogeo.dynamics.periodic.exact_cycle` for every loop and period.
+
+The last three modules are imported lazily, so the response kind works without them. Every
+point ends with a status, ``"ok"`` or ``"error"``, and a message (the exception, or the warnings
+raised while computing an ok point): errors are data, never a silent NaN.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import traceback
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from thermogeo.sweeps.spec import SweepSpec, make_loop
+
+#: Seconds every task sleeps before computing. A fault-injection knob for tests and demos of
+#: interruption and worker loss (read from the environment of the worker process).
+DELAY_ENV = "THERMOGEO_SWEEP_TASK_DELAY"
+BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+            "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+MESSAGE_CHARS = 400
+STATUS_OK, STATUS_ERROR, STATUS_MISSING = "ok", "error", ""
+
+_pinned = False
+
+
+def pin_blas_threads() -> None:
+    """Limit BLAS/OpenMP to one thread in this process (once): the workers already run in
+    parallel, and nested BLAS threads would oversubscribe the cores.
+
+    Sets the usual environment variables (for processes started from here) and, when
+    ``threadpoolctl`` is installed, limits the already loaded BLAS libraries.
+    """
+    global _pinned
+    if _pinned:
+        return
+    for k in BLAS_ENV:
+        os.environ[k] = "1"
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - env vars set before numpy loaded still apply
+        pass
+    else:
+        threadpool_limits(1)
+    _pinned = True
+
+
+@dataclass
+class ChunkResult:
+    """What a task sends back: the values of one block of the sweep grid.
+
+    Attributes
+    ----------
+    block : tuple of slice          the block of the sweep grid
+    computed : (*c,) bool           points of the block computed by this task
+    status : (*c,) str              "ok" / "error" ("" where not computed)
+    message : (*c,) str
+    values : name -> (*c, *inner)   results (NaN where status is not "ok")
+    schema : name -> (inner dims, attrs)
+    coords : name -> (dims, values, attrs)   coordinates of the inner dimensions
+    elapsed : float                 seconds spent in the task
+    worker : str                    host:pid of the process that ran it
+    """
+
+    block: tuple
+    computed: np.ndarray
+    status: np.ndarray
+    message: np.ndarray
+    values: dict = field(default_factory=dict)
+    schema: dict = field(default_factory=dict)
+    coords: dict = field(default_factory=dict)
+    elapsed: float = 0.0
+    worker: str = ""
+
+    @property
+    def n_errors(self) -> int:
+        return int(np.sum(self.status == STATUS_ERROR))
+
+
+def run_chunk(spec: SweepSpec, block: tuple, todo: np.ndarray | None = None) -> ChunkResult:
+    """Compute the points ``todo`` (default: all) of ``block`` of the sweep grid.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+    block : tuple of slice, one per sweep dimension
+    todo : (*c,) bool, optional
+        Which points of the block to compute (the missing ones on a resumed run).
+
+    Returns
+    -------
+    ChunkResult
+    """
+    t0 = time.perf_counter()
+    pin_blas_threads()
+    delay = float(os.environ.get(DELAY_ENV, "0") or 0)
+    if delay > 0:
+        time.sleep(delay)
+    shape = tuple(s.stop - s.start for s in block)
+    todo = np.ones(shape, bool) if todo is None else np.asarray(todo, bool)
+    status = np.full(shape, STATUS_MISSING, dtype=f"<U{len(STATUS_ERROR)}")
+    message = np.full(shape, "", dtype=f"<U{MESSAGE_CHARS}")
+    res = ChunkResult(block=block, computed=todo.copy(), status=status, message=message,
+                      worker=f"{socket.gethostname()}:{os.getpid()}")
+    base = spec.machine
+    for local in zip(*np.nonzero(todo)):
+        index = tuple(int(s.start + i) for s, i in zip(block, local))
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                machine = base.with_values(**spec.values_at(index))
+                fields, coords = compute_point(spec, machine)
+            _merge(res, local, shape, fields, coords)
+            status[local] = STATUS_OK
+            notes = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
+            message[local] = _clip("; ".join(notes))
+        except Exception as e:  # noqa: BLE001 - every failure becomes the point's status
+            status[local] = STATUS_ERROR
+            message[local] = _clip(f"{type(e).__name__}: {e}" if str(e) else
+                                   traceback.format_exc(limit=2))
+    res.elapsed = time.perf_counter() - t0
+    return res
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS - 3] + "..."
+
+
+def _merge(res: ChunkResult, local, shape, fields, coords) -> None:
+    """Put one point's fields into the block arrays (first ok point fixes the schema)."""
+    if not res.schema:
+        for name, (dims, arr, attrs) in fields.items():
+            arr = np.asarray(arr)
+            dtype = bool if arr.dtype == bool else float
+            fill = False if dtype is bool else np.nan
+            res.values[name] = np.full(shape + arr.shape, fill, dtype=dtype)
+            res.schema[name] = (tuple(dims), dict(attrs))
+        res.coords = {k: (tuple(d), np.asarray(v), dict(a)) for k, (d, v, a) in coords.items()}
+    if set(fields) != set(res.schema):
+        raise ValueError(f"result fields {sorted(fields)} differ from the block's first point "
+                         f"{sorted(res.schema)}")
+    for name, (dims, arr, _) in fields.items():
+        target = res.values[name]
+        arr = np.asarray(arr)
+        if tuple(dims) != res.schema[name][0] or arr.shape != target.shape[len(shape):]:
+            raise ValueError(f"result field {name!r} has dims {dims} shape {arr.shape}, the "
+                             f"block's first point {res.schema[name][0]} "
+                             f"{target.shape[len(shape):]}")
+        target[local] = arr
+
+
+# -- the kinds ---------------------------------------------------------------------------
+
+def compute_point(spec: SweepSpec, machine) -> tuple[dict, dict]:
+    """Fields ``name -> (inner dims, array, attrs)`` and inner coordinates
+    ``name -> (dims, values, attrs)`` of the spec's kind at one machine."""
+    return _KINDS[spec.kind](spec.options, machine)
+
+
+def _response(opts: Mapping, machine) -> tuple[dict, dict]:
+    from thermogeo.response import response
+
+    names = list(opts["grid"])
+    axes = [np.asarray(v, float) for v in opts["grid"].values()]
+    mesh = np.meshgrid(*axes, indexing="ij")
+    lam = np.broadcast_to(machine.point(), mesh[0].shape + (len(machine.parameters),)).copy()
+    for n, m in zip(names, mesh):
+        lam[..., machine.parameter_index(n)] = m
+    r = response(machine, lam, plane=opts.get("plane"))
+    ds = r.to_dataset(coords=dict(zip(names, axes)))
+    fields = {k: (v.dims, v.values, dict(v.attrs)) for k, v in ds.data_vars.items()
+              if k != "unique"}
+    coords = {k: (v.dims, v.values, {"units": "parameter unit"} if k in names else {})
+              for k, v in ds.coords.items()}
+    return fields, coords
+
+
+def _optimal(opts: Mapping, machine) -> tuple[dict, dict]:
+    from thermogeo.protocols.optimal import optimal_region
+
+    kw = {k: opts[k] for k in ("region", "resolution") if k in opts}
+    out = optimal_region(machine, tuple(opts["plane"]), opts["bath"], **kw)
+    return _flatten(out.to_dict(), machine)
+
+
+def _cycle(opts: Mapping, machine) -> tuple[dict, dict]:
+    from thermogeo.protocols.cycle import cycle_summary
+
+    kw = {k: opts[k] for k in ("timing", "bias", "bath") if k in opts}
+    per_loop = []
+    for name, table in opts["loops"].items():
+        loop = make_loop(table, f"loops.{name}")
+        per_loop.append(_flatten(cycle_summary(machine, loop, **kw).to_dict(), machine))
+    return _stack(per_loop, [("loop", list(opts["loops"]))])
+
+
+def _exact(opts: Mapping, machine) -> tuple[dict, dict]:
+    from thermogeo.dynamics.periodic import exact_cycle
+
+    per = []
+    for name, table in opts["loops"].items():
+        loop = make_loop(table, f"loops.{name}")
+        for tau in opts["periods"]:
+            per.append(_flatten(exact_cycle(machine, loop, tau).to_dict(), machine))
+    return _stack(per, [("loop", list(opts["loops"])), ("period", list(opts["periods"]))])
+
+
+_KINDS = {"response": _response, "optimal": _optimal, "cycle": _cycle, "exact": _exact}
+
+
+def _flatten(d: Mapping, machine, prefix: str = "") -> tuple[dict, dict]:
+    """``to_dict()`` of a result -> fields: numbers become scalars, ``{bath: number}`` tables
+    a ``bath`` dimension, other tables are flattened with ``parent_child`` names; text, None
+    and objects (e.g. a loop) are left out."""
+    fields, coords = {}, {}
+    baths = list(machine.bath_names)
+    for k, v in d.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, (bool, np.bool_, int, float, np.integer, np.floating)):
+            fields[name] = ((), np.asarray(v), {})
+        elif isinstance(v, Mapping) and v and set(v) <= set(baths) and all(
+                isinstance(x, (int, float, np.integer, np.floating)) for x in v.values()):
+            fields[name] = (("bath",), np.array([float(v.get(b, np.nan)) for b in baths]), {})
+            coords["bath"] = (("bath",), np.array(baths), {})
+        elif isinstance(v, Mapping):
+            f, c = _flatten(v, machine, prefix=f"{name}_")
+            fields.update(f)
+            coords.update(c)
+    return fields, coords
+
+
+def _stack(items: list[tuple[dict, dict]], outer: list[tuple[str, list]]) -> tuple[dict, dict]:
+    """Stack per-(loop, period) fields along outer dimensions."""
+    keys = set(items[0][0])
+    for f, _ in items[1:]:
+        if set(f) != keys:
+            raise ValueError(f"results differ in their fields: {sorted(keys)} vs {sorted(f)}")
+    odims = tuple(n for n, _ in outer)
+    oshape = tuple(len(v) for _, v in outer)
+    fields = {}
+    for k in items[0][0]:
+        dims, _, attrs = items[0][0][k]
+        arr = np.stack([np.asarray(f[k][1]) for f, _ in items]).reshape(
+            oshape + np.shape(items[0][0][k][1]))
+        fields[k] = (odims + tuple(dims), arr, attrs)
+    coords = dict(items[0][1])
+    for n, v in outer:
+        coords[n] = ((n,), np.asarray(v), {})
+    return fields, coords
