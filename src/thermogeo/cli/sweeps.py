@@ -1,1 +1,80 @@
-"""Command-line commands of this area (registered on ``thermogeo.cli.app.app`` at import)."""
+"""``thermogeo sweep`` and ``thermogeo export``: parameter studies into a resumable Zarr store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from thermogeo.cli.app import app, print_json, user_errors
+
+EXIT_ERRORS = 1
+EXIT_INTERRUPTED = 130
+
+
+@app.command()
+@user_errors
+def sweep(sweep_file: Path = typer.Argument(..., help="Sweep TOML file."),
+          out: Path = typer.Option(..., "--out", help="Result store RESULT.zarr (created, or "
+                                   "resumed if it exists)."),
+          scheduler: str = typer.Option(
+              "", "--scheduler", help="Where to run: 'local' starts a Dask LocalCluster; a "
+              "scheduler address (tcp://127.0.0.1:8786) or scheduler file (*.json) uses an "
+              "existing Dask cluster; 'serial' runs in this process. Default: a local process "
+              "pool."),
+          workers: int = typer.Option(0, "--workers", help="Worker processes of the local "
+                                      "pool or LocalCluster (default: available cores)."),
+          overwrite: bool = typer.Option(False, "--overwrite", help="Discard an existing "
+                                         "store, e.g. after changing the sweep file."),
+          fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first point "
+                                         "that fails."),
+          progress: bool = typer.Option(True, "--progress/--no-progress",
+                                        help="Show a progress bar on stderr."),
+          json: bool = typer.Option(False, "--json", help="Print the summary as JSON.")):
+    """Run a sweep file; rerun the same command to resume after an interruption."""
+    from thermogeo.sweeps import run_sweep
+
+    if workers < 0:
+        raise ValueError(f"--workers: expected a positive integer, got {workers}")
+    kw = {"workers": workers or None, "overwrite": overwrite, "fail_fast": fail_fast,
+          "progress": progress}
+    if scheduler == "serial":
+        kw["executor"] = "serial"
+    elif scheduler:
+        kw["scheduler"] = scheduler
+    try:
+        s = run_sweep(sweep_file, out, **kw)
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: finished blocks are stored in {out}; rerun the same command "
+                   "to compute the missing points", err=True)
+        raise typer.Exit(code=EXIT_INTERRUPTED) from None
+    if json:
+        print_json(s.to_dict())
+    else:
+        typer.echo(f"{s.path}: {s.total} points: {s.ok} ok, {s.error} error, {s.missing} "
+                   f"missing; this run computed {s.computed} ({s.before} already stored) in "
+                   f"{s.elapsed:.1f} s with {s.executor} ({s.workers} workers)")
+        for at, msg in s.errors:
+            typer.echo(f"error at {', '.join(f'{k} = {v:g}' for k, v in at.items())}: {msg}")
+        if s.lost_chunks:
+            typer.echo(f"{s.lost_chunks} task(s) were lost (worker failures); rerun to compute "
+                       "their points")
+        if s.stopped:
+            typer.echo("stopped at the first error (--fail-fast)")
+    if s.stopped or s.missing:
+        raise typer.Exit(code=EXIT_ERRORS)
+
+
+@app.command()
+@user_errors
+def export(store: Path = typer.Argument(..., help="Result store RESULT.zarr."),
+           out: Path = typer.Argument(..., help="NetCDF file to write.")):
+    """Write a sweep's results to one NetCDF file."""
+    from thermogeo.sweeps import export_netcdf
+
+    ds = export_netcdf(store, out)
+    st = ds["status"].values
+    missing = int((st == "").sum())
+    typer.echo(f"{out}: {st.size} points ({int((st == 'ok').sum())} ok, "
+               f"{int((st == 'error').sum())} error, {missing} missing), variables "
+               f"{', '.join(k for k in ds.data_vars if k not in ('status', 'message', 'run'))}")

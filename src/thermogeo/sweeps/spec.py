@@ -379,6 +379,8 @@ def _validate_options(kind: str, opts: dict, machine: Machine, sweep_dims: set) 
     elif kind == "optimal":
         opts["plane"] = _plane(opts["plane"], machine, "[optimal].plane")
         machine.bath_index(opts["bath"])
+        if "region" in opts:
+            make_region(opts["region"])
     else:
         loops = opts["loops"]
         if not isinstance(loops, Mapping) or not loops:
@@ -438,3 +440,20 @@ def make_loop(table, where: str = "loop"):
         return cls(plane, base=base, **fields)
     except (ModelError, TypeError) as e:
         raise ModelError(f"{where}: {e}") from None
+
+
+def make_region(table: Mapping):
+    """``{kind = "polar", center, radius, resolution, stretch}`` or ``{kind = "rectangle", x,
+    y, resolution}`` -> the region object of :mod:`thermogeo.protocols.optimal`."""
+    from thermogeo.protocols import optimal
+
+    classes = {"polar": "PolarRegion", "rectangle": "RectRegion"}
+    if not isinstance(table, Mapping) or table.get("kind") not in classes:
+        raise ModelError(f"[optimal].region.kind: expected one of {', '.join(classes)}, got "
+                         f"{table.get('kind') if isinstance(table, Mapping) else table!r}")
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()
+              if k != "kind"}
+    try:
+        return getattr(optimal, classes[table["kind"]])(**fields)
+    except TypeError as e:
+        raise ModelError(f"[optimal].region: {e}") from None

@@ -28,7 +28,7 @@ import numpy as np
 
 from thermogeo.errors import ModelError
 from thermogeo.sweeps.spec import SweepSpec
-from thermogeo.sweeps.tasks import MESSAGE_CHARS, STATUS_ERROR, STATUS_OK, ChunkResult
+from thermogeo.sweeps.tasks import MESSAGE_CHARS, STATUS_ERROR, ChunkResult
 
 ZARR_FORMAT = 2  # fixed-width text (status, message) has a stable encoding only in format 2
 
@@ -175,7 +175,7 @@ class SweepStore:
             inner_shape = result.values[name].shape[len(spec.shape):]
             shape, chunks = spec.shape + inner_shape, spec.chunk_shape + inner_shape
             dtype = result.values[name].dtype
-            fill = False if dtype == bool else np.nan
+            fill = False if dtype.kind == "b" else np.nan
             data[name] = (spec.dims + inner, da.full(shape, fill, dtype=dtype, chunks=chunks),
                           attrs)
         g = self._group("r")

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from thermogeo.sweeps.spec import SweepSpec, make_loop
+from thermogeo.sweeps.spec import SweepSpec, make_loop, make_region
 
 #: Seconds every task sleeps before computing. A fault-injection knob for tests and demos of
 #: interruption and worker loss (read from the environment of the worker process).
@@ -147,7 +147,7 @@ def _merge(res: ChunkResult, local, shape, fields, coords) -> None:
     if not res.schema:
         for name, (dims, arr, attrs) in fields.items():
             arr = np.asarray(arr)
-            dtype = bool if arr.dtype == bool else float
+            dtype = bool if arr.dtype.kind == "b" else float
             fill = False if dtype is bool else np.nan
             res.values[name] = np.full(shape + arr.shape, fill, dtype=dtype)
             res.schema[name] = (tuple(dims), dict(attrs))
@@ -195,6 +195,8 @@ def _optimal(opts: Mapping, machine) -> tuple[dict, dict]:
     from thermogeo.protocols.optimal import optimal_region
 
     kw = {k: opts[k] for k in ("region", "resolution") if k in opts}
+    if "region" in kw:
+        kw["region"] = make_region(kw["region"])
     out = optimal_region(machine, tuple(opts["plane"]), opts["bath"], **kw)
     return _flatten(out.to_dict(), machine)
 
