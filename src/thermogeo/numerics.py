@@ -22,7 +22,7 @@ class Numerics:
         generator. Default 1e-9.
     uniqueness_rcond : float
         The steady state is declared non-unique where the reciprocal condition number of
-        ``L + |1/d>><<1|`` falls below this. Default 1e-12.
+        ``L + |1/d>><<1|`` falls below this. Default 1e-14 (exactly dark sectors give ~1e-17).
     derivative : {"auto", "gibbs", "general"}
         How ``d rho_0 / d lam`` is computed: the Daleckii-Krein formula for the Gibbs state
         (only valid when all baths share one temperature), the general ``-L^D (dL) rho_0``,
@@ -38,7 +38,7 @@ class Numerics:
     """
 
     degeneracy_tol: float = 1e-9
-    uniqueness_rcond: float = 1e-12
+    uniqueness_rcond: float = 1e-14
     derivative: str = "auto"
     chunk_bytes: int = 256 * 2**20
     kernel: str = "auto"

@@ -204,7 +204,10 @@ def _response_chunk_unchecked(machine, lam, pidx, need, method, numerics) -> dic
     E, D, d = gen.E, gen.D, machine.dim
     rho = ss.rho
     J = heat_current(E, D, rho)
-    S, logrho = entropy_and_log(rho.reshape(-1, d, d))
+    # Non-unique points carry garbage (NaN-masked below); keep eigh away from NaN input.
+    finite = np.isfinite(rho).all(axis=-1)
+    S, logrho = entropy_and_log(np.where(finite[:, None, None], rho.reshape(-1, d, d),
+                                         np.eye(d) / d))
     if need:
         X = perturbation_generator(gen)
         dD = dissipator_derivatives(machine, gen, X, need)  # (b, n, m, d2, d2)
