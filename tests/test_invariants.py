@@ -1,0 +1,240 @@
+"""Invariants of the core on the seeded zoo of random machines (tests/zoo.py).
+
+No closed forms here: identities that must hold for every machine (physics.md section 7, "Checks
+that need no closed form"): trace and Hermiticity preservation, a positive steady state, the
+Drazin identities, the first and second laws, Gibbs states and the balance
+sum_alpha Lambda^alpha = T grad S at equal temperatures, a positive semi-definite metric,
+independent derivative methods agreeing, the exact rotor against a finite-difference curl, and
+invariance under a unitary change of basis.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import IDENTITY_RTOL
+from scipy.linalg import expm
+from zoo import DEGENERATE, EQUAL_T, FD_STEP, ZOO, random_unitary, rotated
+
+from thermogeo import Numerics, generator, response
+from thermogeo.linalg.steady import steady_solve
+from thermogeo.linalg.superop import trace_row
+
+# Richardson-extrapolated central differences of step FD_STEP: truncation ~ FD_STEP^4 times the
+# fifth derivative, round-off ~ eps / FD_STEP; both far below this, relative to max |Lambda|.
+FD_RTOL = 1e-7
+# Positivity of rho_0 and of the metric: eigenvalues may dip below zero by round-off only.
+PSD_ATOL = 1e-12
+PLANE = ("Bx", "Bz")
+
+
+def ids(cases):
+    return [c.label for c in cases]
+
+
+def close(a, b, rtol, scale=None):
+    """max |a - b| <= rtol * scale (default scale: max(|b|, 1e-300) elementwise maximum)."""
+    a, b = np.asarray(a), np.asarray(b)
+    s = np.abs(b).max() if scale is None else scale
+    err = np.abs(a - b).max()
+    assert err <= rtol * max(s, 1e-300), f"max error {err:.3e} > {rtol:.1e} * {s:.3e}"
+
+
+def hermitian_conjugation_swap(d: int) -> np.ndarray:
+    """Permutation ``P`` of row-major vectors with ``vec(rho^T) = P vec(rho)``."""
+    return np.eye(d * d).reshape(d, d, d, d).transpose(1, 0, 2, 3).reshape(d * d, d * d)
+
+
+def per_bath_lab(gen) -> np.ndarray:
+    """Lab-frame per-bath dissipators ``(b, m, d2, d2)`` (``to_lab`` takes ``(*b, d2, d2)``)."""
+    return np.stack([gen.to_lab(gen.D[:, a]) for a in range(gen.D.shape[1])], axis=1)
+
+
+def gibbs(H: np.ndarray, T: float) -> np.ndarray:
+    rho = expm(-(H - np.linalg.eigvalsh(H).min() * np.eye(len(H))) / T)
+    return rho / np.trace(rho)
+
+
+# -- the generator --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("case", ZOO, ids=ids(ZOO))
+def test_generator_and_dissipators_preserve_trace_and_hermiticity(case):
+    m = case.machine
+    gen = generator(m, case.lam)
+    L, D = gen.to_lab(gen.L), per_bath_lab(gen)
+    one = trace_row(m.dim)
+    P = hermitian_conjugation_swap(m.dim)
+    for S in [L] + [D[:, a] for a in range(len(m.baths))]:
+        scale = np.abs(S).max()
+        close(one @ S, 0.0, IDENTITY_RTOL, scale)  # <<1| S = 0: Tr S(rho) = 0
+        # S(rho^+) = S(rho)^+  <=>  S = P conj(S) P in row-major form
+        close(P @ S.conj() @ P, S, IDENTITY_RTOL, scale)
+    # The per-bath dissipators and -i[H, .] add up to L.
+    H = m.hamiltonian_at(case.lam)
+    eye = np.eye(m.dim)
+    comm = np.stack([np.kron(h, eye) - np.kron(eye, h.T) for h in H])
+    close(-1j * comm + D.sum(axis=1), L, IDENTITY_RTOL)
+
+
+@pytest.mark.parametrize("case", ZOO, ids=ids(ZOO))
+def test_steady_state_is_a_positive_stationary_state(case):
+    m = case.machine
+    r = response(m, case.lam)
+    rho = r.steady_state
+    close(np.trace(rho, axis1=-2, axis2=-1), 1.0, IDENTITY_RTOL)
+    close(rho, np.conj(np.swapaxes(rho, -1, -2)), IDENTITY_RTOL, 1.0)
+    assert np.linalg.eigvalsh(rho).min() >= -PSD_ATOL
+    gen = generator(m, case.lam)
+    L = gen.to_lab(gen.L)
+    close(np.einsum("bij,bj->bi", L, rho.reshape(len(rho), -1)), 0.0, IDENTITY_RTOL,
+          np.abs(L).max())
+    assert np.all(r.unique)
+
+
+@pytest.mark.parametrize("case", ZOO, ids=ids(ZOO))
+def test_drazin_identities(case):
+    gen = generator(case.machine, case.lam)
+    ss = steady_solve(gen.L, Numerics().uniqueness_rcond)
+    L, LD, rho = gen.L, ss.drazin(), ss.rho
+    nL, nD = np.abs(L).max(), np.abs(LD).max()
+    close(L @ LD @ L, L, IDENTITY_RTOL, nL)
+    close(LD @ L @ LD, LD, IDENTITY_RTOL, nD)
+    close(L @ LD, LD @ L, IDENTITY_RTOL, nL * nD)  # group inverse: L and L^D commute
+    close(np.einsum("bij,bj->bi", LD, rho), 0.0, IDENTITY_RTOL, nD)  # L^D rho_0 = 0
+    close(trace_row(case.machine.dim) @ LD, 0.0, IDENTITY_RTOL, nD)  # Tr L^D y = 0
+    # drazin_apply on a batch of vectors agrees with the full matrix.
+    y = np.random.default_rng(1).normal(size=L.shape[:-1]) + 0j
+    close(ss.drazin_apply(y), np.einsum("bij,bj->bi", LD, y), IDENTITY_RTOL, nD * np.abs(y).max())
+
+
+@pytest.mark.parametrize("case", ZOO, ids=ids(ZOO))
+def test_first_and_second_law_in_the_steady_state(case):
+    r = response(case.machine, case.lam)
+    J, T = r.heat_current, case.machine.temperatures
+    scale = np.abs(J).max() + np.abs(r.spectrum).max() * 1e-3
+    close(J.sum(axis=-1), 0.0, IDENTITY_RTOL, scale)  # no work at frozen parameters
+    assert np.all(-(J / T).sum(axis=-1) >= -IDENTITY_RTOL * scale)  # entropy production
+
+
+@pytest.mark.parametrize("case", ZOO, ids=ids(ZOO))
+def test_batched_points_equal_pointwise_results(case):
+    m, lam = case.machine, case.lam
+    grid = np.stack([lam, lam[::-1]])  # (2, n, k): two leading batch axes
+    rb = response(m, grid, plane=PLANE)
+    for i in range(2):
+        for j in range(len(lam)):
+            rp = response(m, grid[i, j], plane=PLANE)
+            for f in ("spectrum", "heat_current", "heat_response", "G", "rotor", "entropy"):
+                close(getattr(rb, f)[i, j], getattr(rp, f), IDENTITY_RTOL,
+                      np.abs(getattr(rp, f)).max() + 1e-12)
+
+
+# -- equal temperatures ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("case", EQUAL_T, ids=ids(EQUAL_T))
+def test_gibbs_state_is_stationary_for_every_bath(case):
+    m = case.machine
+    T = float(m.temperatures[0])
+    H = m.hamiltonian_at(case.lam)
+    rho_g = np.stack([gibbs(h, T) for h in H])
+    r = response(m, case.lam)
+    close(r.steady_state, rho_g, IDENTITY_RTOL, 1.0)
+    gen = generator(m, case.lam)
+    D = per_bath_lab(gen)  # detailed balance: each bath alone keeps the Gibbs state
+    Drho = np.einsum("bmij,bj->bmi", D, rho_g.reshape(len(H), -1))
+    close(Drho, 0.0, IDENTITY_RTOL, np.abs(D).max())
+    close(r.heat_current, 0.0, IDENTITY_RTOL, np.abs(r.spectrum).max() * np.abs(D).max())
+
+
+@pytest.mark.parametrize("case", EQUAL_T, ids=ids(EQUAL_T))
+def test_heat_response_sums_to_T_grad_S(case):
+    r = response(case.machine, case.lam)
+    T = float(case.machine.temperatures[0])
+    close(r.heat_response.sum(axis=-2), T * r.entropy_gradient, IDENTITY_RTOL,
+          np.abs(r.heat_response).max())
+    # and the entropy gradient is the exact derivative of S(Gibbs): dS = <V>/T - <H V>/T^2 ...
+    H = case.machine.hamiltonian_at(case.lam)
+    V = case.machine.V
+    for b, h in enumerate(H):
+        rho = gibbs(h, T)
+        EH = np.trace(rho @ h).real
+        for i in range(len(V)):
+            EV = np.trace(rho @ V[i]).real
+            EHV = np.trace(rho @ (h @ V[i] + V[i] @ h)).real / 2
+            dS = -(EHV - EH * EV) / T**2  # S = <H>/T + ln Z
+            close(r.entropy_gradient[b, i], dS, IDENTITY_RTOL, abs(dS) + 1e-3)
+
+
+@pytest.mark.parametrize("case", EQUAL_T, ids=ids(EQUAL_T))
+def test_metric_is_positive_semidefinite(case):
+    r = response(case.machine, case.lam)
+    ev = np.linalg.eigvalsh(r.metric)
+    assert np.all(ev >= -PSD_ATOL * np.abs(ev).max())
+    assert np.all(np.diagonal(r.G, axis1=-2, axis2=-1) >= 0)
+
+
+@pytest.mark.parametrize("case", EQUAL_T, ids=ids(EQUAL_T))
+def test_gibbs_and_general_derivatives_agree(case):
+    rg = response(case.machine, case.lam, plane=PLANE, numerics=Numerics(derivative="gibbs"))
+    rn = response(case.machine, case.lam, plane=PLANE, numerics=Numerics(derivative="general"))
+    scale = np.abs(rg.heat_response).max()
+    close(rn.heat_response, rg.heat_response, IDENTITY_RTOL, scale)
+    close(rn.G, rg.G, IDENTITY_RTOL, np.abs(rg.G).max())
+    close(rn.rotor, rg.rotor, IDENTITY_RTOL, scale)
+    close(rn.entropy_gradient, rg.entropy_gradient, IDENTITY_RTOL, scale)
+
+
+# -- exact rotor and basis independence -----------------------------------------------------
+
+def finite_difference_curl(machine, lam, h):
+    """Richardson-extrapolated central-difference curl of Lambda in PLANE, computed here."""
+    ix, iy = (machine.parameter_index(p) for p in PLANE)
+
+    def partial(i, j, step):  # d_i Lambda_j
+        e = np.zeros(lam.shape[-1])
+        e[i] = step
+        return (response(machine, lam + e).heat_response[..., j]
+                - response(machine, lam - e).heat_response[..., j]) / (2 * step)
+
+    def curl(step):
+        return partial(ix, iy, step) - partial(iy, ix, step)
+
+    c1, c2 = curl(h), curl(2 * h)
+    return c1 + (c1 - c2) / 3
+
+
+@pytest.mark.parametrize("case", ZOO, ids=ids(ZOO))
+def test_exact_rotor_matches_finite_difference_curl(case):
+    r = response(case.machine, case.lam, plane=PLANE)
+    fd = finite_difference_curl(case.machine, case.lam, FD_STEP)
+    close(r.rotor, fd, FD_RTOL, np.abs(r.heat_response).max())
+
+
+@pytest.mark.parametrize("case", ZOO, ids=ids(ZOO))
+def test_unitary_change_of_basis_leaves_the_response_invariant(case):
+    W = random_unitary(np.random.default_rng(7), case.machine.dim)
+    m2 = rotated(case.machine, W)
+    r1 = response(case.machine, case.lam, plane=PLANE)
+    r2 = response(m2, case.lam, plane=PLANE)
+    for f in ("spectrum", "heat_current", "entropy", "entropy_gradient", "heat_response", "G",
+              "rotor"):
+        a, b = getattr(r2, f), getattr(r1, f)
+        close(a, b, IDENTITY_RTOL, np.abs(b).max() + np.abs(r1.heat_response).max())
+    close(r2.steady_state, W @ r1.steady_state @ W.conj().T, IDENTITY_RTOL, 1.0)
+
+
+def test_zoo_contains_exactly_degenerate_spectra():
+    """Guard the zoo itself: degenerate Bohr groups everywhere in DEGENERATE, and at least one
+    machine with exactly degenerate energy levels, on both sides of equal temperatures."""
+    with_levels = set()
+    for case in DEGENERATE:
+        gen = generator(case.machine, case.lam)
+        lab = gen.groups.label.reshape(len(case.lam), -1)
+        d = case.machine.dim
+        offdiag = ~np.eye(d, dtype=bool).ravel()
+        for b in range(len(case.lam)):
+            _, counts = np.unique(lab[b][offdiag], return_counts=True)
+            assert counts.max() > 1, f"{case.label}: no degenerate Bohr frequency"
+            if len(np.unique(gen.groups.level_label[b])) < d:
+                with_levels.add(case.machine.equal_temperatures)
+    assert with_levels == {True, False}
