@@ -1,0 +1,511 @@
+"""Exact periodic (limit-cycle) dynamics of a machine driven around a closed path.
+
+The drive is ``lam(t) = loop.points(machine, t / period)``. In the cycle coordinate
+``s = t / period`` the master equation and the accumulated heats and work form one linear
+system (physics.md section 3)::
+
+    d rho / ds = tau L(s) rho
+    d Q_a / ds = tau Tr[H(s) D_a(s) rho]              heat from bath a into the system
+    d W   / ds = Tr[rho dH/ds] = sum_i lam'_i(s) Tr[V_i rho]    work done on the system
+
+The augmented vector ``x = (vec rho, Q_1..Q_m, W)`` obeys ``dx/ds = A(s) x`` with ``A``
+block lower triangular, so one integrator propagates the state and the cycle integrals with
+the same order. The integrator is the fourth-order Magnus exponential integrator with two
+Gauss-Legendre nodes per step ``[s_j, s_j + h]`` (Blanes, Casas, Oteo, Ros, Phys. Rep. 470,
+151 (2009), eq. 253)::
+
+    A_1,2 = A(s_j + (1/2 -+ sqrt(3)/6) h)
+    Omega = h/2 (A_1 + A_2) + sqrt(3)/12 h^2 [A_2, A_1],     x_{j+1} = exp(Omega) x_j
+
+Steps never straddle a corner of the loop (each smooth piece gets its own uniform steps).
+The one-period propagator is ``Phi = [[P, 0], [R, 1]]``; the periodic state is the fixed point
+``(P - 1) rho = 0``, ``Tr rho = 1`` (solved as ``(P - 1 + |w>><<1|) rho = w``), and the heats
+and work per cycle are ``R rho``. The error is estimated by step doubling (Richardson:
+``|X_2n - X_n| / (2^4 - 1)``); with ``steps=None`` the step count is doubled until the
+estimate is below ``rtol`` times the largest of ``|Q_a|, |W|``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from thermogeo.errors import NonUniqueSteadyStateError, SlowDrivingWarning, ThermogeoWarning
+from thermogeo.dynamics.frozen import frozen_path
+from thermogeo.model.machine import Machine
+from thermogeo.numerics import Numerics
+
+MAGNUS_ORDER = 4
+"""Order of the Magnus-Gauss integrator used by :func:`exact_cycle`."""
+
+_C = math.sqrt(3.0) / 6.0
+_GAUSS = (0.5 - _C, 0.5 + _C)
+
+
+class AccuracyWarning(ThermogeoWarning):
+    """The integrator stopped at ``max_steps`` before its error estimate reached ``rtol``."""
+
+
+@dataclass(frozen=True)
+class ExactOptions:
+    """Options of the exact periodic integrator.
+
+    Parameters
+    ----------
+    rtol : float
+        Target relative accuracy of the heats and work per cycle, judged by step doubling.
+        Accepted range ``[1e-13, 1e-2]``. Default ``1e-8``.
+    steps : int or None
+        Fixed number of Magnus steps per cycle (the error estimate then compares with
+        ``steps // 2``). ``None`` (default): start at ``min_steps`` and double until
+        ``rtol`` is reached or ``max_steps`` is exceeded.
+    min_steps, max_steps : int
+        Bounds of the adaptive step count. Defaults 32 and 2**16.
+    slow_factor : float
+        Warn with :class:`~thermogeo.errors.SlowDrivingWarning` when the period is shorter
+        than ``slow_factor`` relaxation times (the inverse smallest decay rate of ``L`` on the
+        path). Default 5.
+    chunk : int
+        Steps whose generators are built in one batch. Default 2048.
+    numerics : Numerics
+        Options of the generator (degeneracy tolerance, uniqueness threshold).
+    """
+
+    rtol: float = 1e-8
+    steps: int | None = None
+    min_steps: int = 32
+    max_steps: int = 2**16
+    slow_factor: float = 5.0
+    chunk: int = 2048
+    numerics: Numerics = field(default_factory=Numerics)
+
+    def __post_init__(self):
+        if not (isinstance(self.rtol, (int, float)) and 1e-13 <= self.rtol <= 1e-2):
+            raise ValueError(f"rtol: expected a number in [1e-13, 1e-2], got {self.rtol!r}")
+        if self.steps is not None and not (isinstance(self.steps, (int, np.integer))
+                                           and 2 <= self.steps <= 2**22):
+            raise ValueError(f"steps: expected None or an integer in [2, 2**22], got "
+                             f"{self.steps!r}")
+        if not (isinstance(self.min_steps, (int, np.integer)) and self.min_steps >= 2):
+            raise ValueError(f"min_steps: expected an integer >= 2, got {self.min_steps!r}")
+        if not (isinstance(self.max_steps, (int, np.integer))
+                and self.min_steps <= self.max_steps <= 2**22):
+            raise ValueError(f"max_steps: expected an integer in [min_steps={self.min_steps}, "
+                             f"2**22], got {self.max_steps!r}")
+        if not (isinstance(self.slow_factor, (int, float)) and self.slow_factor >= 0):
+            raise ValueError(f"slow_factor: expected a number >= 0, got {self.slow_factor!r}")
+        if not (isinstance(self.chunk, (int, np.integer)) and self.chunk >= 1):
+            raise ValueError(f"chunk: expected an integer >= 1, got {self.chunk!r}")
+
+
+def check_period(period) -> float:
+    """Validate a driving period: a finite number > 0 (else ``ValueError`` naming it)."""
+    try:
+        tau = float(period)
+    except (TypeError, ValueError):
+        raise ValueError(f"period: expected a number > 0, got {period!r}") from None
+    if not (math.isfinite(tau) and tau > 0):
+        raise ValueError(f"period: expected a finite number > 0, got {period!r}")
+    return tau
+
+
+def step_grid(loop, steps: int) -> np.ndarray:
+    """Step edges in ``s``: uniform on every smooth piece of ``loop``, ``(n + 1,)``.
+
+    A piece ``[a, b]`` between two :meth:`breakpoints` gets ``max(1, round(steps (b - a)))``
+    equal steps, so no step straddles a corner.
+    """
+    bp = np.asarray(loop.breakpoints(), dtype=float)
+    edges = [np.array([0.0])]
+    for a, b in zip(bp[:-1], bp[1:]):
+        n = max(1, int(round(steps * (b - a))))
+        edges.append(a + (b - a) * np.arange(1, n + 1) / n)
+    return np.concatenate(edges)
+
+
+@dataclass(frozen=True)
+class _Frozen:
+    """Augmented generator ``A(s)`` (``(*s, N, N)``, ``N = d^2 + m + 2``) at nodes ``s``."""
+
+    A: np.ndarray
+    decay: np.ndarray  # (*s,) smallest nonzero decay rate of L (for the slowness check)
+    rho0: np.ndarray  # (*s, d^2) lab-frame steady state
+
+
+def augmented_generator(machine: Machine, loop, s: np.ndarray, period: float,
+                        numerics: Numerics | None = None, rates: bool = False) -> _Frozen:
+    """The augmented generator of the deviation from the steady state and the cycle integrals.
+
+    With ``rho = rho_0(s) + delta`` the state ``x = (vec delta, 1, Q_1..Q_m, W)`` obeys
+    ``dx/ds = A(s) x`` with::
+
+        d delta / ds = tau L delta - d_s rho_0
+        d Q_a / ds   = tau <<H|D_a|delta>> + tau J_a(rho_0)
+        d W / ds     = Tr[delta dH/ds] + Tr[rho_0 dH/ds]
+
+    Integrating the deviation (``O(1/tau)``) instead of ``rho`` keeps the error of the heat
+    ``tau int <<H|D_a|rho>> ds`` from growing with ``tau``: the exactly known adiabatic part
+    ``rho_0`` is never integrated numerically.
+
+    Parameters
+    ----------
+    machine : Machine
+    loop : Loop
+        Any object with ``points(machine, s)`` and ``velocity(machine, s)``.
+    s : (n,) float
+    period : float
+        ``tau``.
+    rates : bool
+        Also compute the smallest decay rate of ``L`` at each node (eigenvalues).
+
+    Returns
+    -------
+    _Frozen
+        ``A (n, N, N)``, ``N = d^2 + m + 2`` (lab frame, row-major vectorisation).
+    """
+    s = np.asarray(s, dtype=float)
+    vel = loop.velocity(machine, s)
+    fp = frozen_path(machine, loop.points(machine, s), vel, numerics)
+    gen = fp.gen
+    d = machine.dim
+    d2, m = d * d, len(machine.baths)
+    Wh = np.conj(np.swapaxes(fp.W, -1, -2))
+    n = len(s)
+    rho0 = fp.lab(fp.ss.rho)
+    A = np.zeros((n, d2 + m + 2, d2 + m + 2), dtype=complex)
+    A[:, :d2, :d2] = period * (fp.W @ gen.L @ Wh)
+    A[:, :d2, d2] = -fp.lab(fp.drho)
+    A[:, d2 + 1:d2 + 1 + m, :d2] = period * (fp.rows @ Wh)
+    A[:, d2 + 1:d2 + 1 + m, d2] = period * np.einsum("nmc,nc->nm", fp.rows, fp.ss.rho)
+    dH = np.einsum("si,ijk->skj", vel, machine.V).reshape(n, d2)  # vec((dH/ds)^T)
+    A[:, -1, :d2] = dH
+    A[:, -1, d2] = np.einsum("nc,nc->n", dH, rho0)
+    decay = np.full(n, np.nan)
+    if rates:
+        ev = np.sort(-np.linalg.eigvals(gen.L).real, axis=-1)
+        decay = ev[:, 1]
+    return _Frozen(A=A, decay=decay, rho0=rho0)
+
+
+def magnus_steps(machine: Machine, loop, edges: np.ndarray, period: float,
+                 numerics: Numerics | None = None, rates: bool = False):
+    """Fourth-order Magnus step exponentials between consecutive ``edges``.
+
+    Returns ``(E, decay)``: ``E (n, N, N)`` with ``x(edges[j+1]) = E[j] x(edges[j])`` and the
+    smallest decay rate of ``L`` at the ``2n`` Gauss nodes (NaN unless ``rates``).
+    """
+    h = np.diff(edges)
+    s = np.stack([edges[:-1] + c * h for c in _GAUSS], axis=-1).reshape(-1)
+    fr = augmented_generator(machine, loop, s, period, numerics, rates)
+    A = fr.A.reshape(len(h), 2, *fr.A.shape[-2:])
+    A1, A2 = A[:, 0], A[:, 1]
+    hh = h[:, None, None]
+    Om = 0.5 * hh * (A1 + A2) + (math.sqrt(3.0) / 12.0) * hh**2 * (A2 @ A1 - A1 @ A2)
+    return expm_batched(Om), fr.decay
+
+
+TAYLOR_DEGREE = 16
+"""Degree of the Taylor polynomial of :func:`expm_batched` (after scaling to norm <= 1/2)."""
+
+
+def expm_batched(A: np.ndarray) -> np.ndarray:
+    """Matrix exponentials of a batch ``A (n, N, N)`` by scaling and squaring.
+
+    Each matrix is scaled by ``2^-s`` to 1-norm ``<= 1/2`` and exponentiated by its Taylor
+    polynomial of degree 16 (truncation ``<= 0.5^17 / 17! ~ 2e-18`` relative), evaluated
+    with the Paterson-Stockmeyer scheme (7 matrix products), then squared ``s`` times.
+    Batched products make this much faster than a loop over :func:`scipy.linalg.expm` for
+    the many small matrices of a Magnus propagation.
+    """
+    A = np.asarray(A)
+    norm = np.abs(A).sum(axis=-2).max(axis=-1)
+    with np.errstate(divide="ignore"):
+        s = np.ceil(np.log2(np.maximum(norm, 1e-300) / 0.5))
+    s = np.clip(s, 0, None).astype(int)
+    X = A * (0.5 ** s)[:, None, None]
+    eye = np.eye(A.shape[-1], dtype=A.dtype)
+    c = 1.0 / np.cumprod(np.r_[1.0, np.arange(1, TAYLOR_DEGREE + 1)])
+    X2 = X @ X
+    X3 = X2 @ X
+    X4 = X2 @ X2
+    P = c[16] * eye
+    for j in (3, 2, 1, 0):
+        B = c[4 * j] * eye + c[4 * j + 1] * X + c[4 * j + 2] * X2 + c[4 * j + 3] * X3
+        P = B + X4 @ P
+    for k in range(int(s.max(initial=0))):
+        sel = s > k
+        P[sel] = P[sel] @ P[sel]
+    return P
+
+
+def _ordered_product(E: np.ndarray) -> np.ndarray:
+    """``E[n-1] @ ... @ E[1] @ E[0]`` by pairwise (tree) reduction, ``(N, N)``."""
+    while len(E) > 1:
+        if len(E) % 2:
+            last = E[-1:]
+            E = np.concatenate([E[1:-1:2] @ E[0:-1:2], last])
+        else:
+            E = E[1::2] @ E[0::2]
+    return E[0]
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """One propagation over a cycle with a fixed step grid."""
+
+    edges: np.ndarray
+    Phi: np.ndarray  # (N, N) one-period propagator of the augmented system
+    decay: float
+
+
+def _propagate(machine, loop, period, steps, options: ExactOptions, keep=False,
+               rates=False):
+    edges = step_grid(loop, steps)
+    n = len(edges) - 1
+    Phi = None
+    decay = np.inf
+    kept = []
+    for a in range(0, n, options.chunk):
+        E, dec = magnus_steps(machine, loop, edges[a:min(n, a + options.chunk) + 1], period,
+                              options.numerics, rates)
+        if rates:
+            decay = min(decay, float(np.nanmin(dec)))
+        if keep:
+            kept.append(E)
+        P = _ordered_product(E)
+        Phi = P if Phi is None else P @ Phi
+    return _Pass(edges=edges, Phi=Phi, decay=decay), (np.concatenate(kept) if keep else None)
+
+
+def _fixed_point(Phi: np.ndarray, d: int) -> tuple[np.ndarray, float]:
+    """Periodic deviation ``delta`` (``(d^2,)``, traceless) of the augmented propagator
+    ``Phi = [[P, f, .], [0, 1, .], [R, g, 1]]``: ``P delta + f = delta``, and its rcond.
+
+    Solved as ``(P - 1 + |w>><<1|) delta = -f`` (``<<1|P = <<1|``, ``Tr f = 0``).
+    """
+    d2 = d * d
+    P, f = Phi[:d2, :d2], Phi[:d2, d2]
+    one = np.eye(d).reshape(d2)
+    w = one / d
+    M = P - np.eye(d2) + w[:, None] * one[None, :]
+    try:
+        Minv = np.linalg.inv(M)
+    except np.linalg.LinAlgError:
+        return np.full(d2, np.nan), 0.0
+    rc = 1.0 / (np.abs(M).sum(axis=0).max() * np.abs(Minv).sum(axis=0).max())
+    x = -(Minv @ f)
+    r = x.reshape(d, d)
+    r = 0.5 * (r + r.conj().T)
+    r = r - np.eye(d) * np.trace(r) / d
+    return r.reshape(d2), float(rc)
+
+
+@dataclass(frozen=True)
+class ExactCycle:
+    """Heat and work per cycle of the periodic state at a finite period.
+
+    Attributes
+    ----------
+    period : float                 ``tau``
+    bath_names : tuple of str      ``(m,)``
+    temperatures : (m,) float
+    heat : (m,) float              ``Q_a = int_0^tau Tr[H D_a rho] dt`` (into the system)
+    work : float                   ``W = int_0^tau Tr[rho dH/dt] dt`` (on the system)
+    first_law_residual : float     ``W + sum_a Q_a`` (zero up to the integrator error)
+    entropy_production : float     ``-sum_a Q_a / T_a`` per cycle
+    error_estimate : float         Richardson estimate of the absolute error of ``heat`` and
+                                   ``work`` (largest component)
+    steps : int                    Magnus steps per cycle of the reported result
+    converged : bool               ``error_estimate <= rtol * max(|Q|, |W|)``
+    relaxation_time : float        ``1 / min_s`` (smallest decay rate of ``L(s)``)
+    periodic_state : (d, d) complex    ``rho(0)`` of the limit cycle (lab frame)
+    fixed_point_rcond : float      reciprocal condition number of ``P - 1 + |w>><<1|``
+    expansion : object or None     :class:`~thermogeo.dynamics.expansion.ExpansionCycle`
+    """
+
+    period: float
+    bath_names: tuple
+    temperatures: np.ndarray
+    heat: np.ndarray
+    work: float
+    first_law_residual: float
+    entropy_production: float
+    error_estimate: float
+    steps: int
+    converged: bool
+    relaxation_time: float
+    periodic_state: np.ndarray
+    fixed_point_rcond: float
+    expansion: object = None
+
+    def to_dict(self) -> dict:
+        """Plain dictionary (the ``thermogeo exact --json`` output)."""
+        out = {
+            "period": self.period,
+            "heat": dict(zip(self.bath_names, map(float, self.heat))),
+            "work": float(self.work),
+            "first_law_residual": float(self.first_law_residual),
+            "entropy_production": float(self.entropy_production),
+            "error_estimate": float(self.error_estimate),
+            "steps": int(self.steps),
+            "converged": bool(self.converged),
+            "relaxation_time": float(self.relaxation_time),
+        }
+        if self.expansion is not None:
+            out["expansion"] = self.expansion.to_dict()
+        return out
+
+
+def _cycle_integrals(Phi, d, m):
+    x, rc = _fixed_point(Phi, d)
+    d2 = d * d
+    y = (Phi[d2 + 1:, :d2] @ x + Phi[d2 + 1:, d2]).real
+    return x, rc, y[:m], float(y[m])
+
+
+def exact_cycle(machine: Machine, loop, period, *, options: ExactOptions | None = None,
+                expansion: bool = True) -> ExactCycle:
+    """Exact heat and work per cycle of the periodic state at period ``tau``.
+
+    Solves ``d rho/dt = L(lam(t/tau)) rho`` for the limit cycle ``rho(t + tau) = rho(t)`` with
+    the fourth-order Magnus-Gauss integrator (module docstring) and integrates
+
+        Q_a = int_0^tau Tr[H D_a rho] dt,   W = int_0^tau Tr[rho dH/dt] dt,
+        Sigma = -sum_a Q_a / T_a,           first law: W + sum_a Q_a = 0.
+
+    Parameters
+    ----------
+    machine : Machine
+    loop : Loop
+        Closed path (``thermogeo.protocols.paths``), ``s = t / tau``.
+    period : float
+        ``tau > 0``.
+    options : ExactOptions, optional
+    expansion : bool
+        Attach the slow-driving expansion at the same period
+        (:func:`~thermogeo.dynamics.expansion.expansion_cycle`). Default True.
+
+    Returns
+    -------
+    ExactCycle
+
+    Raises
+    ------
+    NonUniqueSteadyStateError
+        The one-period propagator has no unique fixed point.
+    ValueError
+        Bad period or options.
+
+    Warns
+    -----
+    SlowDrivingWarning
+        ``period < slow_factor * relaxation_time``.
+    AccuracyWarning
+        ``max_steps`` reached before ``rtol``.
+
+    Examples
+    --------
+    >>> from thermogeo import load_model
+    >>> from thermogeo.protocols.paths import Circle
+    >>> m = load_model("models/qubit_pump.toml")
+    >>> c = exact_cycle(m, Circle(center=(0.8, 0.6), radius=0.5), 200.0)
+    >>> round(float(c.heat[0]), 3), abs(c.first_law_residual) < 1e-7
+    (0.271, True)
+    """
+    options = options or ExactOptions()
+    tau = check_period(period)
+    d, m = machine.dim, len(machine.baths)
+    rcond_min = options.numerics.uniqueness_rcond
+
+    def run(steps, rates=False):
+        p, _ = _propagate(machine, loop, tau, steps, options, rates=rates)
+        return p, _cycle_integrals(p.Phi, d, m)
+
+    n = options.steps if options.steps is not None else options.min_steps
+    coarse_n = max(1, n // 2) if options.steps is not None else n
+    p0, r0 = run(coarse_n, rates=True)
+    decay = p0.decay
+    if r0[1] < rcond_min:
+        raise NonUniqueSteadyStateError(
+            f"the one-period propagator has no unique fixed point (rcond {r0[1]:.2e} < "
+            f"{rcond_min:.0e}; smallest decay rate on the path {decay:.2e}): part of the state "
+            "space never relaxes (a dark symmetry sector); break the symmetry in the couplings")
+    t_rel = 1.0 / decay if decay > 0 else math.inf
+    if tau < options.slow_factor * t_rel:
+        warnings.warn(
+            f"period {tau:g} is not long against the relaxation time {t_rel:.4g} (slowest "
+            f"decay rate {decay:.4g} on the path): the driving is not slow and the expansion "
+            f"is not reliable; use a period of at least {options.slow_factor * t_rel:.4g}",
+            SlowDrivingWarning, stacklevel=2)
+    fine_n = n if options.steps is not None else 2 * n
+    while True:
+        p1, r1 = run(fine_n)
+        err = max(np.max(np.abs(r1[2] - r0[2])), abs(r1[3] - r0[3])) / (2**MAGNUS_ORDER - 1)
+        scale = max(np.max(np.abs(r1[2])), abs(r1[3]), np.finfo(float).tiny)
+        converged = bool(err <= options.rtol * scale)
+        if converged or options.steps is not None:
+            break
+        if 2 * fine_n > options.max_steps:
+            warnings.warn(f"exact_cycle: error estimate {err:.2e} above rtol*scale "
+                          f"{options.rtol * scale:.2e} at max_steps={options.max_steps}",
+                          AccuracyWarning, stacklevel=2)
+            break
+        r0, fine_n = r1, 2 * fine_n
+    x, rc, Q, Wk = r1
+    rho_start = augmented_generator(machine, loop, np.zeros(1), tau, options.numerics).rho0[0]
+    x = x + rho_start
+    T = np.asarray(machine.temperatures, dtype=float)
+    exp = None
+    if expansion:
+        from thermogeo.dynamics.expansion import expansion_cycle
+        exp = expansion_cycle(machine, loop, tau, numerics=options.numerics)
+    return ExactCycle(
+        period=tau, bath_names=tuple(machine.bath_names), temperatures=T, heat=Q, work=Wk,
+        first_law_residual=float(Wk + Q.sum()), entropy_production=float(-(Q / T).sum()),
+        error_estimate=float(err), steps=len(p1.edges) - 1, converged=converged,
+        relaxation_time=t_rel, periodic_state=x.reshape(d, d), fixed_point_rcond=rc,
+        expansion=exp)
+
+
+def periodic_states(machine: Machine, loop, period, s, *, steps: int,
+                    options: ExactOptions | None = None) -> np.ndarray:
+    """Lab-frame limit-cycle states ``rho(s)`` at path coordinates ``s (n,)``: ``(n, d, d)``.
+
+    The periodic deviation at ``s = 0`` is propagated with ``steps`` Magnus steps per cycle;
+    each requested ``s`` is reached from the last step edge below it by one more Magnus step
+    of partial length (so the states carry the integrator's fourth order). Each ``rho(s)`` is
+    ``rho_0(s) + delta(s)``.
+    """
+    options = options or ExactOptions()
+    tau = check_period(period)
+    d = machine.dim
+    d2 = d * d
+    p, E = _propagate(machine, loop, tau, steps, options, keep=True)
+    x, rc = _fixed_point(p.Phi, d)
+    if rc < options.numerics.uniqueness_rcond:
+        raise NonUniqueSteadyStateError(
+            f"the one-period propagator has no unique fixed point (rcond {rc:.2e})")
+    N = E.shape[-1]
+    states = np.zeros((len(E) + 1, N), dtype=complex)
+    states[0, :d2] = x
+    states[0, d2] = 1.0
+    for j in range(len(E)):
+        states[j + 1] = E[j] @ states[j]
+    s = np.asarray(s, dtype=float)
+    j = np.clip(np.searchsorted(p.edges, s, side="right") - 1, 0, len(E) - 1)
+    out = np.empty((len(s), d2), dtype=complex)
+    for a in range(0, len(s), options.chunk):
+        ii = np.arange(a, min(len(s), a + options.chunk))
+        h = s[ii] - p.edges[j[ii]]
+        nodes = np.stack([p.edges[j[ii]] + c * h for c in _GAUSS], axis=-1).reshape(-1)
+        A = augmented_generator(machine, loop, nodes, tau, options.numerics).A
+        A = A.reshape(len(ii), 2, N, N)
+        hh = h[:, None, None]
+        Om = 0.5 * hh * (A[:, 0] + A[:, 1]) + (math.sqrt(3.0) / 12.0) * hh**2 * (
+            A[:, 1] @ A[:, 0] - A[:, 0] @ A[:, 1])
+        out[ii] = np.einsum("nij,nj->ni", expm_batched(Om), states[j[ii]])[:, :d2]
+    rho0 = augmented_generator(machine, loop, s, tau, options.numerics).rho0
+    return (out + rho0).reshape(len(s), d, d)
