@@ -368,7 +368,7 @@ def _validate_options(kind: str, opts: dict, machine: Machine, sweep_dims: set) 
                              "{ Bx = [0.1, 0.5], Bz = [0.2, 0.4] }")
         g = {}
         for n, v in grid.items():
-            machine.parameter_index(n)
+            _known(machine.parameter_index, n, "[response].grid")
             if n in sweep_dims:
                 raise ModelError(f"[response].grid: {n!r} is also swept; a name is either a "
                                  "grid axis or a sweep variable")
@@ -378,7 +378,7 @@ def _validate_options(kind: str, opts: dict, machine: Machine, sweep_dims: set) 
         opts["plane"] = _plane(plane, machine, "[response].plane") if plane else None
     elif kind == "optimal":
         opts["plane"] = _plane(opts["plane"], machine, "[optimal].plane")
-        machine.bath_index(opts["bath"])
+        _known(machine.bath_index, opts["bath"], "[optimal].bath")
         if "region" in opts:
             make_region(opts["region"])
     else:
@@ -390,22 +390,29 @@ def _validate_options(kind: str, opts: dict, machine: Machine, sweep_dims: set) 
                          for n, v in loops.items()}
         for n, v in opts["loops"].items():
             loop = make_loop(v, f"[{kind}].loops.{n}")
-            loop.indices(machine)
+            _known(loop.indices, machine, f"[{kind}].loops.{n}.plane")
         if kind == "exact":
             per = values_from_toml(opts["periods"], "[exact].periods")
             if min(per) <= 0:
                 raise ModelError(f"[exact].periods: must be > 0, got {list(per)}")
             opts["periods"] = per
         if kind == "cycle" and "bath" in opts:
-            machine.bath_index(opts["bath"])
+            _known(machine.bath_index, opts["bath"], "[cycle].bath")
     return opts
+
+
+def _known(lookup, name, where: str) -> None:
+    try:
+        lookup(name)
+    except ModelError as e:
+        raise ModelError(f"{where}: {e}") from None
 
 
 def _plane(p, machine: Machine, where: str) -> tuple[str, str]:
     if not isinstance(p, (list, tuple)) or len(p) != 2 or p[0] == p[1]:
         raise ModelError(f"{where}: expected two different parameter names, got {p!r}")
     for n in p:
-        machine.parameter_index(n)
+        _known(machine.parameter_index, n, where)
     return (str(p[0]), str(p[1]))
 
 

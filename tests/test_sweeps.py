@@ -1,0 +1,307 @@
+"""Sweeps: spec parsing, physics through the sweep path, errors as data, resumption.
+
+The Dask executors are tested in ``test_sweeps_dask.py``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+from conftest import CLOSED_FORM_RTOL, IDENTITY_RTOL, MODELS
+
+from thermogeo import ModelError, load_model, response
+from thermogeo.cli.app import app
+from thermogeo.sweeps import (SweepMismatchError, SweepStore, export_netcdf, load_result,
+                              load_sweep, run_sweep, sweep_from_text)
+from thermogeo.sweeps.tasks import DELAY_ENV
+
+WAIT_S = 90.0  # bound on every wait for a subprocess (no test may hang)
+POLL_S = 0.05
+CLI = [sys.executable, "-c", "from thermogeo.cli import main; main()"]
+
+QUBIT = (MODELS / "qubit_pump.toml").as_posix()
+DIMER = (MODELS / "heisenberg_dimer.toml").as_posix()
+
+RESPONSE_SWEEP = f"""
+model = "{QUBIT}"
+kind = "response"
+chunk = 2
+[combos]
+"R.strength" = [1.0, 2.0, 0.5]
+[cases]
+"L.temperature" = [1.0, 0.5]
+"R.temperature" = [1.0, 0.5]
+[response]
+grid = {{ Bx = [0.7, -0.3, 1.1], Bz = {{ start = 0.4, stop = 1.2, num = 3 }} }}
+"""
+
+DIMER_SWEEP = f"""
+model = "{DIMER}"
+kind = "response"
+chunk = 2
+[combos]
+J = [1.0, 2.0]
+b = [1.0, 2.0]
+[response]
+grid = {{ Bx = [0.3, 0.8], Bz = [0.5] }}
+plane = ["Bx", "Bz"]
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "sweep.toml") -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def strip(ds: xr.Dataset) -> xr.Dataset:
+    """The results without run bookkeeping (run numbers, timestamps)."""
+    return ds.drop_vars("run").drop_attrs()
+
+
+# -- the sweep file ----------------------------------------------------------------------
+
+def test_spec_grid_cases_and_blocks(tmp_path):
+    spec = load_sweep(write(tmp_path, RESPONSE_SWEEP))
+    assert spec.dims == ("R_strength", "case")
+    assert spec.shape == (3, 2)
+    assert spec.values_at((2, 1)) == {"R.strength": 0.5, "L.temperature": 0.5,
+                                      "R.temperature": 0.5}
+    assert spec.options["grid"]["Bz"] == (0.4, 0.8, 1.2)
+    # the task blocks tile the grid exactly once
+    cover = np.zeros(spec.shape, int)
+    for b in spec.blocks():
+        cover[b] += 1
+    assert np.all(cover == 1)
+    assert spec.chunk_shape == (1, 2)
+
+
+@pytest.mark.parametrize("patch, words", [
+    ('kind = "response"', "kind"),  # replaced below by an unknown kind
+    ('"R.temperature" = [1.0, 0.5]', "same length"),
+    ('"R.strength" = [1.0, 2.0, 0.5]', "unknown name"),
+    ('grid = {', "grid"),
+])
+def test_spec_errors_name_the_field(tmp_path, patch, words):
+    bad = {
+        'kind = "response"': 'kind = "movie"',
+        '"R.temperature" = [1.0, 0.5]': '"R.temperature" = [1.0, 0.5, 0.2]',
+        '"R.strength" = [1.0, 2.0, 0.5]': '"Q.strength" = [1.0, 2.0, 0.5]',
+        'grid = {': 'grid = { Bq = [1.0], ',
+    }[patch]
+    with pytest.raises(ModelError, match=words):
+        load_sweep(write(tmp_path, RESPONSE_SWEEP.replace(patch, bad)))
+
+
+def test_spec_rejects_grid_axis_that_is_swept():
+    text = f'model = "{QUBIT}"\nkind = "response"\n[combos]\nBx = [0.1, 0.2]\n' \
+           '[response]\ngrid = { Bx = [0.5], Bz = [0.5] }\n'
+    with pytest.raises(ModelError, match="also swept"):
+        sweep_from_text(text)
+
+
+# -- physics through the sweep path -----------------------------------------------------
+
+def test_response_sweep_matches_closed_forms_and_direct_calls(tmp_path):
+    """Rotor and entropy of Q1 (physics.md 7) at every sweep point and grid point; the sum of
+    the heat responses is T grad S; each point equals a direct response() call."""
+    out = tmp_path / "r.zarr"
+    s = run_sweep(write(tmp_path, RESPONSE_SWEEP), out, executor="serial")
+    assert (s.total, s.ok, s.error, s.missing) == (6, 6, 0, 0)
+    ds = load_result(out)
+    bx, bz = np.meshgrid(ds.Bx.values, ds.Bz.values, indexing="ij")
+    r, theta = np.hypot(bx, bz), np.arctan2(bx, bz)
+    for i, kr in enumerate(ds.R_strength.values):
+        for c in range(2):
+            T = float(ds.L_temperature.values[c])
+            pt = ds.isel(R_strength=i, case=c)
+            kl = 1.0
+            den = kl * np.cos(theta) ** 2 + kr * np.sin(theta) ** 2
+            omega = np.cosh(r / T) ** -2 * kl * kr * np.sin(2 * theta) / den**2 / T
+            np.testing.assert_allclose(pt.rotor.sel(bath="L"), omega, rtol=CLOSED_FORM_RTOL)
+            S = np.log(2 * np.cosh(r / T)) - (r / T) * np.tanh(r / T)
+            np.testing.assert_allclose(pt.entropy, S, rtol=CLOSED_FORM_RTOL)
+            np.testing.assert_allclose(pt.heat_response.sum("bath"), T * pt.entropy_gradient,
+                                       rtol=CLOSED_FORM_RTOL, atol=1e-14)
+            m = load_model(QUBIT).with_values(**{"R.strength": float(kr), "L.temperature": T,
+                                                 "R.temperature": T})
+            lam = np.stack([bx, bz], -1)
+            direct = response(m, lam, plane=("Bx", "Bz"))
+            np.testing.assert_allclose(pt.heat_response, direct.heat_response,
+                                       rtol=IDENTITY_RTOL)
+    assert set(ds.status.values.ravel()) == {"ok"}
+    assert ds.heat_response.dims == ("R_strength", "case", "Bx", "Bz", "bath", "parameter")
+    assert ds.attrs["sweep_sha256"] and "qubit_pump" in ds.attrs["model_toml"]
+    assert ds.attrs["thermogeo_version"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("thermogeo.protocols.cycle") is None,
+                    reason="thermogeo.protocols.cycle not available")
+def test_cycle_sweep_reproduces_circle_heat(tmp_path):
+    """Q_L^geo of the circle (0.8, 0.6), r = 0.5 of Q1 for kappa_R = 1 and 2 (physics.md 7)."""
+    text = f"""
+model = "{QUBIT}"
+kind = "cycle"
+[combos]
+"R.strength" = [1.0, 2.0]
+[cycle.loops.circle]
+kind = "circle"
+plane = ["Bx", "Bz"]
+center = [0.8, 0.6]
+radius = 0.5
+"""
+    out = tmp_path / "c.zarr"
+    s = run_sweep(write(tmp_path, text), out, executor="serial")
+    assert s.ok == 2, s.errors
+    ds = load_result(out)
+    q = ds.pumped_heat.sel(bath="L", loop="circle").values
+    np.testing.assert_allclose(q, [0.2729526880, 0.2298805190], rtol=CLOSED_FORM_RTOL)
+
+
+# -- errors are data ---------------------------------------------------------------------
+
+def test_nonunique_point_recorded_while_rest_complete(tmp_path):
+    """b = 1 makes both couplings of the dimer exchange-symmetric: the singlet is dark."""
+    out = tmp_path / "d.zarr"
+    s = run_sweep(write(tmp_path, DIMER_SWEEP), out, executor="serial")
+    assert (s.ok, s.error, s.missing) == (2, 2, 0)
+    ds = load_result(out)
+    bad = ds.status == "error"
+    np.testing.assert_array_equal(bad.values, [[True, False], [True, False]])
+    assert all("NonUniqueSteadyStateError" in m for m in ds.message.values[bad.values])
+    # NaN exactly where the status says error, finite elsewhere
+    hr = ds.heat_response
+    assert bool(hr.where(bad).isnull().all())
+    assert bool(np.isfinite(hr.where(~bad, 0.0)).all())
+    assert [a["b"] for a, _ in s.errors] == [1.0, 1.0]
+
+
+def test_fail_fast_stops_at_first_error(tmp_path):
+    out = tmp_path / "f.zarr"
+    text = DIMER_SWEEP.replace("chunk = 2", "chunk = 1")
+    s = run_sweep(write(tmp_path, text), out, executor="serial", fail_fast=True)
+    assert s.stopped and s.error == 1 and s.missing == 3 and s.computed == 1
+    rc = _cli(["sweep", str(tmp_path / "sweep.toml"), "--out", str(tmp_path / "g.zarr"),
+               "--scheduler", "serial", "--fail-fast", "--no-progress"])
+    assert rc.returncode == 1 and "fail-fast" in rc.stdout
+
+
+def test_changed_sweep_file_is_refused(tmp_path):
+    p = write(tmp_path, DIMER_SWEEP)
+    out = tmp_path / "x.zarr"
+    run_sweep(p, out, executor="serial")
+    p.write_text(DIMER_SWEEP.replace("b = [1.0, 2.0]", "b = [1.5, 2.0]"))
+    with pytest.raises(SweepMismatchError, match="--overwrite"):
+        run_sweep(p, out, executor="serial")
+    r = _cli(["sweep", str(p), "--out", str(out), "--scheduler", "serial", "--no-progress"])
+    assert r.returncode == 2 and "different sweep" in r.stderr
+    s = run_sweep(p, out, executor="serial", overwrite=True)
+    assert s.computed == 4 and s.error == 0
+    assert list(load_result(out).b.values) == [1.5, 2.0]
+
+
+# -- executors and storage ---------------------------------------------------------------
+
+def test_process_pool_matches_serial_and_export(tmp_path):
+    p = write(tmp_path, RESPONSE_SWEEP.replace('"R.strength" = [1.0, 2.0, 0.5]',
+                                                '"R.strength" = [1.0, 2.0, 0.5, 3.0]'))
+    a = run_sweep(p, tmp_path / "a.zarr", executor="serial")
+    b = run_sweep(p, tmp_path / "b.zarr", executor="processes", workers=2)
+    assert b.executor == "processes" and b.workers == 2 and b.computed == a.computed == 8
+    xr.testing.assert_identical(strip(load_result(tmp_path / "a.zarr")),
+                                strip(load_result(tmp_path / "b.zarr")))
+    # NetCDF export carries values, status and provenance
+    nc = tmp_path / "b.nc"
+    export_netcdf(tmp_path / "b.zarr", nc)
+    back = xr.open_dataset(nc, engine="h5netcdf").load()
+    xr.testing.assert_allclose(back.heat_response, load_result(tmp_path / "b.zarr").heat_response,
+                               rtol=IDENTITY_RTOL)
+    assert back.attrs["sweep_toml"] == p.read_text()
+    assert list(np.unique(back.status.values)) == ["ok"]
+
+
+def _cli(args, env=None):
+    return subprocess.run(CLI + args, capture_output=True, text=True, timeout=WAIT_S,
+                          env={**os.environ, **(env or {})})
+
+
+def _start_cli(args, delay):
+    env = {**os.environ, DELAY_ENV: str(delay)}
+    return subprocess.Popen(CLI + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, start_new_session=True)
+
+
+def _wait_for_points(proc, out: Path, n: int) -> None:
+    """Wait until ``n`` points are stored (bounded)."""
+    t_end = time.monotonic() + WAIT_S
+    while time.monotonic() < t_end:
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended early: {proc.communicate()}")
+        if SweepStore(out).exists:
+            try:
+                if np.sum(SweepStore(out).status() != "") >= n:
+                    return
+            except (KeyError, ValueError, OSError):
+                pass  # store being created
+        time.sleep(POLL_S)
+    raise AssertionError("no progress within the wait bound")
+
+
+@pytest.mark.parametrize("sig, scheduler", [(signal.SIGKILL, "serial"),
+                                            (signal.SIGINT, "processes")])
+def test_interrupted_run_resumes_only_missing_points(tmp_path, sig, scheduler):
+    """Kill a run after some blocks are stored; the rerun computes exactly the missing
+    points (counted from the store's per-point run numbers) and matches a clean run."""
+    text = RESPONSE_SWEEP.replace("chunk = 2", "chunk = 1").replace(
+        '"R.strength" = [1.0, 2.0, 0.5]', '"R.strength" = [1.0, 2.0, 0.5, 3.0, 1.5]')
+    p = write(tmp_path, text)
+    out = tmp_path / "k.zarr"
+    args = ["sweep", str(p), "--out", str(out), "--no-progress", "--workers", "2"]
+    if scheduler == "serial":
+        args += ["--scheduler", "serial"]
+    proc = _start_cli(args, delay=0.5)
+    try:
+        _wait_for_points(proc, out, 2)
+        os.killpg(proc.pid, sig)
+        _, err = proc.communicate(timeout=WAIT_S)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130 and "rerun the same command" in err
+    status = SweepStore(out).status()
+    missing = int(np.sum(status == ""))
+    assert 0 < missing < status.size
+    s = run_sweep(p, out, executor="serial")
+    assert s.computed == missing and s.before == status.size - missing and s.missing == 0
+    ds = load_result(out)
+    assert int((ds.run == s.run).sum()) == missing
+    np.testing.assert_array_equal(ds.run.values != s.run, status != "")
+    clean = tmp_path / "clean.zarr"
+    run_sweep(p, clean, executor="serial")
+    xr.testing.assert_identical(strip(ds), strip(load_result(clean)))
+
+
+def test_cli_sweep_and_export(tmp_path, capsys):
+    from typer.testing import CliRunner
+
+    p = write(tmp_path, DIMER_SWEEP)
+    out, nc = tmp_path / "r.zarr", tmp_path / "r.nc"
+    r = CliRunner().invoke(app, ["sweep", str(p), "--out", str(out), "--scheduler", "serial",
+                                 "--no-progress", "--json"])
+    assert r.exit_code == 0, r.output
+    assert '"ok": 2' in r.output and '"error": 2' in r.output
+    r = CliRunner().invoke(app, ["export", str(out), str(nc)])
+    assert r.exit_code == 0 and "2 ok, 2 error, 0 missing" in r.output
+    r = CliRunner().invoke(app, ["export", str(tmp_path / "nope.zarr"), str(nc)])
+    assert r.exit_code == 2 and "not a sweep store" in r.output
