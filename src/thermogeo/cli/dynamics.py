@@ -1,1 +1,182 @@
-"""Command-line commands of this area (registered on ``thermogeo.cli.app.app`` at import)."""
+"""``thermogeo exact``, ``thermogeo convergence`` and ``thermogeo balance``: the exact
+periodic dynamics of a cycle beside the slow-driving expansion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import typer
+
+from thermogeo.cli.app import app, parse_assignments, print_json, user_errors
+from thermogeo.io import load_model
+from thermogeo.protocols.paths import Circle
+
+
+def parse_circle(text: str, machine) -> Circle:
+    """``"Bx=0.8,Bz=0.6,r=0.5"`` -> a counter-clockwise :class:`Circle` in the plane of the
+    two named parameters (``cw=1`` for clockwise)."""
+    vals = parse_assignments(text, "--circle")
+    radius = vals.pop("r", None)
+    cw = bool(vals.pop("cw", 0.0))
+    if radius is None or len(vals) != 2:
+        raise ValueError(f"--circle: expected two parameter centres and a radius, e.g. "
+                         f"Bx=0.8,Bz=0.6,r=0.5 (optional cw=1), got {text!r}")
+    names = list(vals)
+    for n in names:
+        machine.parameter_index(n)
+    return Circle((names[0], names[1]), center=(vals[names[0]], vals[names[1]]),
+                  radius=radius, clockwise=cw)
+
+
+def parse_periods(text: str) -> np.ndarray:
+    """``"10:1000:12"`` -> 12 log-spaced periods; ``"10,50,100"`` -> those periods."""
+    try:
+        if ":" in text:
+            a, b, n = text.split(":")
+            lo, hi, k = float(a), float(b), int(n)
+            if not (0 < lo < hi and k >= 2):
+                raise ValueError
+            return np.geomspace(lo, hi, k)
+        out = np.array([float(x) for x in text.split(",")])
+        if len(out) < 2 or np.any(out <= 0):
+            raise ValueError
+        return out
+    except ValueError:
+        raise ValueError(f"--periods: expected START:STOP:COUNT (log-spaced, 0 < START < STOP, "
+                         f"COUNT >= 2) or a comma list of at least two periods > 0, got "
+                         f"{text!r}") from None
+
+
+def _options(rtol: float):
+    from thermogeo.dynamics import ExactOptions
+    return ExactOptions(rtol=rtol)
+
+
+CIRCLE = typer.Option(..., "--circle", help="Circle in a parameter plane: X=cx,Y=cy,r=R "
+                      "(e.g. Bx=0.8,Bz=0.6,r=0.5; add cw=1 for clockwise).")
+RTOL = typer.Option(1e-8, "--rtol", help="Relative accuracy of the exact heats (1e-13..1e-2).")
+JSON = typer.Option(False, "--json", help="Print one JSON object.")
+
+
+@app.command()
+@user_errors
+def exact(model: Path = typer.Argument(..., help="TOML model file."), circle: str = CIRCLE,
+          period: float = typer.Option(..., "--period", help="Driving period tau."),
+          rtol: float = RTOL, json: bool = JSON):
+    """Heat, work, first-law residual and entropy production per cycle of the exact periodic
+    state, beside the slow-driving expansion (orders 1 and 2)."""
+    from thermogeo.dynamics import exact_cycle
+
+    m = load_model(model)
+    loop = parse_circle(circle, m)
+    res = exact_cycle(m, loop, period, options=_options(rtol))
+    out = res.to_dict()
+    if json:
+        print_json(out)
+        return
+    typer.echo(f"period {res.period:g}: {res.steps} Magnus-4 steps, error estimate "
+               f"{res.error_estimate:.2e}, relaxation time {res.relaxation_time:.4g}")
+    e = out["expansion"]
+    for b in m.bath_names:
+        typer.echo(f"bath {b}: Q exact {out['heat'][b]:+.10g}   expansion: Q_geo "
+                   f"{e['heat_order1'][b]:+.10g}  Q2/tau {e['heat_order2'][b]:+.6g}")
+    typer.echo(f"work {res.work:+.10g} (expansion W2/tau {e['work_order2']:+.6g})")
+    typer.echo(f"first-law residual {res.first_law_residual:+.3e}   entropy production "
+               f"{res.entropy_production:+.10g}")
+
+
+@app.command("convergence")
+@user_errors
+def convergence_cmd(model: Path = typer.Argument(..., help="TOML model file."),
+                    circle: str = CIRCLE,
+                    periods: str = typer.Option("10:1000:12", "--periods",
+                                                help="START:STOP:COUNT (log-spaced) or a list."),
+                    rtol: float = typer.Option(1e-10, "--rtol", help="Relative accuracy of "
+                                               "the exact heats (1e-13..1e-2)."),
+                    plot: Path | None = typer.Option(None, "--plot", help="Save a log-log "
+                                                     "figure (png, pdf, svg)."),
+                    json: bool = JSON):
+    """Error of the first- and second-order expansion against the exact heat per cycle, with
+    fitted log-log slopes (expected -1 and -2)."""
+    from thermogeo.dynamics import convergence
+
+    m = load_model(model)
+    loop = parse_circle(circle, m)
+    ds = convergence(m, loop, parse_periods(periods), options=_options(rtol))
+    if plot is not None:
+        from thermogeo.plot.dynamics import convergence_figure
+        convergence_figure(ds).savefig(plot)
+    baths = list(m.bath_names)
+    out = {
+        "periods": ds["period"].values,
+        "heat_exact": {b: ds["heat_exact"].sel(bath=b).values for b in baths},
+        "error_order1": {b: ds["error_order1"].sel(bath=b).values for b in baths},
+        "error_order2": {b: ds["error_order2"].sel(bath=b).values for b in baths},
+        "slope_order1": {b: float(ds["slope_order1"].sel(bath=b)) for b in baths},
+        "slope_order2": {b: float(ds["slope_order2"].sel(bath=b)) for b in baths},
+        "heat_order1": {b: float(ds["heat_order1"].sel(bath=b)) for b in baths},
+        "error_estimate": ds["error_estimate"].values,
+    }
+    if plot is not None:
+        out["plot"] = str(plot)
+    if json:
+        print_json(out)
+        return
+    typer.echo("period        " + "  ".join(f"err1[{b}]     err2[{b}]   " for b in baths))
+    for i, t in enumerate(out["periods"]):
+        typer.echo(f"{t:<12.5g}  " + "  ".join(
+            f"{out['error_order1'][b][i]:+.3e}  {out['error_order2'][b][i]:+.3e}"
+            for b in baths))
+    typer.echo("slopes: " + ", ".join(f"{b}: order1 {out['slope_order1'][b]:.3f}, order2 "
+                                      f"{out['slope_order2'][b]:.3f}" for b in baths))
+
+
+@app.command()
+@user_errors
+def balance(model: Path = typer.Argument(..., help="TOML model file."), circle: str = CIRCLE,
+            period: float | None = typer.Option(None, "--period", help="Also estimate the "
+                                                "rates from the exact dynamics at this period."),
+            nodes: int = typer.Option(128, "--nodes", help="Points along the path."),
+            rtol: float = RTOL,
+            plot: Path | None = typer.Option(None, "--plot", help="Save the balance figure."),
+            json: bool = JSON):
+    """Energy-entropy balance along the path: first-order currents summed vs T dS/ds,
+    second-order currents summed vs minus the second-order power."""
+    from thermogeo.dynamics import balance_along
+
+    m = load_model(model)
+    loop = parse_circle(circle, m)
+    ds = balance_along(m, loop, period=period, nodes=nodes, options=_options(rtol))
+    if plot is not None:
+        from thermogeo.plot.dynamics import balance_figure
+        balance_figure(ds).savefig(plot)
+    r1 = float(np.nanmax(np.abs(ds["heat_rate_order1_sum"] - ds["T_dS_ds"])))
+    r2 = float(np.max(np.abs(ds["heat_rate_order2_sum"] + ds["power_order2"]
+                             - ds["energy_order1_ds"])))
+    out = {"s": ds["s"].values,
+           "heat_rate_order1": {b: ds["heat_rate_order1"].sel(bath=b).values
+                                for b in m.bath_names},
+           "heat_rate_order1_sum": ds["heat_rate_order1_sum"].values,
+           "T_dS_ds": ds["T_dS_ds"].values,
+           "heat_rate_order2": {b: ds["heat_rate_order2"].sel(bath=b).values
+                                for b in m.bath_names},
+           "heat_rate_order2_sum": ds["heat_rate_order2_sum"].values,
+           "power_order2": ds["power_order2"].values,
+           "energy_order1_ds": ds["energy_order1_ds"].values,
+           "residual_order1": r1, "residual_order2": r2}
+    if period is not None:
+        for k in ("exact_heat_rate_order1_sum", "exact_heat_rate_order2_sum",
+                  "exact_power_order2"):
+            out[k] = ds[k].values
+    if plot is not None:
+        out["plot"] = str(plot)
+    if json:
+        print_json(out)
+        return
+    typer.echo(f"{len(out['s'])} points along the path")
+    typer.echo(f"first order:  max |sum_a j1_a - T dS/ds| = {r1:.3e}")
+    typer.echo(f"second order: max |sum_a j2_a + p - d e1/ds| = {r2:.3e}; "
+               f"max |sum_a j2_a + p| = "
+               f"{float(np.max(np.abs(ds['heat_rate_order2_sum'] + ds['power_order2']))):.3e}"
+               " (the total derivative d e1/ds integrates to zero over the cycle)")

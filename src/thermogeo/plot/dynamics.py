@@ -1,0 +1,93 @@
+"""Figures of the exact dynamics against the expansion: Dataset in, Figure out.
+
+* :func:`convergence_figure` -- ``|exact - expansion|`` against the period on log-log axes,
+  first and second order, with the fitted slopes (from :func:`thermogeo.dynamics.convergence`).
+* :func:`balance_figure` -- the energy-entropy balance along the path (from
+  :func:`thermogeo.dynamics.balance_along`): first-order currents and their sum against
+  ``T dS/ds``; second-order currents summed against minus the second-order power.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def convergence_figure(ds, ax=None):
+    """Log-log plot of the error of the first- and second-order expansion against ``tau``.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Output of :func:`thermogeo.dynamics.convergence`.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 4.0), layout="constrained")
+    else:
+        fig = ax.figure
+    tau = ds["period"].values
+    for b in ds["bath"].values:
+        e1 = np.abs(ds["error_order1"].sel(bath=b).values)
+        e2 = np.abs(ds["error_order2"].sel(bath=b).values)
+        s1 = float(ds["slope_order1"].sel(bath=b))
+        s2 = float(ds["slope_order2"].sel(bath=b))
+        ax.loglog(tau, e1, "o-", label=f"{b}: |Q - Q_geo| (slope {s1:.2f})")
+        ax.loglog(tau, e2, "s--", label=f"{b}: |Q - Q_geo - Q2/tau| (slope {s2:.2f})")
+    ax.loglog(tau, ds["error_estimate"].values, ":", color="gray", label="integrator error")
+    ax.set_xlabel("period tau")
+    ax.set_ylabel("heat per cycle: error of the expansion")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def balance_figure(ds, axes=None):
+    """Energy-entropy balance along the path, two panels (first and second order).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Output of :func:`thermogeo.dynamics.balance_along` (with or without ``exact_*``).
+    axes : two matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4.0), layout="constrained")
+    else:
+        fig = axes[0].figure
+    s = ds["s"].values
+    a1, a2 = axes
+    for b in ds["bath"].values:
+        a1.plot(s, ds["heat_rate_order1"].sel(bath=b), label=f"j1 {b}")
+        a2.plot(s, ds["heat_rate_order2"].sel(bath=b), label=f"j2 {b}")
+    a1.plot(s, ds["heat_rate_order1_sum"], "k-", lw=2, label="sum j1")
+    a1.plot(s, ds["T_dS_ds"], "r--", lw=1.5, label="T dS/ds")
+    a2.plot(s, ds["heat_rate_order2_sum"], "k-", lw=2, label="sum j2")
+    a2.plot(s, -ds["power_order2"], "r--", lw=1.5, label="-p (2nd-order power)")
+    a2.plot(s, ds["energy_order1_ds"] - ds["power_order2"], "g:", lw=1.5,
+            label="-p + d e1/ds")
+    if "exact_heat_rate_order1_sum" in ds:
+        tau = ds.attrs.get("period", float("nan"))
+        a1.plot(s, ds["exact_heat_rate_order1_sum"], "o", ms=3, mfc="none",
+                label=f"exact sum, tau = {tau:g}")
+        a2.plot(s, ds["exact_heat_rate_order2_sum"], "o", ms=3, mfc="none",
+                label=f"exact sum, tau = {tau:g}")
+    a1.set_title("first order: sum of currents = T dS/ds")
+    a2.set_title("second order: currents vs power")
+    for a in axes:
+        a.set_xlabel("s = t / tau")
+        a.axhline(0, color="gray", lw=0.5)
+        a.legend(fontsize="small")
+    a1.set_ylabel("heat per unit s (x tau^0)")
+    a2.set_ylabel("heat per unit s (x tau)")
+    return fig
