@@ -141,8 +141,8 @@ def response(machine: Machine, lam=None, *, plane: tuple[str, str] | None = None
     --------
     >>> from thermogeo.io import load_model
     >>> r = response(load_model("models/qubit_pump.toml"), [0.7, 0.4])
-    >>> [round(x, 6) for x in r.heat_response[0]]
-    [-0.095534, -0.054591]
+    >>> r.heat_response.round(6).tolist()  # (bath, parameter): Lambda^L, Lambda^R
+    [[-0.095534, -0.054591], [-0.292574, -0.167185]]
     """
     numerics = numerics or Numerics()
     lam = machine.point() if lam is None else np.asarray(lam, dtype=float)
