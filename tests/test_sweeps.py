@@ -167,6 +167,65 @@ radius = 0.5
     np.testing.assert_allclose(q, [0.2729526880, 0.2298805190], rtol=CLOSED_FORM_RTOL)
 
 
+OPTIMAL_RTOL = 1e-6  # polar Gauss-Legendre area quadrature of the rotor on a (40, 64) grid
+EXPANSION_ATOL = 1e-4  # exact minus (first + second order) heat is O(period^-2) at period 100
+
+
+@pytest.mark.skipif(importlib.util.find_spec("thermogeo.protocols.optimal") is None,
+                    reason="thermogeo.protocols.optimal not available")
+def test_optimal_sweep_single_qubit_reaches_T_ln2(tmp_path):
+    """The best single-sign region of one qubit pumps exactly T ln 2 for every temperature
+    and coupling ratio (physics.md 6-7), and never exceeds the bound."""
+    text = f"""
+model = "{QUBIT}"
+kind = "optimal"
+[combos]
+"R.strength" = [1.0, 3.0]
+[cases]
+"L.temperature" = [1.0, 0.5]
+"R.temperature" = [1.0, 0.5]
+[optimal]
+plane = ["Bx", "Bz"]
+bath = "L"
+region = {{ kind = "polar", resolution = [40, 64] }}
+"""
+    out = tmp_path / "o.zarr"
+    s = run_sweep(write(tmp_path, text), out, executor="serial")
+    assert s.ok == 4, s.errors
+    ds = load_result(out)
+    T = ds.L_temperature.broadcast_like(ds.max_pumped_heat)
+    np.testing.assert_allclose(ds.max_pumped_heat, T * np.log(2), rtol=OPTIMAL_RTOL)
+    assert not bool(ds.exceeds_bound.any())
+
+
+@pytest.mark.skipif(importlib.util.find_spec("thermogeo.dynamics.periodic") is None,
+                    reason="thermogeo.dynamics.periodic not available")
+def test_exact_sweep_matches_expansion(tmp_path):
+    """Exact heat per cycle of the Q1 circle -> first-order Q^geo (physics.md 7) plus the
+    second-order 1/period term; first law closed."""
+    text = f"""
+model = "{QUBIT}"
+kind = "exact"
+[combos]
+"R.strength" = [1.0, 2.0]
+[exact]
+periods = [100.0]
+[exact.loops.circle]
+kind = "circle"
+center = [0.8, 0.6]
+radius = 0.5
+"""
+    out = tmp_path / "e.zarr"
+    s = run_sweep(write(tmp_path, text), out, executor="serial")
+    assert s.ok == 2, s.errors
+    ds = load_result(out).sel(loop="circle", period=100.0, bath="L")
+    np.testing.assert_allclose(ds.expansion_heat_order1, [0.2729526880, 0.2298805190],
+                               rtol=CLOSED_FORM_RTOL)
+    np.testing.assert_allclose(ds.heat, ds.expansion_heat_order1 + ds.expansion_heat_order2,
+                               atol=EXPANSION_ATOL)
+    assert float(abs(ds.first_law_residual).max()) < EXPANSION_ATOL * 1e-4
+
+
 # -- errors are data ---------------------------------------------------------------------
 
 def test_nonunique_point_recorded_while_rest_complete(tmp_path):

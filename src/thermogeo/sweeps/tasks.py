@@ -257,6 +257,8 @@ def _stack(items: list[tuple[dict, dict]], outer: list[tuple[str, list]]) -> tup
     oshape = tuple(len(v) for _, v in outer)
     fields = {}
     for k in items[0][0]:
+        if k in odims:  # e.g. the period echoed by a result: it is the coordinate
+            continue
         dims, _, attrs = items[0][0][k]
         arr = np.stack([np.asarray(f[k][1]) for f, _ in items]).reshape(
             oshape + np.shape(items[0][0][k][1]))
