@@ -116,7 +116,10 @@ def test_first_and_second_law_in_the_steady_state(case):
     assert np.all(-(J / T).sum(axis=-1) >= -IDENTITY_RTOL * scale)  # entropy production
 
 
-@pytest.mark.parametrize("case", ZOO, ids=ids(ZOO))
+SMALL = tuple(c for c in ZOO if c.machine.qubits <= 3)
+
+
+@pytest.mark.parametrize("case", SMALL, ids=ids(SMALL))
 def test_batched_points_equal_pointwise_results(case):
     m, lam = case.machine, case.lam
     grid = np.stack([lam, lam[::-1]])  # (2, n, k): two leading batch axes
@@ -187,26 +190,26 @@ def test_gibbs_and_general_derivatives_agree(case):
 # -- exact rotor and basis independence -----------------------------------------------------
 
 def finite_difference_curl(machine, lam, h):
-    """Richardson-extrapolated central-difference curl of Lambda in PLANE, computed here."""
+    """Richardson-extrapolated central-difference curl of Lambda in PLANE, computed here.
+
+    ``lam (n, k)``; all 8 shifted copies of the points go through one batched call.
+    """
     ix, iy = (machine.parameter_index(p) for p in PLANE)
-
-    def partial(i, j, step):  # d_i Lambda_j
-        e = np.zeros(lam.shape[-1])
-        e[i] = step
-        return (response(machine, lam + e).heat_response[..., j]
-                - response(machine, lam - e).heat_response[..., j]) / (2 * step)
-
-    def curl(step):
-        return partial(ix, iy, step) - partial(iy, ix, step)
-
-    c1, c2 = curl(h), curl(2 * h)
-    return c1 + (c1 - c2) / 3
+    shifts = np.zeros((2, 2, 2, lam.shape[-1]))  # [step h/2h, direction x/y, sign +/-]
+    for a, step in enumerate((h, 2 * h)):
+        for b, i in enumerate((ix, iy)):
+            shifts[a, b, 0, i], shifts[a, b, 1, i] = step, -step
+    Lam = response(machine, lam + shifts[:, :, :, None, :]).heat_response  # (2,2,2,n,m,k)
+    d = (Lam[:, :, 0] - Lam[:, :, 1]) / (2 * np.array([h, 2 * h])[:, None, None, None, None])
+    curl = d[:, 0, ..., iy] - d[:, 1, ..., ix]  # d_x Lambda_y - d_y Lambda_x, (2, n, m)
+    return curl[0] + (curl[0] - curl[1]) / 3
 
 
 @pytest.mark.parametrize("case", ZOO, ids=ids(ZOO))
 def test_exact_rotor_matches_finite_difference_curl(case):
-    r = response(case.machine, case.lam, plane=PLANE)
-    fd = finite_difference_curl(case.machine, case.lam, FD_STEP)
+    lam = case.lam[:1]
+    r = response(case.machine, lam, plane=PLANE)
+    fd = finite_difference_curl(case.machine, lam, FD_STEP)
     close(r.rotor, fd, FD_RTOL, np.abs(r.heat_response).max())
 
 
