@@ -3,6 +3,9 @@ periodic dynamics of a cycle beside the slow-driving expansion."""
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
+from functools import wraps
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +14,25 @@ import typer
 from thermogeo.cli.app import app, parse_assignments, print_json, user_errors
 from thermogeo.io import load_model
 from thermogeo.protocols.paths import Circle
+
+
+def reported_warnings(fn: Callable) -> Callable:
+    """Print the library's warnings (e.g. SlowDrivingWarning) as ``warning: ...`` lines on
+    standard error instead of letting them escape as tracebacks or vanish."""
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                seen = set()
+                for w in caught:
+                    msg = f"warning: {w.category.__name__}: {w.message}"
+                    if msg not in seen:
+                        seen.add(msg)
+                        typer.echo(msg, err=True)
+    return wrapper
 
 
 def parse_circle(text: str, machine) -> Circle:
@@ -61,6 +83,7 @@ JSON = typer.Option(False, "--json", help="Print one JSON object.")
 
 @app.command()
 @user_errors
+@reported_warnings
 def exact(model: Path = typer.Argument(..., help="TOML model file."), circle: str = CIRCLE,
           period: float = typer.Option(..., "--period", help="Driving period tau."),
           rtol: float = RTOL, json: bool = JSON):
@@ -88,6 +111,7 @@ def exact(model: Path = typer.Argument(..., help="TOML model file."), circle: st
 
 @app.command("convergence")
 @user_errors
+@reported_warnings
 def convergence_cmd(model: Path = typer.Argument(..., help="TOML model file."),
                     circle: str = CIRCLE,
                     periods: str = typer.Option("10:1000:12", "--periods",
@@ -134,6 +158,7 @@ def convergence_cmd(model: Path = typer.Argument(..., help="TOML model file."),
 
 @app.command()
 @user_errors
+@reported_warnings
 def balance(model: Path = typer.Argument(..., help="TOML model file."), circle: str = CIRCLE,
             period: float | None = typer.Option(None, "--period", help="Also estimate the "
                                                 "rates from the exact dynamics at this period."),

@@ -70,7 +70,8 @@ def frozen_path(machine: Machine, lam: np.ndarray, vel: np.ndarray,
     numerics = numerics or Numerics()
     lam = np.asarray(lam, dtype=float)
     gen = generator(machine, lam, numerics)
-    ss = steady_solve(gen.L, numerics.uniqueness_rcond)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        ss = steady_solve(gen.L, numerics.uniqueness_rcond)  # non-unique points are NaN
     if not np.all(ss.unique):
         raise NonUniqueSteadyStateError(
             f"the steady state is not unique at {int((~ss.unique).sum())} node(s) of the path "

@@ -1,0 +1,85 @@
+"""Command line: ``thermogeo exact``, ``convergence`` and ``balance`` (issue 4)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from thermogeo.cli.app import app
+
+from conftest import CLOSED_FORM_RTOL, MODELS
+
+Q1 = str(MODELS / "qubit_pump.toml")
+CIRCLE = "Bx=0.8,Bz=0.6,r=0.5"
+
+
+def run(*args):
+    return CliRunner().invoke(app, list(args))
+
+
+def test_exact_json_keys_and_values():
+    r = run("exact", Q1, "--circle", CIRCLE, "--period", "50", "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert {"heat", "work", "first_law_residual", "entropy_production", "expansion",
+            "error_estimate"} <= set(d)
+    assert set(d["heat"]) == {"L", "R"}
+    e = d["expansion"]
+    assert e["heat_order1"]["L"] == pytest.approx(0.2729526880, rel=CLOSED_FORM_RTOL)
+    assert {"heat_order1", "heat_order2", "work_order2"} <= set(e)
+    # the exact heat at tau = 50 sits between Q_geo and the second-order expansion's error
+    q2 = e["heat_order1"]["L"] + e["heat_order2"]["L"]
+    assert abs(d["heat"]["L"] - q2) < abs(d["heat"]["L"] - e["heat_order1"]["L"]) / 10
+    assert abs(d["first_law_residual"]) < 10 * d["error_estimate"]
+
+
+def test_exact_text_output():
+    r = run("exact", Q1, "--circle", CIRCLE, "--period", "20")
+    assert r.exit_code == 0, r.output
+    assert "first-law residual" in r.stdout and "bath L" in r.stdout
+
+
+def test_convergence_json_and_plot(tmp_path):
+    png = tmp_path / "conv.png"
+    r = run("convergence", Q1, "--circle", CIRCLE, "--periods", "10:300:3", "--rtol", "1e-9",
+            "--plot", str(png), "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert len(d["periods"]) == 3
+    assert d["slope_order1"]["L"] == pytest.approx(-1.0, abs=0.15)
+    assert d["slope_order2"]["L"] == pytest.approx(-2.0, abs=0.25)
+    assert png.stat().st_size > 1000
+
+
+def test_balance_json_and_plot(tmp_path):
+    png = tmp_path / "balance.png"
+    r = run("balance", Q1, "--circle", CIRCLE, "--nodes", "64", "--period", "100",
+            "--plot", str(png), "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["residual_order1"] < 1e-10 and d["residual_order2"] < 1e-6
+    assert len(d["exact_heat_rate_order1_sum"]) == 64
+    assert png.stat().st_size > 1000
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("exact", Q1, "--circle", "Bx=0.8,r=0.5", "--period", "5"), "--circle"),
+    (("exact", Q1, "--circle", "Bx=0.8,Foo=0.6,r=0.5", "--period", "5"), "Foo"),
+    (("exact", Q1, "--circle", CIRCLE, "--period", "-5"), "period"),
+    (("exact", Q1, "--circle", CIRCLE, "--period", "5", "--rtol", "1e-30"), "rtol"),
+    (("convergence", Q1, "--circle", CIRCLE, "--periods", "10:5:3"), "--periods"),
+    (("exact", str(MODELS / "dark_singlet.toml"), "--circle", "Bx=0.3,Bz=0.5,r=0.1",
+      "--period", "50"), "unique"),
+])
+def test_bad_input_exits_2(args, needle):
+    r = run(*args)
+    assert r.exit_code == 2, r.output
+    assert needle in r.output
+
+
+def test_short_period_warns():
+    r = run("exact", Q1, "--circle", CIRCLE, "--period", "0.1", "--json")
+    assert r.exit_code == 0
+    assert "relaxation time" in r.output
