@@ -413,7 +413,7 @@ def exact_cycle(machine: Machine, loop, period, *, options: ExactOptions | None 
     >>> m = load_model("models/qubit_pump.toml")
     >>> c = exact_cycle(m, Circle(center=(0.8, 0.6), radius=0.5), 200.0)
     >>> round(float(c.heat[0]), 3), abs(c.first_law_residual) < 1e-7
-    (0.271, True)
+    (0.272, True)
     """
     options = options or ExactOptions()
     tau = check_period(period)
