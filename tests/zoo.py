@@ -16,17 +16,17 @@ couplings, spectral densities and temperatures, together with a few parameter po
   group boundary nor suffers from nearly degenerate eigenvectors.
 
 Points and machines that fail are resampled (the seed fixes the outcome). The zoo is built once
-per test session (``functools.lru_cache``). See docs/decisions/0100-test-zoo.md.
+per test session (``functools.cache``). See docs/decisions/0100-test-zoo.md.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
-from thermogeo import Bath, Machine, Ohmic, exchange
+from thermogeo import Bath, Machine, Ohmic, exchange, graph_edges
 from thermogeo.linalg.steady import steady_solve
 from thermogeo.lindblad.generator import generator
 from thermogeo.numerics import Numerics
@@ -124,7 +124,6 @@ def random_machine(rng: np.random.Generator, qubits: int, n_baths: int, *,
                 terms.append((_coef(rng, 0.6), f"{p}{q}"))
         graph = _random_edges(rng, qubits)
         if graph is not None:
-            from thermogeo import graph_edges
             for edge in graph_edges(qubits, graph):
                 kind = ["heisenberg", "xxz", "xy", "ising"][rng.integers(4)]
                 delta = float(np.round(rng.uniform(-1.0, 1.5), 3))
@@ -200,7 +199,7 @@ RECIPES = (
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def build_zoo(seed: int = SEED, points: int = 2) -> tuple[ZooCase, ...]:
     """The zoo: one machine per entry of :data:`RECIPES`, each with ``points`` good points."""
     rng = np.random.default_rng(seed)
