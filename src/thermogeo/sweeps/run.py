@@ -54,7 +54,8 @@ class SweepSummary:
     run : int                 number of this run in the store's ``runs_json``
     executor : str
     workers : int
-    elapsed : float           seconds
+    elapsed : float           wall-clock seconds of the run (worker start-up included)
+    task_seconds : float      seconds spent inside tasks, summed over tasks
     lost_chunks : int         tasks that failed as tasks (worker loss...): their points stay
                               missing
     stopped : bool            ``fail_fast`` stopped the run at the first error
@@ -72,6 +73,7 @@ class SweepSummary:
     executor: str
     workers: int
     elapsed: float
+    task_seconds: float = 0.0
     lost_chunks: int = 0
     stopped: bool = False
     errors: tuple = field(default_factory=tuple)
@@ -89,7 +91,8 @@ class SweepSummary:
         return {"path": self.path, "total": self.total, "before": self.before,
                 "computed": self.computed, "ok": self.ok, "error": self.error,
                 "missing": self.missing, "run": self.run, "executor": self.executor,
-                "workers": self.workers, "elapsed": self.elapsed, "rate": self.rate,
+                "workers": self.workers, "elapsed": self.elapsed,
+                "task_seconds": self.task_seconds, "rate": self.rate,
                 "lost_chunks": self.lost_chunks, "stopped": self.stopped,
                 "errors": [{"at": a, "message": m} for a, m in self.errors]}
 
@@ -104,7 +107,9 @@ class _Serial:
 
     def run(self, jobs) -> Iterator[tuple[tuple, ChunkResult | None, BaseException | None]]:
         for block, todo in jobs:
-            yield block, run_chunk(self.spec, block, todo), None
+            with _one_blas_thread():
+                res = run_chunk(self.spec, block, todo)
+            yield block, res, None
 
     def close(self, cancel=False):
         pass
@@ -210,6 +215,18 @@ def _cpu_count() -> int:
 
 
 @contextlib.contextmanager
+def _one_blas_thread():
+    """One BLAS thread inside (like the workers), restored afterwards."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        yield
+        return
+    with threadpool_limits(1):
+        yield
+
+
+@contextlib.contextmanager
 def _blas_env():
     """One BLAS thread in every process started inside (spawned pool workers)."""
     old = {k: os.environ.get(k) for k in BLAS_ENV}
@@ -283,7 +300,7 @@ def run_sweep(sweep: SweepSpec | str | Path, out: str | Path, *, executor: str =
             jobs.append((b, todo))
     n_todo = sum(int(t.sum()) for _, t in jobs)
     t0 = time.perf_counter()
-    counts = {"computed": 0, "ok": 0, "error": 0, "lost": 0}
+    counts = {"computed": 0, "ok": 0, "error": 0, "lost": 0, "task_seconds": 0.0}
     errors: list = []
     stopped = interrupted = False
     ex = None
@@ -310,6 +327,7 @@ def run_sweep(sweep: SweepSpec | str | Path, out: str | Path, *, executor: str =
                         counts["lost"] += 1
                         continue
                     _store_block(store, spec, res, run)
+                    counts["task_seconds"] += res.elapsed
                     done = int(res.computed.sum())
                     counts["computed"] += done
                     counts["ok"] += int(np.sum(res.status == STATUS_OK))
@@ -332,14 +350,16 @@ def run_sweep(sweep: SweepSpec | str | Path, out: str | Path, *, executor: str =
         if run:
             store.finish_run(run, {"computed": counts["computed"], "ok": counts["ok"],
                                    "error": counts["error"], "lost_chunks": counts["lost"],
-                                   "elapsed": elapsed, "stopped": stopped,
+                                   "elapsed": elapsed, "task_seconds": counts["task_seconds"],
+                                   "stopped": stopped,
                                    "interrupted": interrupted})
     final = store.status()
     return SweepSummary(
         path=str(out), total=spec.n_points, before=before, computed=counts["computed"],
         ok=int(np.sum(final == STATUS_OK)), error=int(np.sum(final == STATUS_ERROR)),
         missing=int(np.sum(final == STATUS_MISSING)), run=run, executor=ex_name,
-        workers=n_workers, elapsed=elapsed, lost_chunks=counts["lost"], stopped=stopped,
+        workers=n_workers, elapsed=elapsed, task_seconds=counts["task_seconds"],
+        lost_chunks=counts["lost"], stopped=stopped,
         errors=tuple(errors[:5]))
 
 

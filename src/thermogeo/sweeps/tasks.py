@@ -61,6 +61,21 @@ def pin_blas_threads() -> None:
     _pinned = True
 
 
+def _in_worker() -> bool:
+    """True in a pool process or a Dask worker (never pin the user's own process)."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:
+        return True
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return False
+    return True
+
+
 @dataclass
 class ChunkResult:
     """What a task sends back: the values of one block of the sweep grid.
@@ -108,7 +123,8 @@ def run_chunk(spec: SweepSpec, block: tuple, todo: np.ndarray | None = None) -> 
     ChunkResult
     """
     t0 = time.perf_counter()
-    pin_blas_threads()
+    if _in_worker():
+        pin_blas_threads()
     delay = float(os.environ.get(DELAY_ENV, "0") or 0)
     if delay > 0:
         time.sleep(delay)
