@@ -6,6 +6,7 @@ import importlib
 import json
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -34,8 +35,11 @@ def run_item(name: str, quick: bool, out: Path) -> dict:
     mod = item_module(name)
     t0 = time.perf_counter()
     line = {"item": name, "title": mod.TITLE, "quick": quick, "paper_source": PAPER}
+    caught: list[warnings.WarningMessage] = []
     try:
-        ds = mod.compute(load_params(name, quick), quick)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ds = mod.compute(load_params(name, quick), quick)
         ds.attrs.update(item=name, title=mod.TITLE, quick=int(quick), params=params_text(name),
                         thermogeo_version=__version__, source=PAPER)
         ds.to_netcdf(out / f"{name}.nc", engine="h5netcdf")
@@ -49,6 +53,12 @@ def run_item(name: str, quick: bool, out: Path) -> dict:
     except Exception as e:  # recorded in the report, never swallowed silently
         line.update(passed=False, error=f"{type(e).__name__}: {e}",
                     traceback=traceback.format_exc(limit=5))
+    # Warnings are data of the report (counted by kind), not errors and not lost.
+    kinds: dict[str, int] = {}
+    for w in caught:
+        key = f"{w.category.__name__}: {str(w.message)[:160]}"
+        kinds[key] = kinds.get(key, 0) + 1
+    line["warnings"] = [f"{k} (x{n})" for k, n in kinds.items()]
     line["seconds"] = round(time.perf_counter() - t0, 2)
     return line
 
