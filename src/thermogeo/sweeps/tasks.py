@@ -242,6 +242,18 @@ def _exact(opts: Mapping, machine) -> tuple[dict, dict]:
 _KINDS = {"response": _response, "optimal": _optimal, "cycle": _cycle, "exact": _exact}
 
 
+#: Units of the fields of the cycle, optimal and exact kinds (k_B = hbar = 1).
+UNITS = {
+    "pumped_heat": "energy", "pumped_heat_area": "energy", "A": "energy",
+    "max_pumped_heat": "energy", "positive_part": "energy", "negative_part": "energy",
+    "bound": "energy", "max_pumped_heat_over_T": "1", "heat": "energy", "work": "energy",
+    "first_law_residual": "energy", "entropy_production": "nats", "dissipation":
+    "energy time", "length": "(energy time)^(1/2)", "A2_over_L2": "energy / time",
+    "max_power": "energy / time", "best_period": "time", "relaxation_time": "time",
+    "heat_leak": "energy / time",
+}
+
+
 def _flatten(d: Mapping, machine, prefix: str = "") -> tuple[dict, dict]:
     """``to_dict()`` of a result -> fields: numbers become scalars, ``{bath: number}`` tables
     a ``bath`` dimension, other tables are flattened with ``parent_child`` names; text, None
@@ -251,16 +263,23 @@ def _flatten(d: Mapping, machine, prefix: str = "") -> tuple[dict, dict]:
     for k, v in d.items():
         name = f"{prefix}{k}"
         if isinstance(v, (bool, np.bool_, int, float, np.integer, np.floating)):
-            fields[name] = ((), np.asarray(v), {})
+            fields[name] = ((), np.asarray(v), _units(name))
         elif isinstance(v, Mapping) and v and set(v) <= set(baths) and all(
                 isinstance(x, (int, float, np.integer, np.floating)) for x in v.values()):
-            fields[name] = (("bath",), np.array([float(v.get(b, np.nan)) for b in baths]), {})
+            fields[name] = (("bath",), np.array([float(v.get(b, np.nan)) for b in baths]),
+                            _units(name))
             coords["bath"] = (("bath",), np.array(baths), {})
         elif isinstance(v, Mapping):
             f, c = _flatten(v, machine, prefix=f"{name}_")
             fields.update(f)
             coords.update(c)
     return fields, coords
+
+
+def _units(name: str) -> dict:
+    base = name.split("_order")[0].removeprefix("expansion_")
+    u = UNITS.get(name, UNITS.get(base))
+    return {"units": u} if u else {}
 
 
 def _stack(items: list[tuple[dict, dict]], outer: list[tuple[str, list]]) -> tuple[dict, dict]:
