@@ -128,3 +128,43 @@ def test_external_cluster_survives_a_killed_worker(tmp_path, sweep_file, serial_
     finally:
         for p in reversed(procs):
             _kill(p)
+
+
+def test_killed_scheduler_run_resumes(tmp_path, sweep_file, serial_result):
+    """The scheduler dies mid-run: the run ends (bounded by the connect timeout) with the
+    unfinished points missing, and rerunning the command computes exactly those."""
+    sched_file = tmp_path / "scheduler.json"
+    procs = []
+    try:
+        sched = _popen(DASK + ["scheduler", "--host", "127.0.0.1", "--port", "0",
+                               "--no-dashboard", "--scheduler-file", str(sched_file)])
+        procs.append(sched)
+        _until(sched_file.exists, "the scheduler file")
+        procs.append(_popen(DASK + ["worker", "--scheduler-file", str(sched_file), "--host",
+                                    "127.0.0.1", "--nthreads", "1", "--no-nanny",
+                                    "--no-dashboard", "--death-timeout", "5s"],
+                            env={DELAY_ENV: "0.6"}))
+        with distributed.Client(scheduler_file=str(sched_file), timeout="30s") as c:
+            c.wait_for_workers(1, timeout=WAIT_S)
+        out = tmp_path / "ks.zarr"
+        log = open(tmp_path / "sweep.log", "w")
+        run = _popen(CLI + ["sweep", str(sweep_file), "--out", str(out), "--scheduler",
+                            str(sched_file), "--no-progress"], log=log,
+                     env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "3s"})
+        procs.append(run)
+        _until(lambda: _stored(out) >= 1 or run.poll() is not None, "a first stored block")
+        assert run.poll() is None, "the sweep ended before the scheduler could be killed"
+        os.killpg(sched.pid, signal.SIGKILL)
+        run.wait(timeout=WAIT_S)
+        log.close()
+        text = (tmp_path / "sweep.log").read_text()
+        assert run.returncode == 1, text
+        status = SweepStore(out).status()
+        missing = int(np.sum(status == ""))
+        assert 0 < missing < status.size
+        s = run_sweep(sweep_file, out, executor="serial")
+        assert s.computed == missing and s.missing == 0
+        xr.testing.assert_identical(strip(load_result(out)), strip(serial_result))
+    finally:
+        for p in reversed(procs):
+            _kill(p)

@@ -57,8 +57,8 @@ def sweep(sweep_file: Path = typer.Argument(..., help="Sweep TOML file."),
         for at, msg in s.errors:
             typer.echo(f"error at {', '.join(f'{k} = {v:g}' for k, v in at.items())}: {msg}")
         if s.lost_chunks:
-            typer.echo(f"{s.lost_chunks} task(s) were lost (worker failures); rerun to compute "
-                       "their points")
+            typer.echo(f"{s.lost_chunks} task(s) were lost (a worker or the scheduler "
+                       "failed); rerun to compute their points")
         if s.stopped:
             typer.echo("stopped at the first error (--fail-fast)")
     if s.stopped or s.missing:

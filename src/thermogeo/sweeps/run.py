@@ -37,7 +37,6 @@ from thermogeo.sweeps.tasks import (BLAS_ENV, STATUS_ERROR, STATUS_MISSING, STAT
 EXECUTORS = ("serial", "processes", "dask")
 POOL_RESTARTS = 2
 DASK_RETRIES = 3
-CONNECT_TIMEOUT = "30s"
 
 
 @dataclass(frozen=True)
@@ -173,9 +172,9 @@ class _Dask:
                 self._own.append(cluster)
                 client = Client(cluster)
             elif str(scheduler).endswith(".json") and Path(scheduler).is_file():
-                client = Client(scheduler_file=str(scheduler), timeout=CONNECT_TIMEOUT)
+                client = Client(scheduler_file=str(scheduler))
             else:
-                client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+                client = Client(scheduler)
             self._own.insert(0, client)
         self.client = client
         self.workers = len(client.scheduler_info().get("workers", {})) or (workers or 0)
@@ -259,7 +258,10 @@ def run_sweep(sweep: SweepSpec | str | Path, out: str | Path, *, executor: str =
         Where tasks run. ``scheduler`` or ``client`` imply ``"dask"``.
     scheduler : str, optional
         ``"local"`` (start a LocalCluster of ``workers`` processes), a scheduler address
-        (``tcp://127.0.0.1:8786``) or the path of a scheduler file (``*.json``).
+        (``tcp://127.0.0.1:8786``) or the path of a scheduler file (``*.json``). Connecting
+        and reconnecting after a lost scheduler wait ``distributed.comm.timeouts.connect``
+        (Dask config, e.g. ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=10s``); then the run
+        ends with the unfinished points missing.
     workers : int, optional
         Worker processes of the local pool or LocalCluster (default: available cores).
     client : distributed.Client, optional
