@@ -45,7 +45,9 @@ class Response:
     machine : Machine
     parameters : (*b, k)          the points ``lam``
     spectrum : (*b, d)            eigenvalues of H
-    steady_state : (*b, d, d)     ``rho_0`` (lab frame)
+    steady_state : (*b, d, d) or None  ``rho_0`` (lab frame); None from the structured
+                                  kernels when ``d > 1024`` (see
+                                  :func:`thermogeo.response.structured.steady_state`)
     heat_current : (*b, m)        ``J_alpha`` (into the system)
     entropy : (*b,)               ``S(rho_0)``
     entropy_gradient : (*b, k)    ``d_i S``
@@ -165,9 +167,17 @@ def response(machine: Machine, lam=None, *, plane: tuple[str, str] | None = None
         raise ValueError("numerics.derivative: 'gibbs' needs equal bath temperatures; got "
                          f"{dict(zip(machine.bath_names, machine.temperatures))}")
     need = list(range(k)) if method == "general" else sorted(set(pidx or ()))
-    step = _chunk_size(machine, len(need), numerics)
-    parts = [_response_chunk(machine, flat[s:s + step], pidx, need, method, numerics)
-             for s in range(0, len(flat), step)]
+    if numerics.use_dense(machine.qubits):
+        step = _chunk_size(machine, len(need), numerics)
+        parts = [_response_chunk(machine, flat[s:s + step], pidx, need, method, numerics)
+                 for s in range(0, len(flat), step)]
+    else:
+        # Structured eigenframe kernels (no d^2 x d^2 matrix), one point at a time; their
+        # steady_state is None above STATE_MAX_DIM (see thermogeo.response.structured).
+        from thermogeo.response.structured import structured_chunk
+
+        parts = [structured_chunk(machine, flat[s:s + 1], pidx, need, method, numerics)
+                 for s in range(len(flat))]
     out = {f: np.concatenate([p[f] for p in parts]) if parts[0][f] is not None else None
            for f in _FIELDS}
     out = {f: (v.reshape(batch + v.shape[1:]) if v is not None else None)

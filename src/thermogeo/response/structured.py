@@ -1,0 +1,460 @@
+"""Pointwise response with structured eigenframe kernels: no ``d^2 x d^2`` matrix, ever.
+
+Computes the quantities of :mod:`thermogeo.response.response` (physics.md section 4)::
+
+    J_alpha        = Tr[H D_alpha rho_0]
+    Lambda^alpha_i = Tr[H D_alpha L^D d_i rho_0]
+    G_ij           = Tr[V_i L^D d_j rho_0]
+    Omega^alpha    = Tr[V_x D z_y] + Tr[H (d_x D) z_y] - Tr[H D L^D (d_x L) z_y] - (x <-> y)
+
+from the Bohr-block structure of the secular generator (:mod:`thermogeo.lindblad.blocks`):
+
+* ``rho_0`` lives in the zero block (``d0 x d0``, ``d0 >= d``): one LU factorisation of
+  ``L_0 + |w>><<1|`` gives the steady state and ``L^D`` on that block;
+* ``L^D`` on every other block is a batch of small inverses (scalars for non-degenerate
+  Bohr frequencies);
+* ``Tr[H D_alpha x]`` reads the zero block of ``x`` only, through the energy row
+  ``r_alpha = sum_a E_a D_alpha[(a,a), :]``;
+* the eigenframe derivative of a superoperator ``S`` is ``dS~ + [X, S~]`` with
+  ``X_mn = V~_mn / (E_n - E_m)`` (:mod:`thermogeo.response.derivatives`); ``dS~`` keeps the
+  blocks, so only its zero block is needed, and the commutator part is applied through
+  matrix products restricted to the zero-block elements. With ``[H, X] = -V~_off`` (``V~``
+  without its entries inside degenerate levels) the first two rotor terms combine into
+  ``Tr[V~_lev D_alpha z] + Tr[H dD~_alpha z] - r_alpha . [X, z]_0`` where ``V~_lev`` keeps only
+  the entries inside levels (zero-block elements).
+
+Cost: one ``eigh`` of ``H``, ``U^+ O U`` for every ``V_i`` and coupling (sparse ``O U`` and one
+dense product), and, per bath and per differentiated parameter, the two products of
+``dA~ = [A~, X]``; everything else is ``O(d^2)`` or an ``O(d0^3)`` factorisation of the zero
+block. Memory: a few ``d x d`` arrays per bath at a time.
+"""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+
+from thermogeo.errors import NonUniqueSteadyStateError
+from thermogeo.lindblad.blocks import (BlockOperator, BlockStructure, block_structure,
+                                       block_superop, with_hamiltonian, zero_block)
+from thermogeo.linalg.bohr import bohr_groups
+from thermogeo.model.machine import Machine
+from thermogeo.numerics import Numerics
+
+#: Largest dimension for which :func:`structured_chunk` returns the lab-frame steady state.
+STATE_MAX_DIM = 1024
+
+_SPARSE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _sparse_operators(machine: Machine):
+    """Sparse ``(H0, [V_i], [A_alpha])`` of a machine (cached per machine object)."""
+    try:
+        return _SPARSE[machine]
+    except KeyError:
+        pass
+
+    def conv(M):
+        M = np.asarray(M)
+        if not np.any(M.imag):
+            M = M.real
+        return sp.csr_matrix(M)
+
+    ops = (conv(machine.H0), [conv(v) for v in machine.V],
+           [conv(a) for a in machine.couplings])
+    _SPARSE[machine] = ops
+    return ops
+
+
+def _to_eigenframe(U: np.ndarray, O: sp.csr_matrix) -> np.ndarray:
+    """``U^+ O U`` with a sparse ``O``: one sparse and one dense product."""
+    OU = O @ U
+    return np.conj(U.T) @ OU
+
+
+def _eigh(machine: Machine, lam: np.ndarray):
+    H0, Vs, _ = _sparse_operators(machine)
+    H = H0.copy()
+    for c, V in zip(lam, Vs):
+        H = H + c * V
+    H = H.toarray()
+    if np.iscomplexobj(H) and not np.any(H.imag):
+        H = H.real
+    return np.linalg.eigh(H)
+
+
+class BlockSolve:
+    """Steady state and Drazin inverse of the block generator ``L``.
+
+    Parameters
+    ----------
+    L : BlockOperator
+        ``-i[H, .] + sum_alpha D_alpha`` block by block.
+    uniqueness_rcond : float
+
+    Attributes
+    ----------
+    rho0 : (d0,) complex
+        Zero-block components of the steady state (trace one, Hermitian).
+    rcond : float
+        Reciprocal 1-norm condition number of ``L + |w>><<1|`` (``w = 1/d``): exact on the
+        small blocks, LAPACK's estimate on the zero block.
+    unique : bool
+    """
+
+    def __init__(self, L: BlockOperator, uniqueness_rcond: float):
+        st = L.structure
+        self.structure = st
+        d, d0 = st.d, st.d0
+        M0 = L.zero.copy()
+        M0[:, :d] += 1.0 / d * (np.arange(d0) < d)[:, None]  # |w>><<1| on the populations
+        if not np.any(M0.imag):
+            M0 = M0.real
+        norm0 = np.abs(M0).sum(axis=0).max()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.lu = sla.lu_factor(M0, check_finite=False)
+            gecon = sla.get_lapack_funcs("gecon", (M0,))
+            rc0, _ = gecon(self.lu[0], norm0, norm="1")
+        diagU = np.abs(np.diagonal(self.lu[0]))
+        if not np.all(np.isfinite(self.lu[0])) or diagU.min() == 0:
+            rc0 = 0.0
+        inv_norm = 1.0 / (rc0 * norm0) if rc0 > 0 else np.inf
+        norm = norm0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.single_inv = 1.0 / L.single
+        if len(L.single):
+            norm = max(norm, np.abs(L.single).max())
+            inv_norm = max(inv_norm, np.abs(self.single_inv).max())
+        self.multi_inv = []
+        for blk in L.multi:
+            norm = max(norm, np.abs(blk).sum(axis=-2).max())
+            try:
+                inv = np.linalg.inv(blk)
+            except np.linalg.LinAlgError:
+                inv = np.full_like(blk, np.nan)
+            inv_norm = max(inv_norm, np.abs(inv).sum(axis=-2).max())
+            self.multi_inv.append(inv)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rc = 1.0 / (norm * inv_norm)
+        self.rcond = float(np.nan_to_num(rc, nan=0.0))
+        self.unique = bool(self.rcond >= uniqueness_rcond)
+        w = np.zeros(d0)
+        w[:d] = 1.0 / d
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            x = sla.lu_solve(self.lu, w.astype(self.lu[0].dtype), check_finite=False)
+        self.rho0 = _clean_state(st, x)
+
+    def zero_drazin(self, y0: np.ndarray) -> np.ndarray:
+        """``L^D`` on zero-block vectors ``y0 (..., d0)``: ``M0^{-1} (y0 - rho0 Tr y0)``."""
+        d = self.structure.d
+        y0 = y0 - self.rho0 * y0[..., :d].sum(axis=-1, keepdims=True)
+        flat = y0.reshape(-1, y0.shape[-1]).T
+        if np.isrealobj(self.lu[0]) and np.iscomplexobj(flat):
+            x = (sla.lu_solve(self.lu, flat.real, check_finite=False)
+                 + 1j * sla.lu_solve(self.lu, flat.imag, check_finite=False))
+        else:
+            x = sla.lu_solve(self.lu, flat, check_finite=False)
+        return x.T.reshape(y0.shape)
+
+    def drazin(self, y: np.ndarray) -> np.ndarray:
+        """``L^D y`` for vectorised operators ``y (..., d*d)``."""
+        st = self.structure
+        out = np.zeros(np.broadcast_shapes(y.shape, (st.d**2,)), complex)
+        out[..., st.zero] = self.zero_drazin(y[..., st.zero])
+        out[..., st.single] = self.single_inv * y[..., st.single]
+        for idx, inv in zip(st.multi, self.multi_inv):
+            out[..., idx] = np.einsum("bij,...bj->...bi", inv, y[..., idx])
+        return out
+
+
+def _clean_state(st: BlockStructure, x: np.ndarray) -> np.ndarray:
+    """Hermitian part, trace one, of a zero-block state vector."""
+    d = st.d
+    R = _zero_to_sparse(st, x)
+    R = 0.5 * (R + R.conj().T)
+    x = np.asarray(R[st.zero // d, st.zero % d]).ravel()
+    return x / x[:d].sum()
+
+
+def _zero_to_sparse(st: BlockStructure, x0: np.ndarray) -> sp.csr_matrix:
+    d = st.d
+    a, b = np.divmod(st.zero, d)
+    return sp.csr_matrix((np.asarray(x0, complex), (a, b)), shape=(d, d))
+
+
+def _comm0(st: BlockStructure, P, Q) -> np.ndarray:
+    """``(P Q - Q P)`` at the zero-block elements, ``(d0,)``, for dense ``(d, d)`` P, Q."""
+    d = st.d
+    out = np.empty(st.d0, complex)
+    out[:d] = np.einsum("ac,ca->a", P, Q) - np.einsum("ac,ca->a", Q, P)
+    if st.d0 > d:
+        a, b = np.divmod(st.zero[d:], d)
+        out[d:] = (np.einsum("ic,ci->i", P[a], Q[:, b]) - np.einsum("ic,ci->i", Q[a], P[:, b]))
+    return out
+
+
+def _dense_comm(X: np.ndarray, R: sp.csr_matrix) -> np.ndarray:
+    """``X R - R X`` (dense ``(d, d)``) for dense ``X`` and sparse zero-block ``R``."""
+    XR = (R.T @ X.T).T
+    return np.asarray(XR - R @ X)
+
+
+def _levels(st: BlockStructure):
+    """Index arrays of the degenerate levels."""
+    for li in np.flatnonzero(st.level_size > 1):
+        yield st.level_members[st.level_start[li]:st.level_start[li] + st.level_size[li]]
+
+
+def _entropy_and_log(st: BlockStructure, R: sp.csr_matrix, floor: float = 1e-300):
+    """``S(rho)`` and the level blocks of ``ln rho`` for an eigenframe state in the zero block."""
+    p = np.real(R.diagonal())
+    logdiag = np.log(np.clip(p, floor, None))
+    S = -(np.clip(p, floor, None) * logdiag).sum()
+    blocks = []
+    for idx in _levels(st):
+        sub = R[idx][:, idx].toarray()
+        q, W = np.linalg.eigh(0.5 * (sub + sub.conj().T))
+        q = np.clip(q, floor, None)
+        lq = np.log(q)
+        S += -(q * lq).sum() + (np.clip(p[idx], floor, None) * logdiag[idx]).sum()
+        blocks.append((idx, (W * lq) @ np.conj(W.T)))
+    return S, logdiag, blocks
+
+
+def _gibbs_derivative(st: BlockStructure, E, Vt, T) -> np.ndarray:
+    """Daleckii-Krein ``d rho_0`` of the Gibbs state in the eigenframe, ``(d, d)``."""
+    x = -(E - E.min()) / T
+    p = np.exp(x)
+    p /= p.sum()
+    deg = st.level[:, None] == st.level[None, :]
+    dE = E[:, None] - E[None, :]
+    dp = p[:, None] - p[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        F = np.where(deg, -p[None, :] / T, dp / np.where(deg, 1.0, dE))
+    avg = np.real(np.einsum("n,nn->", p, Vt))
+    out = Vt * F
+    out[np.arange(len(E)), np.arange(len(E))] += p / T * avg
+    return out
+
+
+def _perturbation(st: BlockStructure, E, Vt) -> np.ndarray:
+    """``X_mn = V~_mn / (E_n - E_m)`` (zero inside degenerate levels), ``(d, d)``."""
+    deg = st.level[:, None] == st.level[None, :]
+    dE = E[None, :] - E[:, None]
+    return np.where(deg, 0.0, Vt / np.where(deg, 1.0, dE))
+
+
+def _differentiable(st: BlockStructure, Vt_list, tol: float) -> np.ndarray:
+    """``(k,)`` bool: no parameter splits a group of degenerate Bohr frequencies (as
+    :func:`thermogeo.response.derivatives.differentiable`, group by group)."""
+    lab = st.label.reshape(-1)
+    order = np.argsort(lab, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(lab[order]) != 0])
+    deg = (st.level[:, None] == st.level[None, :]) & ~np.eye(st.d, dtype=bool)
+    out = []
+    for Vt in Vt_list:
+        dE = np.real(np.diagonal(Vt))
+        dW = (dE[None, :] - dE[:, None]).reshape(-1)[order]
+        spread = np.maximum.reduceat(dW, starts) - np.minimum.reduceat(dW, starts)
+        mixing = np.abs(Vt[deg]).max() if deg.any() else 0.0
+        bad = max(spread.max(), mixing)
+        out.append(bad <= tol * (1.0 + np.abs(Vt).max()))
+    return np.array(out)
+
+
+def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Numerics,
+           want_state: bool) -> dict:
+    """All response fields at one point ``lam (k,)`` (no leading batch axis)."""
+    d, m, k = machine.dim, len(machine.baths), len(machine.parameters)
+    E, U = _eigh(machine, lam)
+    groups = bohr_groups(E, numerics.degeneracy_tol)
+    st = block_structure(E, groups)
+    omega = groups.omega
+    del groups
+    _, Vs, As = _sparse_operators(machine)
+    Vt = [_to_eigenframe(U, V) for V in Vs]
+    plane = list(pidx) if pidx is not None else []
+    X = {i: _perturbation(st, E, Vt[i]) for i in need}
+    dW = {}
+    for i in need:
+        dE = np.real(np.diagonal(Vt[i]))
+        dW[i] = dE[None, :] - dE[:, None]
+    d0 = st.d0
+    za, zb = np.divmod(st.zero, d)
+    same_level = st.level[za] == st.level[zb]
+    vlev = {x: np.where(same_level, Vt[x][zb, za], 0.0) for x in plane}
+
+    D = None
+    rows = np.zeros((m, d0), complex)  # energy rows r_alpha on the zero block
+    rfix = {x: np.zeros((m, d0), complex) for x in plane}
+    q = {x: np.zeros((m, d0), complex) for x in plane}
+    F0 = {i: np.zeros((d0, d0), complex) for i in need}
+    for alpha, bath in enumerate(machine.baths):
+        At = _to_eigenframe(U, As[alpha])
+        g = bath.rate(omega)
+        Da = block_superop(st, g, At, At)
+        rows[alpha] = E @ Da.zero[:d]
+        for x in plane:
+            q[x][alpha] = vlev[x] @ Da.zero
+        if D is None:
+            D = Da
+        else:
+            D.add_(Da)
+        del Da
+        if need:
+            drate = bath.rate_derivative(omega)
+        for i in need:
+            dA = At @ X[i] - X[i] @ At
+            Fa = zero_block(st, [(drate * dW[i], At, At), (g, dA, At), (g, At, dA)])
+            F0[i] += Fa
+            if i in rfix:
+                rfix[i][alpha] = E @ Fa[:d]
+            del dA, Fa
+        del At, g
+    L = with_hamiltonian(D)
+    solver = BlockSolve(L, numerics.uniqueness_rcond)
+    del L
+    x0 = solver.rho0
+    R = _zero_to_sparse(st, x0)
+    J = np.real(rows @ x0)
+    S, logdiag, logblocks = _entropy_and_log(st, R)
+
+    if method == "gibbs":
+        T = float(machine.temperatures[0])
+        drho = np.stack([_gibbs_derivative(st, E, Vt[i], T) for i in range(k)])
+    else:
+        Y0 = _zero_to_sparse(st, D.zero @ x0)  # D rho_0, inside the zero block
+        drho = np.empty((k, d, d), complex)
+        for i in range(k):
+            y = -1j * _dense_comm(Vt[i], R)
+            y.reshape(-1)[st.zero] += F0[i] @ x0
+            y += _dense_comm(X[i], Y0)
+            y -= D.apply(_dense_comm(X[i], R).reshape(-1)).reshape(d, d)
+            drho[i] = -solver.drazin(y.reshape(-1)).reshape(d, d)
+            del y
+    z = solver.drazin(drho.reshape(k, d * d)).reshape(k, d, d)
+    z0 = z.reshape(k, d * d)[:, st.zero]
+    Lam = np.real(rows @ z0.T)  # (m, k)
+    G = np.real(np.array([[np.vdot(Vt[i].T.conj(), z[j]) for j in range(k)]
+                          for i in range(k)]))
+    dS = -np.real(np.einsum("a,kaa->k", logdiag, drho))
+    for idx, lg in logblocks:
+        sub = drho[:, idx[:, None], idx[None, :]]
+        dS -= np.real(np.einsum("xy,kyx->k", lg, sub)
+                      - np.einsum("x,kxx->k", logdiag[idx], sub))
+    rotor = None
+    if pidx is not None:
+        terms = []
+        for a, b in ((0, 1), (1, 0)):
+            xi, yi = pidx[a], pidx[b]
+            zy = z[yi]
+            zy0 = z0[yi]
+            cz = _comm0(st, X[xi], zy)
+            Dz = D.apply(zy.reshape(-1)).reshape(d, d)
+            y0 = (-1j * _comm0(st, Vt[xi], zy) + F0[xi] @ zy0 + _comm0(st, X[xi], Dz)
+                  - D.zero @ cz)
+            del Dz
+            w0 = solver.zero_drazin(y0)
+            t = q[xi] @ zy0 + rfix[xi] @ zy0 - rows @ cz - rows @ w0
+            terms.append(t)
+        rotor = np.real(terms[0] - terms[1])
+    diff = _differentiable(st, Vt, 1e3 * numerics.degeneracy_tol)
+    state = None
+    if want_state:
+        state = U @ (R @ np.conj(U.T))
+        state = np.asarray(state)
+    if not solver.unique:
+        for arr in (J, dS, Lam, G) + ((rotor,) if rotor is not None else ()):
+            arr[...] = np.nan
+        S = np.nan
+        if state is not None:
+            state[...] = np.nan
+    return dict(spectrum=E, steady_state=state, heat_current=J, entropy=np.float64(S),
+                entropy_gradient=dS, heat_response=Lam, G=G, rotor=rotor,
+                rcond=np.float64(solver.rcond), unique=np.bool_(solver.unique),
+                differentiable=diff)
+
+
+def structured_chunk(machine: Machine, lam: np.ndarray, pidx, need, method,
+                     numerics: Numerics) -> dict:
+    """The fields of :func:`thermogeo.response.response` at points ``lam (b, k)``, computed
+    point by point with the structured kernels.
+
+    Returns the same dictionary as the dense chunk (leading axis ``b``), except that
+    ``steady_state`` is ``None`` when ``d > STATE_MAX_DIM`` (one lab-frame ``d x d`` matrix per
+    point would dominate memory; use :func:`steady_state` for it).
+    """
+    want = machine.dim <= STATE_MAX_DIM
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        pts = [_point(machine, p, pidx, need, method, numerics, want) for p in lam]
+    out = {}
+    for f in pts[0]:
+        if pts[0][f] is None:
+            out[f] = None
+        else:
+            out[f] = np.stack([p[f] for p in pts])
+    return out
+
+
+def steady_state(machine: Machine, lam=None, *, numerics: Numerics | None = None,
+                 check: bool = True) -> np.ndarray:
+    """Steady state ``rho_0`` (lab frame) at points ``lam (*b, k)``: ``(*b, d, d)``.
+
+    Solves ``L rho_0 = 0, Tr rho_0 = 1`` on the zero Bohr block only (populations and
+    coherences inside degenerate levels), then returns ``U rho~_0 U^+``.
+
+    Parameters
+    ----------
+    machine : Machine
+    lam : array (*b, k), optional
+        Default: the machine's default point.
+    numerics : Numerics, optional
+    check : bool
+        Raise :class:`NonUniqueSteadyStateError` where the steady state is not unique
+        (default); otherwise such points are NaN.
+
+    Examples
+    --------
+    >>> from thermogeo.io import load_model
+    >>> rho = steady_state(load_model("models/qubit_pump.toml"), [0.7, 0.4])
+    >>> round(float(rho.trace().real), 12)
+    1.0
+    """
+    numerics = numerics or Numerics()
+    lam = machine.point() if lam is None else np.asarray(lam, dtype=float)
+    k = len(machine.parameters)
+    if lam.shape[-1:] != (k,):
+        raise ValueError(f"lam: expected a last axis of length {k} "
+                         f"({', '.join(machine.parameter_names)}), got shape {lam.shape}")
+    _, _, As = _sparse_operators(machine)
+    out = []
+    for p in lam.reshape(-1, k):
+        E, U = _eigh(machine, p)
+        groups = bohr_groups(E, numerics.degeneracy_tol)
+        st = block_structure(E, groups)
+        Z = None
+        for alpha, bath in enumerate(machine.baths):
+            At = _to_eigenframe(U, As[alpha])
+            z = zero_block(st, [(bath.rate(groups.omega), At, At)])
+            Z = z if Z is None else Z + z
+        Lz = BlockOperator(st, Z + np.diag(-1j * st.nu.reshape(-1)[st.zero]),
+                           np.zeros(0, complex), ())
+        solver = BlockSolve(Lz, numerics.uniqueness_rcond)
+        if not solver.unique:
+            if check:
+                raise NonUniqueSteadyStateError(
+                    f"the steady state is not unique at "
+                    f"{dict(zip(machine.parameter_names, p.round(12).tolist()))} (rcond "
+                    f"{solver.rcond:.2e} < {numerics.uniqueness_rcond:.0e}): the couplings "
+                    "leave part of the state space dark")
+            out.append(np.full((machine.dim, machine.dim), np.nan, complex))
+            continue
+        R = _zero_to_sparse(st, solver.rho0)
+        out.append(np.asarray(U @ (R @ np.conj(U.T))))
+    return np.stack(out).reshape(lam.shape[:-1] + (machine.dim, machine.dim))
