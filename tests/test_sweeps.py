@@ -364,3 +364,35 @@ def test_cli_sweep_and_export(tmp_path, capsys):
     assert r.exit_code == 0 and "2 ok, 2 error, 0 missing" in r.output
     r = CliRunner().invoke(app, ["export", str(tmp_path / "nope.zarr"), str(nc)])
     assert r.exit_code == 2 and "not a sweep store" in r.output
+
+
+def test_second_run_on_a_busy_store_is_refused(tmp_path):
+    """Two runs must not write one store; a lock left by a dead process is taken over."""
+    p = write(tmp_path, DIMER_SWEEP)
+    out = tmp_path / "l.zarr"
+    spec = load_sweep(p)
+    store = SweepStore.open(out, spec)
+    with store.lock():
+        sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        try:
+            (tmp_path / "l.zarr.lock").write_text(
+                '{"host": "%s", "pid": %d}' % (__import__("socket").gethostname(), sleeper.pid))
+            with pytest.raises(ModelError, match="another run"):
+                run_sweep(p, out, executor="serial")
+            with pytest.raises(ModelError, match="another run"):
+                run_sweep(p, out, executor="serial", overwrite=True)
+        finally:
+            sleeper.kill()
+            sleeper.wait(timeout=WAIT_S)
+        # the holder is gone: the lock is stale and taken over
+        s = run_sweep(p, out, executor="serial")
+        assert s.computed == 4
+    assert not (tmp_path / "l.zarr.lock").exists()
+
+
+def test_cli_progress_bar_and_bad_workers(tmp_path):
+    p = write(tmp_path, DIMER_SWEEP)
+    r = _cli(["sweep", str(p), "--out", str(tmp_path / "q.zarr"), "--scheduler", "serial"])
+    assert r.returncode == 0 and "4/4" in r.stderr and "pt/s" in r.stderr
+    r = _cli(["sweep", str(p), "--out", str(tmp_path / "q.zarr"), "--workers", "-2"])
+    assert r.returncode == 2 and "--workers" in r.stderr

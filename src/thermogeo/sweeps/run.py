@@ -293,6 +293,12 @@ def run_sweep(sweep: SweepSpec | str | Path, out: str | Path, *, executor: str =
     if workers is not None and (isinstance(workers, bool) or int(workers) < 1):
         raise ModelError(f"workers: expected a positive integer, got {workers!r}")
     store = SweepStore.open(out, spec, overwrite=overwrite)
+    with store.lock():
+        return _run(spec, store, out, executor, scheduler, workers, client, fail_fast, progress)
+
+
+def _run(spec, store, out, executor, scheduler, workers, client, fail_fast, progress
+         ) -> SweepSummary:
     status = store.status()
     before = int(np.sum(status != STATUS_MISSING))
     jobs = []

@@ -14,13 +14,17 @@ Layout (one Zarr group, format 2, read with :func:`load_result` or ``xarray.open
 Crash safety: the driver is the only writer. It writes a block's values first and its status
 last, so a block cut short by a crash is still "missing" and is recomputed on the next run;
 finished blocks are never recomputed. Resuming with a changed sweep or model file is refused
-(:class:`SweepMismatchError`) unless the store is overwritten.
+(:class:`SweepMismatchError`) unless the store is overwritten. A run holds ``RESULT.zarr.lock``
+(host and pid) beside the store; a second run is refused while that process lives.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import socket
 import time
 from pathlib import Path
 
@@ -31,6 +35,7 @@ from thermogeo.sweeps.spec import SweepSpec
 from thermogeo.sweeps.tasks import MESSAGE_CHARS, STATUS_ERROR, ChunkResult
 
 ZARR_FORMAT = 2  # fixed-width text (status, message) has a stable encoding only in format 2
+LOCK_SUFFIX = ".lock"  # RESULT.zarr.lock beside the store (zarr warns about foreign files)
 
 
 class SweepMismatchError(ModelError):
@@ -71,6 +76,8 @@ class SweepStore:
             The store's ``sweep_sha256`` differs from ``spec.sha256``.
         """
         st = cls(path)
+        if overwrite:
+            st._refuse_if_locked()
         if st.path.exists() and not st.exists:
             if overwrite:
                 shutil.rmtree(st.path)
@@ -129,6 +136,52 @@ class SweepStore:
                 f"{str(self.path)!r} was made by a different sweep or model file (hash "
                 f"{str(a.get('sweep_sha256'))[:12]}..., now {spec.sha256[:12]}...); pass "
                 "--overwrite to discard its results, or choose another --out")
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + LOCK_SUFFIX)
+
+    def _refuse_if_locked(self) -> None:
+        path = self.lock_path
+        try:
+            other = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return
+        if other.get("host") == socket.gethostname() and _alive(other.get("pid")) and \
+                other.get("pid") != os.getpid():
+            raise ModelError(f"{str(self.path)!r} is being written by another run (pid "
+                             f"{other['pid']}); it cannot be overwritten now")
+
+    @contextlib.contextmanager
+    def lock(self):
+        """Hold the store for one run: a second run on the same store is refused while the
+        first one's process is alive (a stale lock of a dead process is taken over)."""
+        path = self.lock_path
+        me = {"host": socket.gethostname(), "pid": os.getpid()}
+        for _ in range(2):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                try:
+                    other = json.loads(path.read_text())
+                except (OSError, ValueError):
+                    other = {}
+                if other.get("host") == me["host"] and _alive(other.get("pid")):
+                    raise ModelError(f"{str(self.path)!r} is being written by another run "
+                                     f"(pid {other['pid']}); wait for it or stop it") from None
+                if other.get("host") not in (None, me["host"]):
+                    raise ModelError(f"{str(self.path)!r} is locked by a run on host "
+                                     f"{other['host']!r} (pid {other.get('pid')}); if that run "
+                                     f"is gone, delete {str(path)!r}") from None
+                path.unlink(missing_ok=True)  # stale: its process is gone
+                continue
+            with os.fdopen(fd, "w") as f:
+                json.dump(me, f)
+            break
+        try:
+            yield self
+        finally:
+            path.unlink(missing_ok=True)
 
     # -- state ---------------------------------------------------------------------------
     def status(self) -> np.ndarray:
@@ -221,6 +274,18 @@ class SweepStore:
     def load(self):
         """The stored results as an in-memory ``xarray.Dataset``."""
         return load_result(self.path)
+
+
+def _alive(pid) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - someone else's process
+        return True
+    return True
 
 
 def load_result(path: str | Path):
