@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
 import traceback
 import warnings
@@ -67,6 +68,8 @@ def _in_worker() -> bool:
 
     if multiprocessing.parent_process() is not None:
         return True
+    if "distributed" not in sys.modules:  # not imported: cannot be a Dask worker
+        return False
     try:
         from distributed import get_worker
 
