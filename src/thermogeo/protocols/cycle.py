@@ -31,7 +31,7 @@ from thermogeo.errors import ModelError, ThermogeoWarning
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 from thermogeo.protocols.engine import engine_figures, thermal_conductance
-from thermogeo.protocols.paths import Loop, Reparametrized, Sector
+from thermogeo.protocols.paths import Loop, Polygon, Reparametrized, Sector
 
 TIMINGS = ("uniform", "constant_dissipation")
 
@@ -55,12 +55,15 @@ class CycleQuadrature:
         Budget (smooth loops: in total; piecewise: per piece). Default 4096.
     radial_nodes : int
         Initial Gauss-Legendre nodes of the radial variable of the area integral. Default 16.
+    max_area_points : int
+        Budget of rotor evaluations of one level of the area integral. Default 2**17.
     """
 
     rtol: float = 1e-10
     start: int = 32
     max_nodes: int = 4096
     radial_nodes: int = 16
+    max_area_points: int = 2**17
 
     def __post_init__(self):
         if not 0 < self.rtol < 1:
@@ -227,6 +230,12 @@ def _unwrap(loop: Loop) -> tuple[Loop, float]:
 
 def centroid(loop: Loop, n: int = 1024) -> np.ndarray:
     """Area centroid ``(2,)`` of a simple loop: ``c = (1/A) int int (x, y) dx dy``."""
+    if isinstance(loop, Polygon):
+        p = np.asarray(loop.vertices)
+        q = np.roll(p, -1, axis=0)
+        cr = p[:, 0] * q[:, 1] - q[:, 0] * p[:, 1]
+        return (p + q).T @ cr / (3 * cr.sum())
+    n = max(8, n // max(1, len(loop.breakpoints()) - 1))
     s, w = loop.quadrature(n)
     p, dp = loop.xy(s), loop.dxy(s)
     A = 0.5 * np.sum(w * (p[:, 0] * dp[:, 1] - p[:, 1] * dp[:, 0]))
@@ -291,14 +300,16 @@ def area_integral(machine: Machine, loop: Loop, *, numerics: Numerics | None = N
     ns = quad.start if smooth or isinstance(base, Sector) else max(4, quad.start // 2)
     nt = quad.radial_nodes
     prev = level(ns, nt)
-    budget = quad.max_nodes
+    def w_of(ns, nt):
+        return _area_points(loop, ns, nt)[1]
+
     while True:
         ns2, nt2 = 2 * ns, 2 * nt
         cur = level(ns2, nt2)
         scale = max(np.abs(cur).max(), np.finfo(float).tiny)
         if np.abs(cur - prev).max() <= quad.rtol * scale:
             return cur, True
-        if 2 * ns2 > budget or ns2 * nt2 * 4 > 4 * budget * 64:
+        if 4 * len(w_of(ns2, nt2)) > quad.max_area_points:
             warnings.warn(f"area integral of the rotor: not converged to rtol {quad.rtol:g} "
                           f"with {ns2} x {nt2} nodes", QuadratureWarning, stacklevel=2)
             return cur, False
@@ -458,7 +469,8 @@ def cycle_summary(machine: Machine, loop: Loop, *, bias: float | None = None,
         loop = constant_dissipation_loop(machine, loop, n=n0, numerics=numerics)
     Q, diss, L, (s, w, _, lam), n, conv = _adaptive_line(machine, loop, numerics, quad, nodes)
     if area:
-        Qa, conv_a = area_integral(machine, loop, numerics=numerics, quadrature=quad)
+        Qa, conv_a = area_integral(machine, loop, numerics=numerics, quadrature=quad,
+                                   nodes=nodes)
         conv = conv and conv_a
     else:
         Qa = np.full_like(Q, np.nan)

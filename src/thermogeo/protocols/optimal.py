@@ -1,0 +1,370 @@
+"""The best pumping loop of a bath in a plane (physics.md sections 4 and 6).
+
+By Stokes the heat pumped out of bath ``alpha`` by a loop is the integral of the rotor
+``Omega^alpha`` over the enclosed area, so the loop that pumps the most encloses exactly one
+connected region where ``Omega^alpha`` has one sign::
+
+    Q_best = max over connected single-sign regions R of | int int_R Omega^alpha dx dy |
+
+The rotor is computed exactly (:func:`thermogeo.response.response` with ``plane=``) on a tensor
+grid of quadrature nodes over a region of the plane: a polar region (default, centred on the
+origin of the plane, radius ``15 T``, nodes concentrated near the centre where the spectrum of
+field-driven qubits is degenerate) or a rectangle. Nodes carry the weights of a composite
+Gauss-Legendre rule (in ``u`` with ``r = R sinh(a u) / sinh(a)`` and in the angle for the polar
+region; in ``x`` and ``y`` for the rectangle). Connected regions are found with
+``scipy.ndimage.label`` on the node grid (periodic in the angle). The boundary of the best
+region is the zero contour of ``+|Omega|`` inside and ``-|Omega|`` outside, returned as a
+:class:`~thermogeo.protocols.paths.Polygon` oriented so that ``Q_bath^geo > 0`` (the loop takes
+heat out of the bath). The result is compared with the non-interacting bound ``N T ln 2``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from thermogeo.errors import ModelError
+from thermogeo.model.machine import Machine
+from thermogeo.numerics import Numerics
+from thermogeo.protocols.paths import Loop, Polygon
+
+
+@dataclass(frozen=True)
+class PolarRegion:
+    """Disc of ``radius`` around ``center`` (default radius ``15 T``).
+
+    ``resolution = (n_r, n_theta)`` Gauss-Legendre nodes in ``u`` (``r = R sinh(a u)/sinh(a)``,
+    ``a = stretch``) and in the angle (in 8 panels with edges at multiples of ``pi/4``).
+    """
+
+    center: tuple[float, float] = (0.0, 0.0)
+    radius: float | None = None
+    resolution: tuple[int, int] = (160, 192)
+    stretch: float = 5.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "center", tuple(float(c) for c in self.center))
+        if self.radius is not None and not self.radius > 0:
+            raise ModelError(f"region radius: must be > 0, got {self.radius}")
+        n_r, n_t = _resolution(self.resolution)
+        if n_t % 8:
+            raise ModelError(f"region resolution: the angular count must be a multiple of 8, "
+                             f"got {n_t}")
+        object.__setattr__(self, "resolution", (n_r, n_t))
+        if not self.stretch > 0:
+            raise ModelError(f"region stretch: must be > 0, got {self.stretch}")
+
+    def grid(self, T: float):
+        """Nodes ``(n_r, n_t, 2)``, weights ``(n_r, n_t)``, periodic axis 1."""
+        n_r, n_t = self.resolution
+        R = self.radius if self.radius is not None else 15.0 * T
+        u, uw = _composite(0.0, 1.0, n_r, 4)
+        a = self.stretch
+        r = R * np.sinh(a * u) / np.sinh(a)
+        dr = R * a * np.cosh(a * u) / np.sinh(a)
+        th, tw = _composite(0.0, 2 * np.pi, n_t, 8)
+        Rr, Th = np.meshgrid(r, th, indexing="ij")
+        pts = np.stack([self.center[0] + Rr * np.cos(Th), self.center[1] + Rr * np.sin(Th)], -1)
+        w = (uw * dr * r)[:, None] * tw[None, :]
+        return pts, w, True
+
+    def describe(self, T: float) -> dict:
+        return {"kind": "polar", "center": list(self.center),
+                "radius": self.radius if self.radius is not None else 15.0 * T,
+                "resolution": list(self.resolution)}
+
+
+@dataclass(frozen=True)
+class RectRegion:
+    """Rectangle ``x in [x0, x1]``, ``y in [y0, y1]`` with ``resolution = (n_x, n_y)``
+    Gauss-Legendre nodes (4 panels per axis)."""
+
+    x: tuple[float, float] = (-3.0, 3.0)
+    y: tuple[float, float] = (-3.0, 3.0)
+    resolution: tuple[int, int] = (200, 200)
+
+    def __post_init__(self):
+        x, y = tuple(map(float, self.x)), tuple(map(float, self.y))
+        if len(x) != 2 or len(y) != 2 or not (x[1] > x[0] and y[1] > y[0]):
+            raise ModelError(f"rectangle region: need x0 < x1 and y0 < y1, got x={self.x}, "
+                             f"y={self.y}")
+        object.__setattr__(self, "x", x)
+        object.__setattr__(self, "y", y)
+        object.__setattr__(self, "resolution", _resolution(self.resolution))
+
+    def grid(self, T: float):
+        xs, xw = _composite(*self.x, self.resolution[0], 4)
+        ys, yw = _composite(*self.y, self.resolution[1], 4)
+        X, Y = np.meshgrid(xs, ys, indexing="ij")
+        return np.stack([X, Y], -1), xw[:, None] * yw[None, :], False
+
+    def describe(self, T: float) -> dict:
+        return {"kind": "rectangle", "x": list(self.x), "y": list(self.y),
+                "resolution": list(self.resolution)}
+
+
+def _resolution(res) -> tuple[int, int]:
+    r = (int(res), int(res)) if np.isscalar(res) else tuple(int(v) for v in res)
+    if len(r) != 2 or min(r) < 8:
+        raise ModelError(f"resolution: expected one or two integers >= 8, got {res!r}")
+    return r
+
+
+def _composite(a: float, b: float, n: int, panels: int):
+    """Composite Gauss-Legendre nodes/weights: ``panels`` equal panels, ``n`` nodes in all
+    (``n // panels`` per panel, at least 2)."""
+    panels = max(1, min(panels, n // 2))
+    p = n // panels
+    g, gw = np.polynomial.legendre.leggauss(p)
+    edges = np.linspace(a, b, panels + 1)
+    h = 0.5 * np.diff(edges)
+    x = (edges[:-1, None] + h[:, None] * (g + 1)).ravel()
+    w = (h[:, None] * gw).ravel()
+    return x, w
+
+
+@dataclass(frozen=True, eq=False)
+class OptimalRegion:
+    """The rotor map of one bath and its best single-sign region.
+
+    Attributes
+    ----------
+    bath : str
+    plane : (str, str)
+    max_pumped_heat : float   largest ``|int_R Omega|`` over connected single-sign regions
+    region_sign : int         sign of ``Omega`` on the best region
+    positive_part : float     integral of ``max(Omega, 0)`` over the whole grid region
+    negative_part : float     integral of ``min(Omega, 0)`` (a negative number)
+    bound : float             ``N T ln 2``
+    exceeds_bound : bool      ``max_pumped_heat > bound (1 + bound_rtol)``
+    loop : Loop or None       boundary of the best region (``Q_bath^geo > 0`` along it)
+    points : (n1, n2, 2)      grid nodes in the plane
+    weights : (n1, n2)        area weights
+    rotor : (n1, n2)          ``Omega^bath`` at the nodes
+    labels : (n1, n2) int     connected region labels (positive ids: Omega > 0, negative ids:
+                              Omega < 0)
+    region : dict             the region's description
+    """
+
+    bath: str
+    plane: tuple[str, str]
+    max_pumped_heat: float
+    region_sign: int
+    positive_part: float
+    negative_part: float
+    bound: float
+    exceeds_bound: bool
+    bound_rtol: float
+    loop: Loop | None
+    points: np.ndarray = field(repr=False)
+    weights: np.ndarray = field(repr=False)
+    rotor: np.ndarray = field(repr=False)
+    labels: np.ndarray = field(repr=False)
+    region: dict = field(default_factory=dict)
+    regions: int = 0
+    temperature: float = 1.0
+
+    def to_dict(self) -> dict:
+        """Plain dict; the loop as its vertices ``[[x, y], ...]`` (None if no simple loop)."""
+        return {
+            "bath": self.bath, "plane": list(self.plane),
+            "max_pumped_heat": self.max_pumped_heat, "region_sign": self.region_sign,
+            "positive_part": self.positive_part, "negative_part": self.negative_part,
+            "bound": self.bound, "exceeds_bound": self.exceeds_bound,
+            "max_pumped_heat_over_T": self.max_pumped_heat / self.temperature,
+            "regions": self.regions, "region": self.region,
+            "loop": ({"kind": "polygon", "orientation": "ccw" if _shoelace(
+                np.asarray(self.loop.vertices)) > 0 else "cw",
+                      "vertices": np.asarray(self.loop.vertices).tolist()}
+                     if self.loop is not None else None),
+        }
+
+
+def _shoelace(p: np.ndarray) -> float:
+    """Signed area of the closed polygon through the vertices ``p (n, 2)``."""
+    q = np.roll(p, -1, axis=0)
+    return float(0.5 * np.sum(p[:, 0] * q[:, 1] - q[:, 0] * p[:, 1]))
+
+
+def _label_regions(mask: np.ndarray, periodic: bool) -> tuple[np.ndarray, int]:
+    from scipy import ndimage
+
+    lab, n = ndimage.label(mask)
+    if periodic and n:
+        parent = np.arange(n + 1)
+
+        def find(i):
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for a, b in zip(lab[:, 0], lab[:, -1]):
+            if a and b:
+                ra, rb = find(a), find(b)
+                if ra != rb:
+                    parent[max(ra, rb)] = min(ra, rb)
+        roots = np.array([find(i) for i in range(n + 1)])
+        uniq, new = np.unique(roots, return_inverse=True)
+        lab = new[lab]
+        n = len(uniq) - 1
+    return lab, n
+
+
+def optimal_region(machine: Machine, plane: tuple[str, str] = ("Bx", "Bz"),
+                   bath: str | None = None, *, region: PolarRegion | RectRegion | None = None,
+                   resolution=None, base: dict | None = None,
+                   numerics: Numerics | None = None, bound_rtol: float = 1e-3,
+                   max_vertices: int = 240) -> OptimalRegion:
+    """Rotor map of ``bath`` over a region of ``plane`` and its best single-sign region.
+
+    Parameters
+    ----------
+    machine : Machine
+        All baths at one temperature ``T`` (the bound ``N T ln 2`` needs it).
+    plane : (str, str)
+        Parameters on the axes; the others stay at ``base`` (default: the machine's values).
+    bath : str, optional
+        Default: the first bath.
+    region : PolarRegion or RectRegion, optional
+        Default ``PolarRegion()`` (disc of radius ``15 T`` around the origin).
+    resolution : int or (int, int), optional
+        Overrides the region's resolution.
+    numerics : Numerics, optional
+    bound_rtol : float
+        Relative margin of the comparison with the bound, to absorb the quadrature error
+        of the grid (default 1e-3).
+    max_vertices : int
+        The boundary polygon is thinned to at most this many vertices.
+
+    Returns
+    -------
+    OptimalRegion
+
+    Examples
+    --------
+    >>> from thermogeo.io import load_model
+    >>> o = optimal_region(load_model("models/qubit_pump.toml"), ("Bx", "Bz"), "L",
+    ...                    resolution=(48, 64))
+    >>> round(o.max_pumped_heat, 4), o.exceeds_bound
+    (0.6931, False)
+    """
+    from thermogeo.response import response
+
+    numerics = numerics or Numerics()
+    if len(plane) != 2 or plane[0] == plane[1]:
+        raise ModelError(f"plane: expected two different parameter names, got {plane!r}")
+    ix, iy = machine.parameter_index(plane[0]), machine.parameter_index(plane[1])
+    bi = machine.bath_index(bath) if bath is not None else 0
+    if not machine.equal_temperatures:
+        raise ModelError("optimal: the baths must share one temperature T (the bound is "
+                         f"N T ln 2), got {dict(zip(machine.bath_names, machine.temperatures))}")
+    T = float(machine.temperatures[0])
+    region = region if region is not None else PolarRegion()
+    if not isinstance(region, (PolarRegion, RectRegion)):
+        raise ModelError(f"region: expected a PolarRegion or RectRegion, got {region!r}")
+    if resolution is not None:
+        from dataclasses import replace
+        region = replace(region, resolution=_resolution(resolution))
+    pts, w, periodic = region.grid(T)
+    lam = np.broadcast_to(machine.point(base or {}), pts.shape[:-1] + (len(machine.parameters),)
+                          ).copy()
+    lam[..., ix], lam[..., iy] = pts[..., 0], pts[..., 1]
+    r = response(machine, lam, plane=(plane[0], plane[1]), numerics=numerics)
+    om = r.rotor[..., bi]
+    ok = np.isfinite(om)
+    omz = np.where(ok, om, 0.0)
+    pos_part = float(np.sum(np.clip(omz, 0, None) * w))
+    neg_part = float(np.sum(np.clip(omz, None, 0) * w))
+    labels = np.zeros(om.shape, dtype=int)
+    best, best_val, best_lab = 0.0, 0, None
+    count = 0
+    for sg in (1, -1):
+        lab, n = _label_regions(ok & (sg * omz > 0), periodic)
+        if n == 0:
+            continue
+        sums = np.bincount(lab.ravel(), weights=(omz * w).ravel(), minlength=n + 1)[1:]
+        labels = np.where(lab > 0, sg * lab, labels)
+        k = int(np.argmax(np.abs(sums)))
+        if abs(sums[k]) > best:
+            best, best_val, best_lab = float(abs(sums[k])), sg, (sg, k + 1)
+        count += n
+    loop = None
+    if best_lab is not None:
+        mask = labels == best_lab[0] * best_lab[1]
+        loop = _boundary_loop(region, T, pts, np.where(mask, np.abs(omz), -np.abs(omz)), mask,
+                              periodic, plane, base, best_val, max_vertices)
+    N = machine.qubits
+    bound = N * T * np.log(2)
+    return OptimalRegion(bath=machine.bath_names[bi], plane=(plane[0], plane[1]),
+                         max_pumped_heat=best, region_sign=int(best_val),
+                         positive_part=pos_part, negative_part=neg_part, bound=float(bound),
+                         exceeds_bound=bool(best > bound * (1 + bound_rtol)),
+                         bound_rtol=bound_rtol, loop=loop, points=pts, weights=w, rotor=om,
+                         labels=labels, region=region.describe(T), regions=count,
+                         temperature=T)
+
+
+def _boundary_loop(region, T, pts, f, mask, periodic, plane, base, sign, max_vertices):
+    """Zero contour of ``f`` (> 0 on the region) as a Polygon with ``Q^geo > 0``."""
+    import contourpy
+
+    if periodic:
+        cols = np.flatnonzero(~mask.any(axis=0))
+        if cols.size == 0:
+            return None  # the region surrounds the centre: no simple boundary loop
+        shift = int(cols[0])
+        f = np.roll(f, -shift, axis=1)
+        pts = np.roll(pts, -shift, axis=1)
+        # parameter grid (i, j) -> plane point by bilinear interpolation in (u, theta) space;
+        # pad: centre row (r = 0) and outer rim, both outside the region
+        n_r, n_t = f.shape
+        fp = np.full((n_r + 2, n_t), -1.0)
+        fp[1:-1] = f
+        R = region.radius if region.radius is not None else 15.0 * T
+        ang = np.unwrap(np.arctan2(pts[0, :, 1] - region.center[1],
+                                   pts[0, :, 0] - region.center[0]))
+        rad = np.hypot(pts[:, 0, 0] - region.center[0], pts[:, 0, 1] - region.center[1])
+        rad = np.concatenate([[0.0], rad, [R]])
+        fp = np.concatenate([fp, fp[:, :1]], axis=1)  # close the angle: column 0 is outside
+        ang = np.concatenate([ang, [ang[0] + 2 * np.pi]])
+        lines = contourpy.contour_generator(ang, rad, fp, name="serial").lines(0.0)
+
+        def to_xy(line):
+            return np.stack([region.center[0] + line[:, 1] * np.cos(line[:, 0]),
+                             region.center[1] + line[:, 1] * np.sin(line[:, 0])], -1)
+    else:
+        n1, n2 = f.shape
+        fp = np.full((n1 + 2, n2 + 2), -1.0)
+        fp[1:-1, 1:-1] = f
+        xs = np.concatenate([[region.x[0]], pts[:, 0, 0], [region.x[1]]])
+        ys = np.concatenate([[region.y[0]], pts[0, :, 1], [region.y[1]]])
+        lines = contourpy.contour_generator(ys, xs, fp, name="serial").lines(0.0)
+
+        def to_xy(line):
+            return line[:, ::-1]
+
+    if not lines:
+        return None
+    xy = [to_xy(np.asarray(line)) for line in lines]
+
+    def area(p):
+        return 0.5 * np.sum(p[:-1, 0] * p[1:, 1] - p[1:, 0] * p[:-1, 1])
+
+    p = max(xy, key=lambda q: abs(area(np.vstack([q, q[:1]]))))
+    keep = np.concatenate([[True], np.any(np.abs(np.diff(p, axis=0)) > 1e-12, axis=1)])
+    p = p[keep]
+    if np.allclose(p[0], p[-1]):
+        p = p[:-1]
+    if len(p) > max_vertices:
+        p = p[np.unique(np.linspace(0, len(p), max_vertices, endpoint=False).astype(int))]
+    if len(p) < 3:
+        return None
+    ccw = area(np.vstack([p, p[:1]])) > 0
+    if ccw != (sign > 0):
+        p = p[::-1]
+    try:
+        return Polygon((plane[0], plane[1]), vertices=p, base=base)
+    except ModelError:
+        return None
