@@ -32,7 +32,7 @@ import numpy as np
 
 from thermogeo.linalg.bohr import BohrGroups
 
-_CHUNK = 2**22  # elements of the temporaries built at once when filling blocks
+_CHUNK = 2**20  # elements of the temporaries built at once when filling blocks
 
 
 @dataclass(frozen=True, eq=False)
@@ -204,7 +204,7 @@ def k_matrix(st: BlockStructure, g: np.ndarray, B: np.ndarray, C: np.ndarray
     W = g * np.conj(C) * B
     diag = W.sum(axis=0)
     del W
-    store = np.zeros(int(np.sum(st.level_size**2)), complex)
+    store = np.zeros(int(np.sum(st.level_size**2)), diag.dtype)
     lev = st.level
     store[st.level_offset[lev] + st.level_pos * (st.level_size[lev] + 1)] = diag
     for li in np.flatnonzero(st.level_size > 1):
@@ -244,7 +244,8 @@ def zero_block(st: BlockStructure, terms) -> np.ndarray:
         ``W - diag(sum_e W[e, :])`` with ``W = g B conj(C)`` (the rate matrix).
     """
     d, d0 = st.d, st.d0
-    Z = np.zeros((d0, d0), complex)
+    dtype = np.result_type(*[t[1] for t in terms], *[t[2] for t in terms], float)
+    Z = np.zeros((d0, d0), dtype)
     coh = st.zero[d:]
     pops = st.zero[:d]
     for g, B, C in terms:
@@ -298,8 +299,8 @@ class BlockOperator:
             np.add(a, b, out=a)
 
 
-def block_superop(st: BlockStructure, g: np.ndarray, B: np.ndarray, C: np.ndarray
-                  ) -> BlockOperator:
+def block_superop(st: BlockStructure, g: np.ndarray, B: np.ndarray, C: np.ndarray,
+                  out: BlockOperator | None = None) -> BlockOperator:
     """Every Bohr block of ``S(g, B, C)`` (see the module docstring for the entries).
 
     Parameters
@@ -307,30 +308,47 @@ def block_superop(st: BlockStructure, g: np.ndarray, B: np.ndarray, C: np.ndarra
     st : BlockStructure
     g : (d, d) float
         ``g[n, m]``: rate of the group of the jump ``m -> n``.
-    B, C : (d, d) complex
+    B, C : (d, d) float or complex
         Eigenframe operators (``B = C = U^+ A_alpha U`` for the Davies dissipator).
+    out : BlockOperator, optional
+        Add the blocks into ``out`` (in place, no copy of the small blocks) and return
+        ``out``; its zero block is left untouched (add :func:`zero_block` yourself, which the
+        callers need separately for per-bath energy rows).
 
     Returns
     -------
     BlockOperator
-        Block by block equal to ``dissipator_superop(g, B, C, label)``.
+        Block by block equal to ``dissipator_superop(g, B, C, label)`` (float when ``B``
+        and ``C`` are real).
     """
     d = st.d
+    dtype = np.result_type(B, C, float)
     K = k_matrix(st, g, B, C)
-    Z = zero_block(st, [(g, B, C)])
     gd, Bd, Cd, Kd = np.diagonal(g), np.diagonal(B), np.diagonal(C), K.diagonal()
     a, b = np.divmod(st.single, d)
     single = gd[a] * Bd[a] * np.conj(Cd[b]) - 0.5 * (Kd[a] + Kd[b])
-    multi = []
-    for idx in st.multi:
+    del a, b
+    if out is None:
+        out = BlockOperator(st, zero_block(st, [(g, B, C)]), single,
+                            tuple(np.zeros((idx.shape[0], idx.shape[1], idx.shape[1]), dtype)
+                                  for idx in st.multi))
+    else:
+        out.single[...] += single
+    del single
+    for idx, o in zip(st.multi, out.multi):
         s = idx.shape[1]
-        out = np.empty((idx.shape[0], s, s), complex)
         step = max(1, _CHUNK // (s * s))
         for i in range(0, idx.shape[0], step):
             blk = idx[i:i + step]
-            out[i:i + step] = _entries(st, g, B, C, K, blk[:, :, None], blk[:, None, :])
-        multi.append(out)
-    return BlockOperator(st, Z, single, tuple(multi))
+            o[i:i + step] += _entries(st, g, B, C, K, blk[:, :, None], blk[:, None, :])
+    return out
+
+
+def empty_blocks(st: BlockStructure, dtype=float) -> BlockOperator:
+    """A zero :class:`BlockOperator` of the given dtype (to accumulate into)."""
+    return BlockOperator(st, np.zeros((st.d0, st.d0), dtype), np.zeros(len(st.single), dtype),
+                         tuple(np.zeros((i.shape[0], i.shape[1], i.shape[1]), dtype)
+                               for i in st.multi))
 
 
 def with_hamiltonian(D: BlockOperator) -> BlockOperator:

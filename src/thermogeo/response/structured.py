@@ -40,7 +40,7 @@ import scipy.sparse as sp
 
 from thermogeo.errors import NonUniqueSteadyStateError
 from thermogeo.lindblad.blocks import (BlockOperator, BlockStructure, block_structure,
-                                       block_superop, with_hamiltonian, zero_block)
+                                       block_superop, empty_blocks, zero_block)
 from thermogeo.linalg.bohr import bohr_groups
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
@@ -88,13 +88,17 @@ def _eigh(machine: Machine, lam: np.ndarray):
 
 
 class BlockSolve:
-    """Steady state and Drazin inverse of the block generator ``L``.
+    """Steady state and Drazin inverse of the block generator ``L = -i[H, .] + D``.
 
     Parameters
     ----------
-    L : BlockOperator
-        ``-i[H, .] + sum_alpha D_alpha`` block by block.
+    D : BlockOperator
+        ``sum_alpha D_alpha`` block by block; the Hamiltonian part ``-i nu_ab`` is added
+        here, block by block, so no second copy of the blocks is kept.
     uniqueness_rcond : float
+    zero_only : bool
+        Only the zero block (enough for the steady state); :meth:`drazin` is then
+        unavailable.
 
     Attributes
     ----------
@@ -102,15 +106,16 @@ class BlockSolve:
         Zero-block components of the steady state (trace one, Hermitian).
     rcond : float
         Reciprocal 1-norm condition number of ``L + |w>><<1|`` (``w = 1/d``): exact on the
-        small blocks, LAPACK's estimate on the zero block.
+        small blocks, LAPACK's estimate (``gecon``) on the zero block.
     unique : bool
     """
 
-    def __init__(self, L: BlockOperator, uniqueness_rcond: float):
-        st = L.structure
-        self.structure = st
+    def __init__(self, D: BlockOperator, uniqueness_rcond: float, zero_only: bool = False):
+        st = D.structure
+        self.structure, self.D, self.zero_only = st, D, zero_only
         d, d0 = st.d, st.d0
-        M0 = L.zero.copy()
+        nu = st.nu.reshape(-1)
+        M0 = D.zero + np.diag(-1j * nu[st.zero])
         M0[:, :d] += 1.0 / d * (np.arange(d0) < d)[:, None]  # |w>><<1| on the populations
         if not np.any(M0.imag):
             M0 = M0.real
@@ -120,26 +125,29 @@ class BlockSolve:
             self.lu = sla.lu_factor(M0, check_finite=False)
             gecon = sla.get_lapack_funcs("gecon", (M0,))
             rc0, _ = gecon(self.lu[0], norm0, norm="1")
+        del M0
         diagU = np.abs(np.diagonal(self.lu[0]))
-        if not np.all(np.isfinite(self.lu[0])) or diagU.min() == 0:
+        if not np.all(np.isfinite(diagU)) or diagU.min() == 0:
             rc0 = 0.0
         inv_norm = 1.0 / (rc0 * norm0) if rc0 > 0 else np.inf
         norm = norm0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            self.single_inv = 1.0 / L.single
-        if len(L.single):
-            norm = max(norm, np.abs(L.single).max())
-            inv_norm = max(inv_norm, np.abs(self.single_inv).max())
-        self.multi_inv = []
-        for blk in L.multi:
-            norm = max(norm, np.abs(blk).sum(axis=-2).max())
-            try:
-                inv = np.linalg.inv(blk)
-            except np.linalg.LinAlgError:
-                inv = np.full_like(blk, np.nan)
-            inv_norm = max(inv_norm, np.abs(inv).sum(axis=-2).max())
-            self.multi_inv.append(inv)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        if not zero_only:
+            lsingle = D.single - 1j * nu[st.single]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self.single_inv = 1.0 / lsingle
+            if len(lsingle):
+                norm = max(norm, np.abs(lsingle).max())
+                inv_norm = max(inv_norm, np.abs(self.single_inv).max())
+            del lsingle
+            for j in range(len(st.multi)):
+                for sl, blk in self._multi_blocks(j):
+                    norm = max(norm, np.abs(blk).sum(axis=-2).max())
+                    try:
+                        inv = np.linalg.inv(blk)
+                    except np.linalg.LinAlgError:
+                        inv = np.full_like(blk, np.inf)
+                    inv_norm = max(inv_norm, np.abs(inv).sum(axis=-2).max())
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             rc = 1.0 / (norm * inv_norm)
         self.rcond = float(np.nan_to_num(rc, nan=0.0))
         self.unique = bool(self.rcond >= uniqueness_rcond)
@@ -149,6 +157,20 @@ class BlockSolve:
             warnings.simplefilter("ignore")
             x = sla.lu_solve(self.lu, w.astype(self.lu[0].dtype), check_finite=False)
         self.rho0 = _clean_state(st, x)
+
+    def _multi_blocks(self, j: int):
+        """Chunks ``(slice, L blocks (nb, s, s))`` of the ``j``-th batch of larger blocks."""
+        st = self.structure
+        idx, Dm = st.multi[j], self.D.multi[j]
+        s = idx.shape[1]
+        nu = st.nu.reshape(-1)
+        step = max(1, 2**20 // (s * s))
+        ar = np.arange(s)
+        for i in range(0, idx.shape[0], step):
+            sl = slice(i, i + step)
+            blk = Dm[sl].astype(complex)
+            blk[:, ar, ar] += -1j * nu[idx[sl]]
+            yield sl, blk
 
     def zero_drazin(self, y0: np.ndarray) -> np.ndarray:
         """``L^D`` on zero-block vectors ``y0 (..., d0)``: ``M0^{-1} (y0 - rho0 Tr y0)``."""
@@ -163,13 +185,17 @@ class BlockSolve:
         return x.T.reshape(y0.shape)
 
     def drazin(self, y: np.ndarray) -> np.ndarray:
-        """``L^D y`` for vectorised operators ``y (..., d*d)``."""
+        """``L^D y`` for vectorised operators ``y (n, d*d)`` (small blocks solved afresh)."""
+        if self.zero_only:
+            raise ValueError("drazin: this BlockSolve was built with zero_only=True")
         st = self.structure
-        out = np.zeros(np.broadcast_shapes(y.shape, (st.d**2,)), complex)
-        out[..., st.zero] = self.zero_drazin(y[..., st.zero])
-        out[..., st.single] = self.single_inv * y[..., st.single]
-        for idx, inv in zip(st.multi, self.multi_inv):
-            out[..., idx] = np.einsum("bij,...bj->...bi", inv, y[..., idx])
+        out = np.zeros(y.shape, complex)
+        out[:, st.zero] = self.zero_drazin(y[:, st.zero])
+        out[:, st.single] = self.single_inv * y[:, st.single]
+        for j, idx in enumerate(st.multi):
+            for sl, blk in self._multi_blocks(j):
+                rhs = np.moveaxis(y[:, idx[sl]], 0, -1)  # (nb, s, n)
+                out[:, idx[sl]] = np.moveaxis(np.linalg.solve(blk, rhs), -1, 0)
         return out
 
 
@@ -290,7 +316,8 @@ def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Nume
     same_level = st.level[za] == st.level[zb]
     vlev = {x: np.where(same_level, Vt[x][zb, za], 0.0) for x in plane}
 
-    D = None
+    real = not np.iscomplexobj(U) and not any(np.iscomplexobj(A.data) for A in As)
+    D = empty_blocks(st, float if real else complex)
     rows = np.zeros((m, d0), complex)  # energy rows r_alpha on the zero block
     rfix = {x: np.zeros((m, d0), complex) for x in plane}
     q = {x: np.zeros((m, d0), complex) for x in plane}
@@ -298,15 +325,13 @@ def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Nume
     for alpha, bath in enumerate(machine.baths):
         At = _to_eigenframe(U, As[alpha])
         g = bath.rate(omega)
-        Da = block_superop(st, g, At, At)
-        rows[alpha] = E @ Da.zero[:d]
+        Za = zero_block(st, [(g, At, At)])
+        block_superop(st, g, At, At, out=D)
+        D.zero[...] += Za
+        rows[alpha] = E @ Za[:d]
         for x in plane:
-            q[x][alpha] = vlev[x] @ Da.zero
-        if D is None:
-            D = Da
-        else:
-            D.add_(Da)
-        del Da
+            q[x][alpha] = vlev[x] @ Za
+        del Za
         if need:
             drate = bath.rate_derivative(omega)
         for i in need:
@@ -317,9 +342,7 @@ def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Nume
                 rfix[i][alpha] = E @ Fa[:d]
             del dA, Fa
         del At, g
-    L = with_hamiltonian(D)
-    solver = BlockSolve(L, numerics.uniqueness_rcond)
-    del L
+    solver = BlockSolve(D, numerics.uniqueness_rcond)
     x0 = solver.rho0
     R = _zero_to_sparse(st, x0)
     J = np.real(rows @ x0)
@@ -336,7 +359,7 @@ def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Nume
             y.reshape(-1)[st.zero] += F0[i] @ x0
             y += _dense_comm(X[i], Y0)
             y -= D.apply(_dense_comm(X[i], R).reshape(-1)).reshape(d, d)
-            drho[i] = -solver.drazin(y.reshape(-1)).reshape(d, d)
+            drho[i] = -solver.drazin(y.reshape(1, -1)).reshape(d, d)
             del y
     z = solver.drazin(drho.reshape(k, d * d)).reshape(k, d, d)
     z0 = z.reshape(k, d * d)[:, st.zero]
@@ -443,9 +466,8 @@ def steady_state(machine: Machine, lam=None, *, numerics: Numerics | None = None
             At = _to_eigenframe(U, As[alpha])
             z = zero_block(st, [(bath.rate(groups.omega), At, At)])
             Z = z if Z is None else Z + z
-        Lz = BlockOperator(st, Z + np.diag(-1j * st.nu.reshape(-1)[st.zero]),
-                           np.zeros(0, complex), ())
-        solver = BlockSolve(Lz, numerics.uniqueness_rcond)
+        solver = BlockSolve(BlockOperator(st, Z, np.zeros(0), ()), numerics.uniqueness_rcond,
+                            zero_only=True)
         if not solver.unique:
             if check:
                 raise NonUniqueSteadyStateError(
