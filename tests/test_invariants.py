@@ -22,7 +22,7 @@ from thermogeo.linalg.superop import trace_row
 
 # Richardson-extrapolated central differences of step FD_STEP: truncation ~ FD_STEP^4 times the
 # fifth derivative, round-off ~ eps / FD_STEP; both far below this, relative to max |Lambda|.
-FD_RTOL = 1e-7
+FD_RTOL = 1e-8
 # Positivity of rho_0 and of the metric: eigenvalues may dip below zero by round-off only.
 PSD_ATOL = 1e-12
 PLANE = ("Bx", "Bz")
