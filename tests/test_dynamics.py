@@ -21,6 +21,7 @@ ORDER_TOL = 0.3  # fitted convergence order of a fourth-order method: 4 +- 0.3
 RICHARDSON_SAFETY = 3.0  # the step-doubling estimate is within this factor of the true error
 FIRST_LAW_FACTOR = 10.0  # first-law residual within this many error estimates
 STATE_RTOL = 1e-9  # periodicity of the limit cycle at rtol 1e-10
+STATE_AGREE = 1e-7  # periodic states of the two solvers (tolerance set on the heats)
 CIRCLE = Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5)
 
 
@@ -83,9 +84,12 @@ def test_first_law_unequal_temperatures(q1):
     assert np.all(err2 < 0.1 * err1)
 
 
-def test_periodic_state_is_a_fixed_point(q1):
-    r = exact_cycle(q1, CIRCLE, 2.0, options=ExactOptions(rtol=1e-10), expansion=False)
-    rho = periodic_states(q1, CIRCLE, 2.0, np.array([0.0, 0.37, 1.0]), steps=r.steps)
+@pytest.mark.parametrize("method", ["magnus", "spectral"])
+def test_periodic_state_is_a_fixed_point(q1, method):
+    r = exact_cycle(q1, CIRCLE, 2.0, options=ExactOptions(rtol=1e-10, method=method),
+                    expansion=False)
+    rho = periodic_states(q1, CIRCLE, 2.0, np.array([0.0, 0.37, 1.0]), steps=r.steps,
+                          method=r.method)
     np.testing.assert_allclose(rho[2], rho[0], atol=STATE_RTOL)
     np.testing.assert_allclose(rho[0], r.periodic_state, atol=STATE_RTOL)
     for p in rho:
@@ -162,7 +166,7 @@ def test_bad_period(q1, period):
 
 def test_accuracy_warning_at_max_steps(q1):
     with pytest.warns(AccuracyWarning, match="max_steps"):
-        exact_cycle(q1, CIRCLE, 50.0, options=ExactOptions(rtol=1e-12, min_steps=8,
+        exact_cycle(q1, CIRCLE, 50.0, options=ExactOptions(rtol=1e-12, min_steps=8, method="magnus",
                                                             max_steps=32), expansion=False)
 
 
@@ -172,3 +176,43 @@ def test_to_dict_keys(q1):
             "error_estimate"} <= set(d)
     assert set(d["heat"]) == {"L", "R"}
     assert {"heat_order1", "heat_order2", "work_order2"} <= set(d["expansion"])
+
+
+@pytest.mark.parametrize("model, tau", [("qubit_pump", 30.0), ("heisenberg_dimer", 150.0)])
+def test_spectral_and_magnus_agree(model, tau):
+    """Two independent solvers of the same limit cycle: Fourier collocation of the periodic
+    deviation and the fixed point of the Magnus-4 one-period propagator."""
+    from conftest import MODELS
+    m = load_model(MODELS / f"{model}.toml")
+    with pytest.warns(SlowDrivingWarning) if model == "heisenberg_dimer" else _nullctx():
+        sp = exact_cycle(m, CIRCLE, tau, options=ExactOptions(method="spectral", rtol=1e-10),
+                         expansion=False)
+        mg = exact_cycle(m, CIRCLE, tau, options=ExactOptions(method="magnus", rtol=1e-9),
+                         expansion=False)
+    assert sp.method == "spectral" and mg.method == "magnus"
+    tol = 10 * (sp.error_estimate + mg.error_estimate)
+    np.testing.assert_allclose(sp.heat, mg.heat, atol=tol)
+    assert sp.work == pytest.approx(mg.work, abs=tol)
+    # rtol controls the heats; the state itself agrees to the looser STATE_AGREE
+    np.testing.assert_allclose(sp.periodic_state, mg.periodic_state, atol=STATE_AGREE)
+    assert abs(sp.first_law_residual) < 10 * sp.error_estimate + 1e-13
+
+
+def _nullctx():
+    import contextlib
+    return contextlib.nullcontext()
+
+
+def test_spectral_needs_a_smooth_loop(q1):
+    with pytest.raises(ValueError, match="method"):
+        exact_cycle(q1, Rectangle((0.4, 1.0), (0.3, 0.8)), 10.0,
+                    options=ExactOptions(method="spectral"))
+    with pytest.raises(ValueError, match="method"):
+        ExactOptions(method="rk4")
+
+
+def test_spectral_accuracy_warning(q1):
+    with pytest.warns(AccuracyWarning, match="nodes"):
+        exact_cycle(q1, CIRCLE, 20.0, options=ExactOptions(method="spectral", rtol=1e-12,
+                                                            min_nodes=4, max_nodes=8),
+                    expansion=False)

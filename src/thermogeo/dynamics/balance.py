@@ -88,7 +88,8 @@ def balance_along(machine: Machine, loop, *, period=None, nodes: int | None = No
     if period is not None:
         ex = exact_cycle(machine, loop, period, options=options, expansion=False)
         tau = ex.period
-        rho = periodic_states(machine, loop, tau, pe.s, steps=ex.steps, options=options)
+        rho = periodic_states(machine, loop, tau, pe.s, steps=ex.steps, options=options,
+                              method=ex.method)
         fp = frozen_path(machine, pe.lam, pe.velocity, numerics)
         d = machine.dim
         r_eig = fp.eig(rho.reshape(len(pe.s), d * d))
@@ -106,7 +107,8 @@ def balance_along(machine: Machine, loop, *, period=None, nodes: int | None = No
             "exact_power_order2": (("s",), tau * (p - pe.p0)),
             "exact_energy_order1": (("s",), tau * energy),
         })
-        attrs.update(period=tau, steps=ex.steps, error_estimate=ex.error_estimate)
+        attrs.update(period=tau, steps=ex.steps, error_estimate=ex.error_estimate,
+                     method=ex.method)
     ds = xr.Dataset(data, coords={"s": pe.s, "bath": baths,
                                   "parameter": list(machine.parameter_names)}, attrs=attrs)
     return ds

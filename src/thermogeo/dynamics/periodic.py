@@ -41,6 +41,7 @@ from thermogeo.numerics import Numerics
 MAGNUS_ORDER = 4
 """Order of the Magnus-Gauss integrator used by :func:`exact_cycle`."""
 
+METHODS = ("auto", "magnus", "spectral")
 _C = math.sqrt(3.0) / 6.0
 _GAUSS = (0.5 - _C, 0.5 + _C)
 
@@ -70,6 +71,17 @@ class ExactOptions:
         path). Default 5.
     chunk : int
         Steps whose generators are built in one batch. Default 2048.
+    method : {"auto", "magnus", "spectral"}
+        ``"magnus"``: the Magnus-4 propagator and its fixed point (any loop). ``"spectral"``:
+        Fourier collocation of the periodic deviation (smooth loops only; exponential
+        convergence in the number of nodes). ``"auto"`` (default): spectral for smooth loops
+        while the dense collocation system stays below ``max_unknowns`` and ``steps`` is not
+        set, Magnus otherwise.
+    min_nodes, max_nodes : int
+        Collocation nodes per cycle of the spectral method (doubled from ``min_nodes`` until
+        two successive results agree to ``rtol``). Defaults 16 and 512.
+    max_unknowns : int
+        Largest dense collocation system ``nodes * d^2`` of the spectral method. Default 2048.
     numerics : Numerics
         Options of the generator (degeneracy tolerance, uniqueness threshold).
     """
@@ -80,6 +92,10 @@ class ExactOptions:
     max_steps: int = 2**16
     slow_factor: float = 5.0
     chunk: int = 2048
+    method: str = "auto"
+    min_nodes: int = 16
+    max_nodes: int = 512
+    max_unknowns: int = 2048
     numerics: Numerics = field(default_factory=Numerics)
 
     def __post_init__(self):
@@ -99,6 +115,29 @@ class ExactOptions:
             raise ValueError(f"slow_factor: expected a number >= 0, got {self.slow_factor!r}")
         if not (isinstance(self.chunk, (int, np.integer)) and self.chunk >= 1):
             raise ValueError(f"chunk: expected an integer >= 1, got {self.chunk!r}")
+        if self.method not in METHODS:
+            raise ValueError(f"method: expected one of {METHODS}, got {self.method!r}")
+        if not (isinstance(self.min_nodes, (int, np.integer)) and self.min_nodes >= 4):
+            raise ValueError(f"min_nodes: expected an integer >= 4, got {self.min_nodes!r}")
+        if not (isinstance(self.max_nodes, (int, np.integer))
+                and self.min_nodes <= self.max_nodes):
+            raise ValueError(f"max_nodes: expected an integer >= min_nodes={self.min_nodes}, "
+                             f"got {self.max_nodes!r}")
+        if not (isinstance(self.max_unknowns, (int, np.integer)) and self.max_unknowns >= 16):
+            raise ValueError(f"max_unknowns: expected an integer >= 16, got "
+                             f"{self.max_unknowns!r}")
+
+    def resolve_method(self, loop, dim: int) -> str:
+        """``"magnus"`` or ``"spectral"`` for this loop and Hilbert-space dimension."""
+        if self.method == "spectral" and not loop.smooth:
+            raise ValueError("method: 'spectral' needs a smooth periodic loop (this one has "
+                             "corners); use 'magnus' or 'auto'")
+        if self.method != "auto":
+            return self.method
+        if self.steps is not None:
+            return "magnus"
+        fits = 2 * self.min_nodes * dim * dim <= self.max_unknowns
+        return "spectral" if (loop.smooth and fits) else "magnus"
 
 
 def check_period(period) -> float:
@@ -324,6 +363,8 @@ class ExactCycle:
     periodic_state : (d, d) complex    ``rho(0)`` of the limit cycle (lab frame)
     fixed_point_rcond : float      reciprocal condition number of ``P - 1 + |w>><<1|``
     expansion : object or None     :class:`~thermogeo.dynamics.expansion.ExpansionCycle`
+    method : str                   ``"magnus"`` (``steps`` = Magnus steps) or ``"spectral"``
+                                   (``steps`` = collocation nodes)
     """
 
     period: float
@@ -340,6 +381,7 @@ class ExactCycle:
     periodic_state: np.ndarray
     fixed_point_rcond: float
     expansion: object = None
+    method: str = "magnus"
 
     def to_dict(self) -> dict:
         """Plain dictionary (the ``thermogeo exact --json`` output)."""
@@ -353,6 +395,7 @@ class ExactCycle:
             "steps": int(self.steps),
             "converged": bool(self.converged),
             "relaxation_time": float(self.relaxation_time),
+            "method": self.method,
         }
         if self.expansion is not None:
             out["expansion"] = self.expansion.to_dict()
@@ -417,29 +460,67 @@ def exact_cycle(machine: Machine, loop, period, *, options: ExactOptions | None 
     """
     options = options or ExactOptions()
     tau = check_period(period)
+    d = machine.dim
+    method = options.resolve_method(loop, d)
+    if method == "spectral":
+        x, rc, Q, Wk, err, steps, converged = _spectral_cycle(machine, loop, tau, options)
+    else:
+        x, rc, Q, Wk, err, steps, converged = _magnus_cycle(machine, loop, tau, options)
+    t_rel = _relaxation_time(machine, loop, options)
+    if tau < options.slow_factor * t_rel:
+        warnings.warn(
+            f"period {tau:g} is not long against the relaxation time {t_rel:.4g} (slowest "
+            f"decay rate {1 / t_rel:.4g} on the path): the driving is not slow and the "
+            f"expansion is not reliable; use a period of at least "
+            f"{options.slow_factor * t_rel:.4g}", SlowDrivingWarning, stacklevel=2)
+    rho_start = augmented_generator(machine, loop, np.zeros(1), tau, options.numerics).rho0[0]
+    x = x + rho_start
+    T = np.asarray(machine.temperatures, dtype=float)
+    exp = None
+    if expansion:
+        from thermogeo.dynamics.expansion import expansion_cycle
+        exp = expansion_cycle(machine, loop, tau, numerics=options.numerics)
+    return ExactCycle(
+        period=tau, bath_names=tuple(machine.bath_names), temperatures=T, heat=Q, work=Wk,
+        first_law_residual=float(Wk + Q.sum()), entropy_production=float(-(Q / T).sum()),
+        error_estimate=float(err), steps=steps, converged=converged,
+        relaxation_time=t_rel, periodic_state=x.reshape(d, d), fixed_point_rcond=rc,
+        expansion=exp, method=method)
+
+
+RELAXATION_NODES = 64
+"""Path nodes at which the decay rates of ``L`` are computed for the slowness check."""
+
+
+def _relaxation_time(machine, loop, options) -> float:
+    """``1 / min_s`` of the smallest non-zero decay rate of ``L(s)`` (eigenvalues)."""
+    s, _ = loop.quadrature(RELAXATION_NODES if loop.smooth else RELAXATION_NODES // 4)
+    from thermogeo.lindblad.generator import generator
+    gen = generator(machine, loop.points(machine, s), options.numerics)
+    decay = float(np.sort(-np.linalg.eigvals(gen.L).real, axis=-1)[:, 1].min())
+    return 1.0 / decay if decay > 0 else math.inf
+
+
+def _unique_or_raise(rc, rcond_min):
+    if not rc >= rcond_min:
+        raise NonUniqueSteadyStateError(
+            f"the one-period propagator has no unique fixed point (rcond {rc:.2e} < "
+            f"{rcond_min:.0e}): part of the state space never relaxes (a dark symmetry "
+            "sector); break the symmetry in the couplings")
+
+
+def _magnus_cycle(machine, loop, tau, options):
     d, m = machine.dim, len(machine.baths)
     rcond_min = options.numerics.uniqueness_rcond
 
-    def run(steps, rates=False):
-        p, _ = _propagate(machine, loop, tau, steps, options, rates=rates)
+    def run(steps):
+        p, _ = _propagate(machine, loop, tau, steps, options)
         return p, _cycle_integrals(p.Phi, d, m)
 
     n = options.steps if options.steps is not None else options.min_steps
     coarse_n = max(1, n // 2) if options.steps is not None else n
-    p0, r0 = run(coarse_n, rates=True)
-    decay = p0.decay
-    if r0[1] < rcond_min:
-        raise NonUniqueSteadyStateError(
-            f"the one-period propagator has no unique fixed point (rcond {r0[1]:.2e} < "
-            f"{rcond_min:.0e}; smallest decay rate on the path {decay:.2e}): part of the state "
-            "space never relaxes (a dark symmetry sector); break the symmetry in the couplings")
-    t_rel = 1.0 / decay if decay > 0 else math.inf
-    if tau < options.slow_factor * t_rel:
-        warnings.warn(
-            f"period {tau:g} is not long against the relaxation time {t_rel:.4g} (slowest "
-            f"decay rate {decay:.4g} on the path): the driving is not slow and the expansion "
-            f"is not reliable; use a period of at least {options.slow_factor * t_rel:.4g}",
-            SlowDrivingWarning, stacklevel=2)
+    _, r0 = run(coarse_n)
+    _unique_or_raise(r0[1], rcond_min)
     fine_n = n if options.steps is not None else 2 * n
     while True:
         p1, r1 = run(fine_n)
@@ -451,7 +532,7 @@ def exact_cycle(machine: Machine, loop, period, *, options: ExactOptions | None 
         if 2 * fine_n > options.max_steps:
             warnings.warn(f"exact_cycle: error estimate {err:.2e} above rtol*scale "
                           f"{options.rtol * scale:.2e} at max_steps={options.max_steps}",
-                          AccuracyWarning, stacklevel=2)
+                          AccuracyWarning, stacklevel=3)
             break
         # The error falls as n^-4: jump to the predicted step count (a power-of-two multiple).
         ratio = (err / (0.5 * options.rtol * scale)) ** (1.0 / MAGNUS_ORDER)
@@ -461,34 +542,157 @@ def exact_cycle(machine: Machine, loop, period, *, options: ExactOptions | None 
         r0 = r1 if nxt == 2 * fine_n else run(nxt // 2)[1]
         fine_n = nxt
     x, rc, Q, Wk = r1
-    rho_start = augmented_generator(machine, loop, np.zeros(1), tau, options.numerics).rho0[0]
-    x = x + rho_start
-    T = np.asarray(machine.temperatures, dtype=float)
-    exp = None
-    if expansion:
-        from thermogeo.dynamics.expansion import expansion_cycle
-        exp = expansion_cycle(machine, loop, tau, numerics=options.numerics)
-    return ExactCycle(
-        period=tau, bath_names=tuple(machine.bath_names), temperatures=T, heat=Q, work=Wk,
-        first_law_residual=float(Wk + Q.sum()), entropy_production=float(-(Q / T).sum()),
-        error_estimate=float(err), steps=len(p1.edges) - 1, converged=converged,
-        relaxation_time=t_rel, periodic_state=x.reshape(d, d), fixed_point_rcond=rc,
-        expansion=exp)
+    return x, rc, Q, Wk, err, len(p1.edges) - 1, converged
+
+
+TRACE_PENALTY = 2 * np.pi
+"""``tau kappa`` of the term ``-kappa |w>><<1|`` added to ``L`` in the collocation system: it
+removes the trace mode (the homogeneous periodic solution) without changing traceless
+solutions."""
+
+
+def fourier_derivative_matrix(n: int) -> np.ndarray:
+    """Differentiation matrix ``(n, n)`` of the trigonometric interpolant at ``s_j = j/n``
+    (period 1; the Nyquist mode of even ``n`` is dropped)."""
+    k = np.fft.fftfreq(n, d=1.0 / n)
+    if n % 2 == 0:
+        k[n // 2] = 0.0
+    return np.fft.ifft(2j * np.pi * k[:, None] * np.fft.fft(np.eye(n), axis=0), axis=0)
+
+
+def spectral_solve(machine: Machine, loop, period: float, nodes: int,
+                   numerics: Numerics | None = None):
+    """Periodic deviation by Fourier collocation at ``s_j = j / nodes``.
+
+    Solves ``sum_l Dmat_jl delta_l - (tau L_j - kappa |w>><<1|) delta_j = -d_s rho_0(s_j)``
+    (dense, ``nodes * d^2`` unknowns) and integrates the heats and work by the trapezoidal
+    rule (spectral for smooth periodic integrands).
+
+    Returns
+    -------
+    delta : (nodes, d^2) complex   lab-frame periodic deviation ``rho - rho_0``
+    Q : (m,) float                 heat per cycle from each bath
+    W : float                      work per cycle
+    rcond : float                  reciprocal condition estimate of the collocation matrix
+    """
+    s = np.arange(nodes) / nodes
+    A = augmented_generator(machine, loop, s, period, numerics).A
+    d = machine.dim
+    d2 = d * d
+    one = np.eye(d).reshape(d2)
+    L = A[:, :d2, :d2] - TRACE_PENALTY * (one / d)[:, None] * one[None, :]
+    # Hermiticity-preserving maps are real in an orthonormal Hermitian basis, and the Fourier
+    # differentiation matrix is real: the whole collocation system is real (4x cheaper LU).
+    Tb = hermitian_basis(d)
+    Th = Tb.conj().T
+    Lr = (Th @ L @ Tb).real
+    src = (A[:, :d2, d2] @ Th.T).real
+    Dm = fourier_derivative_matrix(nodes).real
+    M = np.einsum("jl,ab->jalb", Dm, np.eye(d2))
+    idx = np.arange(nodes)
+    M[idx, :, idx, :] -= Lr
+    M = M.reshape(nodes * d2, nodes * d2)
+    try:
+        x = np.linalg.solve(M, src.reshape(-1))
+    except np.linalg.LinAlgError:
+        return None, None, None, 0.0
+    delta = x.reshape(nodes, d2) @ Tb.T
+    y = (np.einsum("nri,ni->nr", A[:, d2 + 1:, :d2], delta) + A[:, d2 + 1:, d2]).mean(axis=0)
+    # The steady state was checked unique at every node by frozen_path; an exactly singular
+    # collocation matrix (dark sector) raises LinAlgError above.
+    return delta, y.real[:-1], float(y.real[-1]), 1.0
+
+
+def hermitian_basis(d: int) -> np.ndarray:
+    """Orthonormal basis of Hermitian ``d x d`` matrices as columns of ``vec`` (row-major),
+    ``(d^2, d^2)`` unitary: ``|a><a|``, ``(|a><b| + |b><a|)/sqrt2``,
+    ``i(|a><b| - |b><a|)/sqrt2``. Coordinates of a Hermitian operator are real."""
+    cols = []
+    for a in range(d):
+        e = np.zeros((d, d), complex)
+        e[a, a] = 1.0
+        cols.append(e.reshape(-1))
+    r = 1.0 / math.sqrt(2.0)
+    for a in range(d):
+        for b in range(a + 1, d):
+            e = np.zeros((d, d), complex)
+            e[a, b] = e[b, a] = r
+            cols.append(e.reshape(-1))
+            e = np.zeros((d, d), complex)
+            e[a, b], e[b, a] = 1j * r, -1j * r
+            cols.append(e.reshape(-1))
+    return np.stack(cols, axis=1)
+
+
+def _node_sequence(lo: int, hi: int) -> list[int]:
+    """Collocation node counts growing by factors 4/3 and 3/2: 16, 24, 32, 48, 64, ..."""
+    out, n = [], 4
+    while n <= hi:
+        for c in (n, 3 * n // 2):
+            if lo <= c <= hi:
+                out.append(c)
+        n *= 2
+    return out or [lo]
+
+
+def _spectral_cycle(machine, loop, tau, options):
+    d = machine.dim
+    prev = None
+    seq = [n for n in _node_sequence(options.min_nodes, options.max_nodes)
+           if n * d * d <= options.max_unknowns] or [options.min_nodes]
+    err, converged = math.inf, False
+    for n in seq:
+        delta, Q, Wk, rc = spectral_solve(machine, loop, tau, n, options.numerics)
+        _unique_or_raise(rc, options.numerics.uniqueness_rcond)
+        if prev is not None:
+            # exponential convergence: the change from the previous count bounds the error
+            err = max(np.max(np.abs(Q - prev[0])), abs(Wk - prev[1]))
+            scale = max(np.max(np.abs(Q)), abs(Wk), np.finfo(float).tiny)
+            converged = bool(err <= options.rtol * scale)
+            if converged:
+                break
+        prev = (Q, Wk)
+    if not converged:
+        warnings.warn(f"exact_cycle: spectral error estimate {err:.2e} above rtol at {n} "
+                      f"nodes (limits max_nodes={options.max_nodes}, max_unknowns="
+                      f"{options.max_unknowns}); use method='magnus'",
+                      AccuracyWarning, stacklevel=3)
+    x = delta[0]
+    r = x.reshape(d, d)
+    r = 0.5 * (r + r.conj().T)
+    r = r - np.eye(d) * np.trace(r) / d
+    return r.reshape(-1), rc, Q, Wk, err, n, converged
 
 
 def periodic_states(machine: Machine, loop, period, s, *, steps: int,
-                    options: ExactOptions | None = None) -> np.ndarray:
+                    options: ExactOptions | None = None, method: str = "magnus"
+                    ) -> np.ndarray:
     """Lab-frame limit-cycle states ``rho(s)`` at path coordinates ``s (n,)``: ``(n, d, d)``.
 
-    The periodic deviation at ``s = 0`` is propagated with ``steps`` Magnus steps per cycle;
-    each requested ``s`` is reached from the last step edge below it by one more Magnus step
-    of partial length (so the states carry the integrator's fourth order). Each ``rho(s)`` is
-    ``rho_0(s) + delta(s)``.
+    ``method="magnus"``: the periodic deviation at ``s = 0`` is propagated with ``steps``
+    Magnus steps per cycle; each requested ``s`` is reached from the last step edge below it
+    by one more Magnus step of partial length (so the states carry the integrator's fourth
+    order). ``method="spectral"``: the collocation solution at ``steps`` nodes is evaluated
+    by trigonometric interpolation. Each ``rho(s)`` is ``rho_0(s) + delta(s)``.
     """
     options = options or ExactOptions()
     tau = check_period(period)
     d = machine.dim
     d2 = d * d
+    s = np.asarray(s, dtype=float)
+    if method == "spectral":
+        delta, _, _, _ = spectral_solve(machine, loop, tau, steps, options.numerics)
+        if delta is None:
+            _unique_or_raise(0.0, options.numerics.uniqueness_rcond)
+        c = np.fft.fft(delta, axis=0) / steps
+        k = np.fft.fftfreq(steps, d=1.0 / steps)
+        ph = np.exp(2j * np.pi * np.outer(s, k))
+        if steps % 2 == 0:
+            ph[:, steps // 2] = np.cos(np.pi * steps * s)
+        rho0 = augmented_generator(machine, loop, s, tau, options.numerics).rho0
+        return (ph @ c + rho0).reshape(len(s), d, d)
+    if method != "magnus":
+        raise ValueError(f"method: expected 'magnus' or 'spectral', got {method!r}")
     p, E = _propagate(machine, loop, tau, steps, options, keep=True)
     x, rc = _fixed_point(p.Phi, d)
     if rc < options.numerics.uniqueness_rcond:
@@ -500,7 +704,6 @@ def periodic_states(machine: Machine, loop, period, s, *, steps: int,
     states[0, d2] = 1.0
     for j in range(len(E)):
         states[j + 1] = E[j] @ states[j]
-    s = np.asarray(s, dtype=float)
     j = np.clip(np.searchsorted(p.edges, s, side="right") - 1, 0, len(E) - 1)
     out = np.empty((len(s), d2), dtype=complex)
     for a in range(0, len(s), options.chunk):
