@@ -149,6 +149,20 @@ def check_loop(loop: Loop, machine: Machine | None = None, *, simple: bool = Tru
         if i is not None:
             raise ModelError(f"loop: intersects itself near {p[i].round(6).tolist()} (s = "
                              f"{s[i]:.4f} and s = {s[j]:.4f}); a simple closed loop is required")
+        turns = _turning_number(p)
+        if turns != 1:
+            raise ModelError(f"loop: its tangent turns {turns} times (a simple closed loop "
+                             "turns once; this one retraces itself); a simple closed loop is "
+                             "required")
+
+
+def _turning_number(p: np.ndarray) -> int:
+    """``|total turning of the chords of the closed polyline p (n+1, 2)| / 2 pi``."""
+    d = np.diff(p, axis=0)
+    d = d[np.linalg.norm(d, axis=1) > 1e-14 * max(1.0, float(np.abs(p).max()))]
+    a = np.arctan2(d[:, 1], d[:, 0])
+    turn = np.angle(np.exp(1j * (np.roll(a, -1) - a)))
+    return int(round(abs(turn.sum()) / (2 * np.pi)))
 
 
 def _crossing(p: np.ndarray):
