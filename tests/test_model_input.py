@@ -182,8 +182,8 @@ def test_dark_singlet_command_line(models_dir, command):
     if command == "response":
         assert result.exit_code != 0
         assert "NonUniqueSteadyStateError" in result.stderr and "not unique" in result.stderr
-    else:  # check summarises the model and warns
-        assert "not unique" in result.stdout
+    else:  # check summarises the model and says so (a warning; exit status not pinned here)
+        assert "not unique" in result.output
 
 
 # -- Python machines: matrices, Qobj, builders ------------------------------------------------
