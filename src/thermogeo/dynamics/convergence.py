@@ -58,7 +58,7 @@ def convergence(machine: Machine, loop, periods, *, options: ExactOptions | None
         second order), ``error_order1`` / ``error_order2 (period, bath)`` (exact minus
         expansion), ``heat_order1 (bath)`` (``Q^geo``), ``heat_order2_coefficient (bath)``,
         ``work_order2_coefficient``, and the fitted ``slope_order1`` / ``slope_order2 (bath)``
-        (expected -1 and -2).
+        (expected -1 and -2). ``attrs["method"]``: the exact solver used.
     """
     import xarray as xr
 
@@ -71,6 +71,7 @@ def convergence(machine: Machine, loop, periods, *, options: ExactOptions | None
     Q = np.empty((len(taus), m))
     Wx = np.empty(len(taus))
     flr, est, steps = (np.empty(len(taus)) for _ in range(3))
+    methods = set()
     E1, E2 = np.empty((len(taus), m)), np.empty((len(taus), m))
     W2 = np.empty(len(taus))
     for i, tau in enumerate(taus):
@@ -78,6 +79,7 @@ def convergence(machine: Machine, loop, periods, *, options: ExactOptions | None
         e = expansion_cycle(machine, loop, tau, path=pe)
         Q[i], Wx[i], flr[i] = ex.heat, ex.work, ex.first_law_residual
         est[i], steps[i] = ex.error_estimate, ex.steps
+        methods.add(ex.method)
         E1[i] = e.heat_order0 + e.heat_order1
         E2[i] = E1[i] + e.heat_order2
         W2[i] = e.work_order1 + e.work_order2
@@ -101,4 +103,4 @@ def convergence(machine: Machine, loop, periods, *, options: ExactOptions | None
          "work_order2_coefficient": ((), e0.work_order2_coefficient),
          "slope_order1": (("bath",), s1), "slope_order2": (("bath",), s2)},
         coords={"period": taus, "bath": list(machine.bath_names)},
-        attrs={"rtol": options.rtol, "integrator": "Magnus-4 (2 Gauss nodes)"})
+        attrs={"rtol": options.rtol, "method": ",".join(sorted(methods))})
