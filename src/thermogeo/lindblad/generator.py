@@ -82,10 +82,12 @@ class Generator:
     L: np.ndarray
 
     def to_lab(self, S: np.ndarray) -> np.ndarray:
-        """Eigenframe superoperator ``(*b, d*d, d*d)`` -> lab frame (``U . U^+`` conjugation)."""
+        """Eigenframe superoperator ``(*b, ..., d*d, d*d)`` -> lab frame (``U . U^+``
+        conjugation); axes after the batch axes (e.g. the bath axis of ``D``) are kept."""
         d = self.U.shape[-1]
         W = np.einsum("...ac,...bd->...abcd", self.U, self.U.conj()).reshape(
             *self.U.shape[:-2], d * d, d * d)
+        W = W.reshape(W.shape[:-2] + (1,) * max(0, S.ndim - W.ndim) + W.shape[-2:])
         return W @ S @ np.conj(np.swapaxes(W, -1, -2))
 
     def state_to_lab(self, rho: np.ndarray) -> np.ndarray:
