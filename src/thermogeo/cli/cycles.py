@@ -1,1 +1,380 @@
-"""Command-line commands of this area (registered on ``thermogeo.cli.app.app`` at import)."""
+"""``thermogeo cycle``, ``optimal``, ``optimize`` and ``map``: loops, the best pumping region,
+protocol optimisation and response maps (issue 3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import typer
+
+from thermogeo.cli.app import app, parse_assignments, print_json, user_errors
+from thermogeo.errors import ModelError
+from thermogeo.io import load_model
+
+_LOOP_HELP = {
+    "circle": "Circle: centre and radius, e.g. Bx=0.8,Bz=0.6,r=0.5 (the two names set the "
+              "plane; counter-clockwise).",
+    "ellipse": "Ellipse: centre, semi-axes a, b and angle (radians), e.g. "
+               "Bx=0.8,Bz=0.6,a=0.5,b=0.3,angle=0.",
+    "rectangle": "Rectangle: ranges, e.g. Bx=0.2:1.0,Bz=0.1:0.9 (counter-clockwise).",
+    "sector": "Annular sector in --plane around cx, cy: r_in, r_out, theta0, theta1 "
+              "(radians), e.g. r_in=0,r_out=30,theta0=0,theta1=1.5707963 (counter-clockwise).",
+    "polygon": "Polygon in --plane: vertices x:y separated by ';', e.g. '0.2:0.1;1:0.1;1:1'.",
+    "loop": "File with two columns x y (equispaced samples of a closed loop in --plane; "
+            "'#' comments; commas or blanks).",
+}
+
+
+def _plane(machine, plane: str) -> tuple[str, str]:
+    if not plane:
+        names = machine.parameter_names
+        if len(names) < 2:
+            raise ModelError(f"--plane: the model has only the parameters {names}; two are "
+                             "needed")
+        return names[0], names[1]
+    pl = tuple(p.strip() for p in plane.split(","))
+    if len(pl) != 2 or pl[0] == pl[1]:
+        raise ModelError(f"--plane: expected two different parameter names x,y, got {plane!r}")
+    for p in pl:
+        machine.parameter_index(p)
+    return pl
+
+
+def _need(d: dict, keys, option):
+    missing = [k for k in keys if k not in d]
+    if missing:
+        raise ModelError(f"{option}: missing {', '.join(missing)}; expected keys "
+                         f"{', '.join(keys)}")
+
+
+def _plane_keys(d: dict, extra, option):
+    names = [k for k in d if k not in extra]
+    if len(names) != 2:
+        raise ModelError(f"{option}: expected the two plane parameters and "
+                         f"{', '.join(extra)}, got {', '.join(d)}")
+    return names
+
+
+def build_loop(machine, *, circle="", ellipse="", rectangle="", sector="", polygon="",
+               loop_file: Path | None = None, plane: str = "", reverse: bool = False,
+               base=None, required: bool = True):
+    """The loop described by exactly one of the loop options (see ``thermogeo cycle --help``)."""
+    from thermogeo.protocols import (Circle, Ellipse, Polygon, Rectangle, SampledLoop,
+                                     Sector)
+
+    given = {k: v for k, v in dict(circle=circle, ellipse=ellipse, rectangle=rectangle,
+                                   sector=sector, polygon=polygon, loop=loop_file).items() if v}
+    if len(given) != 1:
+        if not given and not required:
+            return None
+        raise ModelError("loop: give exactly one of --circle, --ellipse, --rectangle, "
+                         f"--sector, --polygon, --loop; got {', '.join(given) or 'none'}")
+    kind, text = next(iter(given.items()))
+    if kind == "circle":
+        d = parse_assignments(text, "--circle")
+        x, y = _plane_keys(d, ["r"], "--circle")
+        _need(d, ["r"], "--circle")
+        lp = Circle((x, y), center=(d[x], d[y]), radius=d["r"], base=base)
+    elif kind == "ellipse":
+        d = parse_assignments(text, "--ellipse")
+        x, y = _plane_keys(d, ["a", "b", "angle"], "--ellipse")
+        _need(d, ["a", "b"], "--ellipse")
+        lp = Ellipse((x, y), center=(d[x], d[y]), semi_axes=(d["a"], d["b"]),
+                     angle=d.get("angle", 0.0), base=base)
+    elif kind == "rectangle":
+        rng = {}
+        for item in text.split(","):
+            name, _, val = item.partition("=")
+            try:
+                lo, hi = (float(v) for v in val.split(":"))
+            except ValueError:
+                raise ModelError(f"--rectangle: cannot read {item!r}; expected NAME=LO:HI "
+                                 "pairs, e.g. Bx=0.2:1.0,Bz=0.1:0.9") from None
+            rng[name.strip()] = (lo, hi)
+        if len(rng) != 2:
+            raise ModelError(f"--rectangle: expected two ranges NAME=LO:HI, got {text!r}")
+        (x, xr), (y, yr) = rng.items()
+        lp = Rectangle(xr, yr, plane=(x, y), base=base)
+    elif kind == "sector":
+        d = parse_assignments(text, "--sector")
+        extra = ["r_in", "r_out", "theta0", "theta1", "cx", "cy"]
+        bad = [k for k in d if k not in extra]
+        if bad:
+            raise ModelError(f"--sector: unknown key(s) {', '.join(bad)}; accepted "
+                             f"{', '.join(extra)}")
+        _need(d, ["r_out", "theta0", "theta1"], "--sector")
+        lp = Sector(_plane(machine, plane), r_in=d.get("r_in", 0.0), r_out=d["r_out"],
+                    theta0=d["theta0"], theta1=d["theta1"],
+                    center=(d.get("cx", 0.0), d.get("cy", 0.0)), base=base)
+    elif kind == "polygon":
+        try:
+            v = [tuple(float(c) for c in p.split(":")) for p in text.split(";") if p.strip()]
+        except ValueError:
+            raise ModelError(f"--polygon: cannot read {text!r}; expected x:y vertices "
+                             "separated by ';'") from None
+        lp = Polygon(_plane(machine, plane), vertices=v, base=base)
+    else:
+        path = Path(text)
+        if not path.exists():
+            raise FileNotFoundError(f"--loop: no such file {str(path)!r}")
+        raw = path.read_text().replace(",", " ")
+        try:
+            p = np.loadtxt(raw.splitlines(), ndmin=2)
+        except ValueError as e:
+            raise ModelError(f"--loop: cannot read {str(path)!r} as two numeric columns: "
+                             f"{e}") from None
+        if p.shape[1] != 2:
+            raise ModelError(f"--loop: expected two columns x y, got {p.shape[1]}")
+        lp = SampledLoop(p, plane=_plane(machine, plane), base=base)
+    for name in lp.plane:
+        machine.parameter_index(name)
+    return lp.reversed() if reverse else lp
+
+
+def _machine(model: Path, set_: str):
+    m = load_model(model)
+    values = parse_assignments(set_, "--set")
+    return m.with_values(**values) if values else m
+
+
+def _base(machine, at: str):
+    d = parse_assignments(at, "--at")
+    for k in d:
+        machine.parameter_index(k)
+    return d or None
+
+
+_SET_HELP = ("Change constants, parameter defaults or bath fields, e.g. "
+             "J=2,R.strength=2,L.temperature=1.1.")
+
+
+@app.command("cycle")
+@user_errors
+def cycle_cmd(
+    model: Path = typer.Argument(..., help="TOML model file."),
+    circle: str = typer.Option("", "--circle", help=_LOOP_HELP["circle"]),
+    ellipse: str = typer.Option("", "--ellipse", help=_LOOP_HELP["ellipse"]),
+    rectangle: str = typer.Option("", "--rectangle", help=_LOOP_HELP["rectangle"]),
+    sector: str = typer.Option("", "--sector", help=_LOOP_HELP["sector"]),
+    polygon: str = typer.Option("", "--polygon", help=_LOOP_HELP["polygon"]),
+    loop: Path = typer.Option(None, "--loop", help=_LOOP_HELP["loop"]),
+    plane: str = typer.Option("", "--plane", help="x,y parameters of --sector, --polygon, "
+                              "--loop (default: the first two)."),
+    reverse: bool = typer.Option(False, "--reverse", help="Traverse the loop the other way "
+                                 "(clockwise; refrigerator mode)."),
+    bias: float = typer.Option(None, "--bias", help="X = dT/T: engine figures (bath --bath "
+                               "hot)."),
+    bath: str = typer.Option(None, "--bath", help="Bath of A (default: the first)."),
+    timing: str = typer.Option("uniform", "--timing", help="uniform or constant_dissipation."),
+    at: str = typer.Option("", "--at", help="Values of the other parameters, e.g. Bx=0.1."),
+    set_: str = typer.Option("", "--set", help=_SET_HELP),
+    json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+):
+    """Geometric heat (line and area integrals), dissipation, thermodynamic length and engine
+    figures of one cycle."""
+    from thermogeo.protocols import cycle_summary
+
+    m = _machine(model, set_)
+    lp = build_loop(m, circle=circle, ellipse=ellipse, rectangle=rectangle, sector=sector,
+                    polygon=polygon, loop_file=loop, plane=plane, reverse=reverse,
+                    base=_base(m, at))
+    c = cycle_summary(m, lp, bias=bias, timing=timing, bath=bath)
+    out = c.to_dict()
+    out["plane"] = list(lp.plane)
+    if json:
+        print_json(out)
+        return
+    typer.echo(f"loop in plane {','.join(lp.plane)} ({c.nodes} nodes, "
+               f"{'converged' if c.converged else 'NOT converged'}), timing {c.timing}")
+    for b in c.bath_names:
+        typer.echo(f"bath {b}: Q_geo = {out['pumped_heat'][b]:+.10g} (line), "
+                   f"{out['pumped_heat_area'][b]:+.10g} (area)")
+    typer.echo(f"tau W_diss = {c.dissipation:.10g}   L = {c.length:.10g}   "
+               f"A = Q_{c.bath} = {c.A:+.10g}   A^2/L^2 = {c.A2_over_L2:.10g}")
+    if c.engine is not None:
+        e = c.engine
+        bp = "-" if e["best_period"] is None else f"{e['best_period']:.6g}"
+        typer.echo(f"bias X = {e['bias']:g} ({e['mode']}): P_max = {e['max_power']:.6g} at "
+                   f"tau* = {bp}, efficiency at P_max = {e['efficiency_at_max_power']:.6g}, "
+                   f"max efficiency = {e['max_efficiency']:.6g}, heat leak kappa_bar = "
+                   f"{e['heat_leak']:.6g}")
+
+
+def _region(text: str, plane, resolution: str):
+    from thermogeo.protocols import PolarRegion, RectRegion
+
+    res = None
+    if resolution:
+        try:
+            res = tuple(int(v) for v in resolution.split(","))
+        except ValueError:
+            raise ModelError(f"--resolution: expected N or N1,N2 integers, got "
+                             f"{resolution!r}") from None
+        res = res * 2 if len(res) == 1 else res
+    if not text:
+        return PolarRegion() if res is None else PolarRegion(resolution=res)
+    if ":" in text:
+        rng = {}
+        for item in text.split(","):
+            name, _, val = item.partition("=")
+            try:
+                lo, hi = (float(v) for v in val.split(":"))
+            except ValueError:
+                raise ModelError(f"--region: cannot read {item!r}; expected NAME=LO:HI for "
+                                 "a rectangle or r=R[,cx=..,cy=..] for a disc") from None
+            rng[name.strip()] = (lo, hi)
+        if set(rng) != set(plane):
+            raise ModelError(f"--region: a rectangle needs ranges of the plane parameters "
+                             f"{plane}, got {tuple(rng)}")
+        kw = {} if res is None else {"resolution": res}
+        return RectRegion(rng[plane[0]], rng[plane[1]], **kw)
+    d = parse_assignments(text, "--region")
+    bad = [k for k in d if k not in ("r", "cx", "cy")]
+    if bad:
+        raise ModelError(f"--region: unknown key(s) {', '.join(bad)}; a disc takes r, cx, cy; "
+                         "a rectangle NAME=LO:HI,NAME=LO:HI")
+    kw = {} if res is None else {"resolution": res}
+    return PolarRegion(center=(d.get("cx", 0.0), d.get("cy", 0.0)), radius=d.get("r"), **kw)
+
+
+@app.command("optimal")
+@user_errors
+def optimal_cmd(
+    model: Path = typer.Argument(..., help="TOML model file."),
+    plane: str = typer.Option("", "--plane", help="x,y parameters (default: the first two)."),
+    bath: str = typer.Option(None, "--bath", help="Bath (default: the first)."),
+    region: str = typer.Option("", "--region", help="Disc r=R[,cx=..,cy=..] (default r = 15 T "
+                               "around the origin) or rectangle Bx=-3:3,Bz=-3:3."),
+    resolution: str = typer.Option("", "--resolution", help="Grid nodes N or N1,N2 (disc: "
+                                   "radial,angular with angular a multiple of 8)."),
+    at: str = typer.Option("", "--at", help="Values of the other parameters."),
+    set_: str = typer.Option("", "--set", help=_SET_HELP),
+    json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+):
+    """The connected single-sign region of the rotor pumping the most heat, its boundary loop
+    and the non-interacting bound N T ln 2."""
+    from thermogeo.protocols import optimal_region
+
+    m = _machine(model, set_)
+    pl = _plane(m, plane)
+    o = optimal_region(m, pl, bath, region=_region(region, pl, resolution), base=_base(m, at))
+    out = o.to_dict()
+    if json:
+        print_json(out)
+        return
+    typer.echo(f"bath {o.bath}, plane {','.join(o.plane)}, region {o.region}")
+    typer.echo(f"positive part {o.positive_part:+.8g}, negative part {o.negative_part:+.8g} "
+               f"({o.regions} single-sign regions)")
+    typer.echo(f"max pumped heat {o.max_pumped_heat:.8g} = {o.max_pumped_heat / o.temperature:.6g}"
+               f" T; bound N T ln 2 = {o.bound:.6g}: "
+               + ("EXCEEDS the non-interacting bound" if o.exceeds_bound else "within the bound"))
+    if out["loop"] is not None:
+        v = np.asarray(out["loop"]["vertices"])
+        typer.echo(f"boundary loop: polygon with {len(v)} vertices ({out['loop']['orientation']}),"
+                   f" x in [{v[:, 0].min():.4g}, {v[:, 0].max():.4g}], y in "
+                   f"[{v[:, 1].min():.4g}, {v[:, 1].max():.4g}]")
+    else:
+        typer.echo("boundary loop: none (the region surrounds the centre)")
+
+
+@app.command("optimize")
+@user_errors
+def optimize_cmd(
+    model: Path = typer.Argument(..., help="TOML model file."),
+    plane: str = typer.Option("", "--plane", help="x,y parameters (default: the first two)."),
+    objective: str = typer.Option("A2_over_L2", "--objective", help="A2_over_L2, pumped_heat "
+                                  "or pumped_heat_at_length."),
+    family: str = typer.Option("circle", "--family", help="circle or fourier."),
+    harmonics: int = typer.Option(3, "--harmonics", help="Harmonics of the Fourier family."),
+    start: str = typer.Option("", "--start", help="Starting circle, e.g. Bx=0.8,Bz=0.6,r=0.5 "
+                              "(default: around the default point)."),
+    bath: str = typer.Option(None, "--bath", help="Bath of A (default: the first)."),
+    maxiter: int = typer.Option(100, "--maxiter", help="Optimiser iterations."),
+    nodes: int = typer.Option(128, "--nodes", help="Trapezoidal nodes per loop while "
+                              "optimising."),
+    at: str = typer.Option("", "--at", help="Values of the other parameters."),
+    set_: str = typer.Option("", "--set", help=_SET_HELP),
+    json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+):
+    """Optimise a loop (circle or Fourier) for A^2/L^2, the pumped heat, or the pumped heat at
+    fixed thermodynamic length."""
+    from thermogeo.protocols import optimize_protocol
+
+    m = _machine(model, set_)
+    pl = _plane(m, plane)
+    base = _base(m, at)
+    st = build_loop(m, circle=start, base=base) if start else None
+    if st is not None and tuple(st.plane) != pl:
+        raise ModelError(f"--start: its parameters {tuple(st.plane)} differ from --plane {pl}")
+    r = optimize_protocol(m, pl, objective=objective, family=family, harmonics=harmonics,
+                          start=st, bath=bath, maxiter=maxiter, nodes=nodes, base=base)
+    out = r.to_dict()
+    if json:
+        print_json(out)
+        return
+    typer.echo(f"{objective} over {family} loops: {'success' if r.success else 'FAILED'} "
+               f"({r.message}; {r.evaluations} batched evaluations)")
+    for k in ("A", "length", "A2_over_L2", "dissipation"):
+        typer.echo(f"  {k:>12}: {r.before[k]:.8g} -> {r.after.get(k, float('nan')):.8g}")
+    typer.echo(f"loop: {out['loop']}")
+
+
+def _grid(text: str, option: str):
+    name, eq, rng = text.partition("=")
+    try:
+        parts = [float(v) for v in rng.split(":")]
+        if not eq or len(parts) != 3 or parts[2] != int(parts[2]) or parts[2] < 2:
+            raise ValueError
+    except ValueError:
+        raise ModelError(f"{option}: cannot read {text!r}; expected NAME=START:STOP:COUNT, "
+                         "e.g. Bx=-3:3:201") from None
+    return name.strip(), np.linspace(parts[0], parts[1], int(parts[2]))
+
+
+@app.command("map")
+@user_errors
+def map_cmd(
+    model: Path = typer.Argument(..., help="TOML model file."),
+    x: str = typer.Option(..., "--x", help="x axis NAME=START:STOP:COUNT, e.g. Bx=-3:3:201."),
+    y: str = typer.Option(..., "--y", help="y axis NAME=START:STOP:COUNT."),
+    out: Path = typer.Option(..., "--out", help="NetCDF file to write."),
+    plot: Path = typer.Option(None, "--plot", help="Also draw the rotor map to this image."),
+    bath: str = typer.Option(None, "--bath", help="Plot only this bath."),
+    circle: str = typer.Option("", "--circle", help="Loop to overlay: " + _LOOP_HELP["circle"]),
+    polygon: str = typer.Option("", "--polygon", help="Loop to overlay: "
+                                + _LOOP_HELP["polygon"]),
+    loop: Path = typer.Option(None, "--loop", help="Loop to overlay: " + _LOOP_HELP["loop"]),
+    at: str = typer.Option("", "--at", help="Values of the other parameters."),
+    set_: str = typer.Option("", "--set", help=_SET_HELP),
+    json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+):
+    """Rotor of every bath, heat response, metric and entropy on a grid, saved as NetCDF with
+    coordinates, units and the model embedded; optionally plotted."""
+    from thermogeo.protocols import response_map, save_map
+
+    m = _machine(model, set_)
+    gx, gy = _grid(x, "--x"), _grid(y, "--y")
+    base = _base(m, at)
+    overlay = build_loop(m, circle=circle, polygon=polygon, loop_file=loop,
+                         plane=f"{gx[0]},{gy[0]}", base=base, required=False)
+    ds = response_map(m, gx, gy, base)
+    save_map(ds, out)
+    info = {"out": str(out), "dims": {k: int(v) for k, v in ds.sizes.items()},
+            "variables": sorted(ds.data_vars), "plane": [gx[0], gy[0]],
+            "non_unique_points": int((~ds.unique).sum()),
+            "rotor_range": {str(b): [float(ds.rotor.sel(bath=b).min()),
+                                     float(ds.rotor.sel(bath=b).max())]
+                            for b in ds.bath.values}}
+    if plot is not None:
+        from thermogeo.plot import plot_rotor
+
+        fig = plot_rotor(ds, bath=bath, loop=overlay)
+        fig.savefig(plot, dpi=120)
+        info["plot"] = str(plot)
+    if json:
+        print_json(info)
+        return
+    typer.echo(f"wrote {out}: {info['dims']}, variables {', '.join(info['variables'])}")
+    if plot is not None:
+        typer.echo(f"wrote {plot}")

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from thermogeo.errors import ModelError, ThermogeoWarning
+from thermogeo.errors import ModelError, SecularApproximationWarning, ThermogeoWarning
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 from thermogeo.protocols.engine import engine_figures, thermal_conductance
@@ -201,11 +201,33 @@ def _line_level(machine, loop, n, numerics, bath_index):
     moving = np.any(loop.dxy(s) != 0, axis=-1)
     s, w = s[moving], w[moving]
     lam, v = loop.points(machine, s), loop.velocity(machine, s)
-    r = response(machine, lam, numerics=numerics)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SecularApproximationWarning)  # re-issued below
+        r = response(machine, lam, numerics=numerics)
+    _check_nodes(machine, loop, s, r)
     Q = np.einsum("nmk,nk,n->m", r.heat_response, v, w)
     g = np.einsum("nij,ni,nj->n", r.metric, v, v)
     speed = np.sqrt(np.clip(g, 0, None))
     return Q, float(w @ g), float(w @ speed), (s, w, speed, lam)
+
+
+def _check_nodes(machine, loop, s, r) -> None:
+    """Name the loop points where the response is not finite (error) or the secular
+    generator has a kink (warning)."""
+    names = loop.plane
+    bad = ~np.all(np.isfinite(r.heat_response), axis=(-1, -2)) | ~np.all(
+        np.isfinite(r.metric), axis=(-1, -2))
+    if np.any(bad):
+        pts = loop.xy(s[bad][:3]).round(8).tolist()
+        raise ModelError(f"loop: the response is not finite at {int(bad.sum())} point(s) of the "
+                         f"loop, e.g. {names} = {pts}; move the loop off these points")
+    kink = ~np.all(r.differentiable, axis=-1)
+    if np.any(kink):
+        pts = loop.xy(s[kink][:3]).round(8).tolist()
+        warnings.warn(f"loop: at {int(kink.sum())} point(s) of the loop, e.g. {names} = {pts}, "
+                      "degenerate Bohr frequencies split: the secular generator has a kink "
+                      "there and the quadrature converges slowly", SecularApproximationWarning,
+                      stacklevel=4)
 
 
 def _adaptive_line(machine, loop, numerics, quad, nodes):
