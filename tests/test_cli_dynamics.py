@@ -83,3 +83,14 @@ def test_short_period_warns():
     r = run("exact", Q1, "--circle", CIRCLE, "--period", "0.1", "--json")
     assert r.exit_code == 0
     assert "relaxation time" in r.output
+
+
+def test_exact_method_option():
+    a = json.loads(run("exact", Q1, "--circle", CIRCLE, "--period", "20", "--json",
+                       "--method", "magnus", "--rtol", "1e-9").stdout)
+    b = json.loads(run("exact", Q1, "--circle", CIRCLE, "--period", "20", "--json",
+                       "--method", "spectral", "--rtol", "1e-9").stdout)
+    assert a["method"] == "magnus" and b["method"] == "spectral"
+    assert a["heat"]["L"] == pytest.approx(b["heat"]["L"], abs=1e-8)
+    r = run("exact", Q1, "--circle", CIRCLE, "--period", "20", "--method", "euler")
+    assert r.exit_code == 2 and "method" in r.output

@@ -70,15 +70,17 @@ def parse_periods(text: str) -> np.ndarray:
                          f"{text!r}") from None
 
 
-def _options(rtol: float):
+def _options(rtol: float, method: str = "auto"):
     from thermogeo.dynamics import ExactOptions
-    return ExactOptions(rtol=rtol)
+    return ExactOptions(rtol=rtol, method=method)
 
 
 CIRCLE = typer.Option(..., "--circle", help="Circle in a parameter plane: X=cx,Y=cy,r=R "
                       "(e.g. Bx=0.8,Bz=0.6,r=0.5; add cw=1 for clockwise).")
 RTOL = typer.Option(1e-8, "--rtol", help="Relative accuracy of the exact heats (1e-13..1e-2).")
 JSON = typer.Option(False, "--json", help="Print one JSON object.")
+METHOD = typer.Option("auto", "--method", help="Exact solver: auto (spectral on smooth loops), "
+                      "magnus (Magnus-4 propagator) or spectral (Fourier collocation).")
 
 
 @app.command()
@@ -86,19 +88,20 @@ JSON = typer.Option(False, "--json", help="Print one JSON object.")
 @reported_warnings
 def exact(model: Path = typer.Argument(..., help="TOML model file."), circle: str = CIRCLE,
           period: float = typer.Option(..., "--period", help="Driving period tau."),
-          rtol: float = RTOL, json: bool = JSON):
+          rtol: float = RTOL, method: str = METHOD, json: bool = JSON):
     """Heat, work, first-law residual and entropy production per cycle of the exact periodic
     state, beside the slow-driving expansion (orders 1 and 2)."""
     from thermogeo.dynamics import exact_cycle
 
     m = load_model(model)
     loop = parse_circle(circle, m)
-    res = exact_cycle(m, loop, period, options=_options(rtol))
+    res = exact_cycle(m, loop, period, options=_options(rtol, method))
     out = res.to_dict()
     if json:
         print_json(out)
         return
-    typer.echo(f"period {res.period:g}: {res.steps} Magnus-4 steps, error estimate "
+    unit = "collocation nodes" if res.method == "spectral" else "Magnus-4 steps"
+    typer.echo(f"period {res.period:g}: {res.steps} {unit}, error estimate "
                f"{res.error_estimate:.2e}, relaxation time {res.relaxation_time:.4g}")
     e = out["expansion"]
     for b in m.bath_names:
@@ -120,14 +123,14 @@ def convergence_cmd(model: Path = typer.Argument(..., help="TOML model file."),
                                                "the exact heats (1e-13..1e-2)."),
                     plot: Path | None = typer.Option(None, "--plot", help="Save a log-log "
                                                      "figure (png, pdf, svg)."),
-                    json: bool = JSON):
+                    method: str = METHOD, json: bool = JSON):
     """Error of the first- and second-order expansion against the exact heat per cycle, with
     fitted log-log slopes (expected -1 and -2)."""
     from thermogeo.dynamics import convergence
 
     m = load_model(model)
     loop = parse_circle(circle, m)
-    ds = convergence(m, loop, parse_periods(periods), options=_options(rtol))
+    ds = convergence(m, loop, parse_periods(periods), options=_options(rtol, method))
     if plot is not None:
         from thermogeo.plot.dynamics import convergence_figure
         convergence_figure(ds).savefig(plot)
@@ -165,14 +168,14 @@ def balance(model: Path = typer.Argument(..., help="TOML model file."), circle: 
             nodes: int = typer.Option(128, "--nodes", help="Points along the path."),
             rtol: float = RTOL,
             plot: Path | None = typer.Option(None, "--plot", help="Save the balance figure."),
-            json: bool = JSON):
+            method: str = METHOD, json: bool = JSON):
     """Energy-entropy balance along the path: first-order currents summed vs T dS/ds,
     second-order currents summed vs minus the second-order power."""
     from thermogeo.dynamics import balance_along
 
     m = load_model(model)
     loop = parse_circle(circle, m)
-    ds = balance_along(m, loop, period=period, nodes=nodes, options=_options(rtol))
+    ds = balance_along(m, loop, period=period, nodes=nodes, options=_options(rtol, method))
     if plot is not None:
         from thermogeo.plot.dynamics import balance_figure
         balance_figure(ds).savefig(plot)

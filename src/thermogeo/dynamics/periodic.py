@@ -18,11 +18,18 @@ Gauss-Legendre nodes per step ``[s_j, s_j + h]`` (Blanes, Casas, Oteo, Ros, Phys
     Omega = h/2 (A_1 + A_2) + sqrt(3)/12 h^2 [A_2, A_1],     x_{j+1} = exp(Omega) x_j
 
 Steps never straddle a corner of the loop (each smooth piece gets its own uniform steps).
-The one-period propagator is ``Phi = [[P, 0], [R, 1]]``; the periodic state is the fixed point
-``(P - 1) rho = 0``, ``Tr rho = 1`` (solved as ``(P - 1 + |w>><<1|) rho = w``), and the heats
-and work per cycle are ``R rho``. The error is estimated by step doubling (Richardson:
-``|X_2n - X_n| / (2^4 - 1)``); with ``steps=None`` the step count is doubled until the
-estimate is below ``rtol`` times the largest of ``|Q_a|, |W|``.
+In practice the integrated state is the deviation ``delta = rho - rho_0(s)`` from the
+instantaneous steady state (see :func:`augmented_generator`), whose exactly known adiabatic
+part never goes through the integrator. The one-period propagator of
+``x = (delta, 1, Q, W)`` gives the periodic ``delta`` as its fixed point
+(``P delta + f = delta``, ``Tr delta = 0``) and the heats and work per cycle. The error is
+estimated by step doubling (Richardson: ``|X_2n - X_n| / (2^4 - 1)``); with ``steps=None`` the
+step count grows until the estimate is below ``rtol`` times the largest of ``|Q_a|, |W|``.
+
+On smooth loops the default solver is instead a Fourier collocation of the periodic deviation
+(:func:`spectral_solve`): ``delta`` is smooth and periodic in ``s`` whatever ``tau``, so a few
+dozen nodes reach ``1e-10`` where Magnus needs thousands of steps at long periods
+(docs/decisions/0402).
 """
 
 from __future__ import annotations
@@ -170,12 +177,11 @@ class _Frozen:
     """Augmented generator ``A(s)`` (``(*s, N, N)``, ``N = d^2 + m + 2``) at nodes ``s``."""
 
     A: np.ndarray
-    decay: np.ndarray  # (*s,) smallest nonzero decay rate of L (for the slowness check)
     rho0: np.ndarray  # (*s, d^2) lab-frame steady state
 
 
 def augmented_generator(machine: Machine, loop, s: np.ndarray, period: float,
-                        numerics: Numerics | None = None, rates: bool = False) -> _Frozen:
+                        numerics: Numerics | None = None) -> _Frozen:
     """The augmented generator of the deviation from the steady state and the cycle integrals.
 
     With ``rho = rho_0(s) + delta`` the state ``x = (vec delta, 1, Q_1..Q_m, W)`` obeys
@@ -197,8 +203,6 @@ def augmented_generator(machine: Machine, loop, s: np.ndarray, period: float,
     s : (n,) float
     period : float
         ``tau``.
-    rates : bool
-        Also compute the smallest decay rate of ``L`` at each node (eigenvalues).
 
     Returns
     -------
@@ -222,28 +226,23 @@ def augmented_generator(machine: Machine, loop, s: np.ndarray, period: float,
     dH = np.einsum("si,ijk->skj", vel, machine.V).reshape(n, d2)  # vec((dH/ds)^T)
     A[:, -1, :d2] = dH
     A[:, -1, d2] = np.einsum("nc,nc->n", dH, rho0)
-    decay = np.full(n, np.nan)
-    if rates:
-        ev = np.sort(-np.linalg.eigvals(gen.L).real, axis=-1)
-        decay = ev[:, 1]
-    return _Frozen(A=A, decay=decay, rho0=rho0)
+    return _Frozen(A=A, rho0=rho0)
 
 
 def magnus_steps(machine: Machine, loop, edges: np.ndarray, period: float,
-                 numerics: Numerics | None = None, rates: bool = False):
+                 numerics: Numerics | None = None) -> np.ndarray:
     """Fourth-order Magnus step exponentials between consecutive ``edges``.
 
-    Returns ``(E, decay)``: ``E (n, N, N)`` with ``x(edges[j+1]) = E[j] x(edges[j])`` and the
-    smallest decay rate of ``L`` at the ``2n`` Gauss nodes (NaN unless ``rates``).
+    Returns ``E (n, N, N)`` with ``x(edges[j+1]) = E[j] x(edges[j])``.
     """
     h = np.diff(edges)
     s = np.stack([edges[:-1] + c * h for c in _GAUSS], axis=-1).reshape(-1)
-    fr = augmented_generator(machine, loop, s, period, numerics, rates)
+    fr = augmented_generator(machine, loop, s, period, numerics)
     A = fr.A.reshape(len(h), 2, *fr.A.shape[-2:])
     A1, A2 = A[:, 0], A[:, 1]
     hh = h[:, None, None]
     Om = 0.5 * hh * (A1 + A2) + (math.sqrt(3.0) / 12.0) * hh**2 * (A2 @ A1 - A1 @ A2)
-    return expm_batched(Om), fr.decay
+    return expm_batched(Om)
 
 
 TAYLOR_DEGREE = 16
@@ -297,26 +296,21 @@ class _Pass:
 
     edges: np.ndarray
     Phi: np.ndarray  # (N, N) one-period propagator of the augmented system
-    decay: float
 
 
-def _propagate(machine, loop, period, steps, options: ExactOptions, keep=False,
-               rates=False):
+def _propagate(machine, loop, period, steps, options: ExactOptions, keep=False):
     edges = step_grid(loop, steps)
     n = len(edges) - 1
     Phi = None
-    decay = np.inf
     kept = []
     for a in range(0, n, options.chunk):
-        E, dec = magnus_steps(machine, loop, edges[a:min(n, a + options.chunk) + 1], period,
-                              options.numerics, rates)
-        if rates:
-            decay = min(decay, float(np.nanmin(dec)))
+        E = magnus_steps(machine, loop, edges[a:min(n, a + options.chunk) + 1], period,
+                         options.numerics)
         if keep:
             kept.append(E)
         P = _ordered_product(E)
         Phi = P if Phi is None else P @ Phi
-    return _Pass(edges=edges, Phi=Phi, decay=decay), (np.concatenate(kept) if keep else None)
+    return _Pass(edges=edges, Phi=Phi), (np.concatenate(kept) if keep else None)
 
 
 def _fixed_point(Phi: np.ndarray, d: int) -> tuple[np.ndarray, float]:
@@ -361,7 +355,8 @@ class ExactCycle:
     converged : bool               ``error_estimate <= rtol * max(|Q|, |W|)``
     relaxation_time : float        ``1 / min_s`` (smallest decay rate of ``L(s)``)
     periodic_state : (d, d) complex    ``rho(0)`` of the limit cycle (lab frame)
-    fixed_point_rcond : float      reciprocal condition number of ``P - 1 + |w>><<1|``
+    fixed_point_rcond : float      reciprocal condition number of ``P - 1 + |w>><<1|`` (Magnus;
+                                   NaN for the spectral solver, which needs no propagator)
     expansion : object or None     :class:`~thermogeo.dynamics.expansion.ExpansionCycle`
     method : str                   ``"magnus"`` (``steps`` = Magnus steps) or ``"spectral"``
                                    (``steps`` = collocation nodes)
@@ -413,8 +408,9 @@ def exact_cycle(machine: Machine, loop, period, *, options: ExactOptions | None 
                 expansion: bool = True) -> ExactCycle:
     """Exact heat and work per cycle of the periodic state at period ``tau``.
 
-    Solves ``d rho/dt = L(lam(t/tau)) rho`` for the limit cycle ``rho(t + tau) = rho(t)`` with
-    the fourth-order Magnus-Gauss integrator (module docstring) and integrates
+    Solves ``d rho/dt = L(lam(t/tau)) rho`` for the limit cycle ``rho(t + tau) = rho(t)`` (the
+    fixed point of the fourth-order Magnus-Gauss propagator, or Fourier collocation on smooth
+    loops: ``options.method``; module docstring) and integrates
 
         Q_a = int_0^tau Tr[H D_a rho] dt,   W = int_0^tau Tr[rho dH/dt] dt,
         Sigma = -sum_a Q_a / T_a,           first law: W + sum_a Q_a = 0.
@@ -502,7 +498,7 @@ def _relaxation_time(machine, loop, options) -> float:
 
 
 def _unique_or_raise(rc, rcond_min):
-    if not rc >= rcond_min:
+    if not (rc >= rcond_min or math.isnan(rc)):
         raise NonUniqueSteadyStateError(
             f"the one-period propagator has no unique fixed point (rcond {rc:.2e} < "
             f"{rcond_min:.0e}): part of the state space never relaxes (a dark symmetry "
@@ -573,7 +569,8 @@ def spectral_solve(machine: Machine, loop, period: float, nodes: int,
     delta : (nodes, d^2) complex   lab-frame periodic deviation ``rho - rho_0``
     Q : (m,) float                 heat per cycle from each bath
     W : float                      work per cycle
-    rcond : float                  reciprocal condition estimate of the collocation matrix
+    status : float                 NaN when solved, 0.0 when the collocation matrix is
+                                   singular (then the other outputs are None)
     """
     s = np.arange(nodes) / nodes
     A = augmented_generator(machine, loop, s, period, numerics).A
@@ -600,7 +597,7 @@ def spectral_solve(machine: Machine, loop, period: float, nodes: int,
     y = (np.einsum("nri,ni->nr", A[:, d2 + 1:, :d2], delta) + A[:, d2 + 1:, d2]).mean(axis=0)
     # The steady state was checked unique at every node by frozen_path; an exactly singular
     # collocation matrix (dark sector) raises LinAlgError above.
-    return delta, y.real[:-1], float(y.real[-1]), 1.0
+    return delta, y.real[:-1], float(y.real[-1]), math.nan
 
 
 def hermitian_basis(d: int) -> np.ndarray:
