@@ -32,15 +32,17 @@ def convergence_figure(ds, ax=None):
     else:
         fig = ax.figure
     tau = ds["period"].values
-    for b in ds["bath"].values:
+    for i, b in enumerate(ds["bath"].values):
         e1 = np.abs(ds["error_order1"].sel(bath=b).values)
         e2 = np.abs(ds["error_order2"].sel(bath=b).values)
         s1 = float(ds["slope_order1"].sel(bath=b))
         s2 = float(ds["slope_order2"].sel(bath=b))
-        ax.loglog(tau, e1, "o-", label=f"{b}: |Q - Q_geo| (slope {s1:.2f})")
-        ax.loglog(tau, e2, "s--", label=f"{b}: |Q - Q_geo - Q2/tau| (slope {s2:.2f})")
+        ax.loglog(tau, e1, "o-", color=f"C{i}", label=f"{b}: |Q - Q_geo| (slope {s1:.2f})")
+        ax.loglog(tau, e2, "s--", color=f"C{i}",
+                  label=f"{b}: |Q - Q_geo - Q2/tau| (slope {s2:.2f})")
     ax.loglog(tau, ds["error_estimate"].values, ":", color="gray", label="integrator error")
     ax.set_xlabel("period tau")
+    ax.set_title(f"exact ({ds.attrs.get('method', '?')}) vs slow-driving expansion")
     ax.set_ylabel("heat per cycle: error of the expansion")
     ax.legend(fontsize="small")
     return fig
