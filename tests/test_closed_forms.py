@@ -13,6 +13,9 @@ import numpy as np
 import pytest
 from conftest import CLOSED_FORM_RTOL, IDENTITY_RTOL
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from thermogeo import Bath, Numerics, Ohmic, generator, load_model, response
 from thermogeo.linalg.steady import steady_solve
 
@@ -23,6 +26,13 @@ RATE_FD_RTOL = 1e-6
 # Points in all four quadrants of the (Bx, Bz) plane, near and far from the origin.
 POINTS = np.array([[0.7, 0.4], [-0.3, 1.1], [-1.6, -0.2], [0.05, -0.9], [2.5, 3.0],
                    [0.9, 0.0001]])
+
+
+@pytest.fixture(scope="module")
+def models_dir_path():
+    """The models directory (module scope, so Hypothesis examples can share it)."""
+    from conftest import MODELS
+    return MODELS
 
 
 def q1(models_dir, T=1.0, kL=1.0, kR=1.0):
@@ -100,6 +110,25 @@ def test_rotor_formula(models_dir, T, kL, kR, method):
     rel_close(r.rotor[:, 1], -expected)  # sum of Lambda is a gradient: no total rotor
     # positive in quadrants I and III, negative in II and IV
     assert np.all(np.sign(r.rotor[:, 0]) == np.sign(POINTS[:, 0] * POINTS[:, 1]))
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
+@given(x=st.floats(0.05, 8.0), theta=st.floats(-math.pi, math.pi), T=st.floats(0.1, 5.0),
+       kL=st.floats(0.01, 3.0), kR=st.floats(0.01, 3.0))
+def test_rotor_and_heat_response_formulas_property(models_dir_path, x, theta, T, kL, kR):
+    """Bounded random examples (derandomized): rotor and Lambda^L = f_L T grad S anywhere with
+    r/T <= 8 (beyond, sech^2(r/T) < 5e-7 and the values are round-off of O(1) terms)."""
+    r = x * T
+    lam = np.array([r * math.sin(theta), r * math.cos(theta)])
+    res = response(q1(models_dir_path, T, kL, kR), lam, plane=("Bx", "Bz"),
+                   numerics=Numerics(derivative="general"))
+    scale = np.abs(res.heat_response).max() / r  # the rotor's natural scale, Lambda / |B|
+    expected = rotor_L(lam, T, kL, kR)
+    assert abs(res.rotor[0] - expected) <= CLOSED_FORM_RTOL * max(abs(expected), scale)
+    f = share_L(theta, kL, kR)
+    gS = T * entropy_gradient(lam, T)
+    np.testing.assert_allclose(res.heat_response[0], f * gS, rtol=0,
+                               atol=CLOSED_FORM_RTOL * np.abs(gS).max())
 
 
 def test_rotor_plane_orientation(models_dir):
