@@ -65,10 +65,12 @@ def draw(ds: xr.Dataset):
                            shading="auto", rasterized=True)
         ax.contour(ds[px], ds[py], np.sign(om), levels=[0], colors="k", linewidths=0.6)
         lp = ds.loop.sel(machine=lab).values
-        ax.plot(lp[:, 0], lp[:, 1], color="gold", lw=2)
+        ax.plot(lp[:, 0], lp[:, 1], color="gold", lw=2.5, label="optimal loop")
+        ax.set_xlim(float(ds[px].min()), float(ds[px].max()))
+        ax.set_ylim(float(ds[py].min()), float(ds[py].max()))
         q = float(ds.max_pumped_heat.sel(machine=lab))
-        ax.set_title(f"{lab}: |Q|max = {q:.3f} T (bound {float(ds.bound.sel(machine=lab)):.3f})",
-                     fontsize=9)
+        ax.set_title(f"{lab}: max |Q| = {q:.4f} T\n(N T ln 2 = "
+                     f"{float(ds.bound.sel(machine=lab)):.4f} T)", fontsize=9)
         ax.set_xlabel(f"{px} / T")
         ax.set_ylabel(f"{py} / T")
         ax.set_aspect("equal")
