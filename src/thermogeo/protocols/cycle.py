@@ -436,16 +436,32 @@ def constant_dissipation_loop(machine: Machine, loop: Loop, *, n: int = 256,
         x = np.asarray(x, float)
         lo, hi = np.zeros_like(x), np.ones_like(x)
         target = x * total
-        for _ in range(55):
+        for _ in range(14):  # bracket, then Newton (l' = v > 0)
             mid = 0.5 * (lo + hi)
             below = cum(mid) < target
             lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
-        return np.where(x <= 0, 0.0, np.where(x >= 1, 1.0, 0.5 * (lo + hi)))
+        u = 0.5 * (lo + hi)
+        for _ in range(6):
+            u = np.clip(u - (cum(u) - target) / speed(u), lo, hi)
+        return np.where(x <= 0, 0.0, np.where(x >= 1, 1.0, u))
 
     def dphi(x):
         return total / speed(phi(x))
 
-    return Reparametrized(loop.plane, loop=loop, phi=phi, dphi=dphi, base=loop.base)
+    corners = np.clip(np.asarray(cum(np.asarray(bp, float))) / total, 0.0, 1.0)
+    corners[0], corners[-1] = 0.0, 1.0
+    return Retimed(loop.plane, loop=loop, phi=phi, dphi=dphi, base=loop.base,
+                   corners=tuple(corners.tolist()))
+
+
+@dataclass(frozen=True)
+class Retimed(Reparametrized):
+    """A :class:`Reparametrized` loop whose corners (in the new timing) are known."""
+
+    corners: tuple[float, ...] = (0.0, 1.0)
+
+    def breakpoints(self):
+        return np.asarray(self.corners)
 
 
 # ---------------------------------------------------------------------------------------
@@ -501,7 +517,7 @@ def cycle_summary(machine: Machine, loop: Loop, *, bias: float | None = None,
     check_loop(loop, machine, simple=True)
     bi = machine.bath_index(bath) if bath is not None else 0
     if timing == "constant_dissipation":
-        n0 = int(nodes) if nodes is not None else 256
+        n0 = int(nodes) if nodes is not None else (256 if loop.smooth else 64)
         loop = constant_dissipation_loop(machine, loop, n=n0, numerics=numerics)
     Q, diss, L, (s, w, _, lam), n, conv = _adaptive_line(machine, loop, numerics, quad, nodes)
     if area:

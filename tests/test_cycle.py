@@ -1,0 +1,171 @@
+"""Cycle integrals (issue 3): closed forms of physics.md section 7, Stokes, orientation,
+reparametrisation, dissipation bound, Onsager reciprocity, engine figures, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize_scalar
+
+from conftest import CLOSED_FORM_RTOL
+from thermogeo import ModelError, NonUniqueSteadyStateError, SecularApproximationWarning, load_model
+from thermogeo.protocols import (Circle, Ellipse, Rectangle, Reparametrized, SampledLoop, Sector,
+                                 constant_dissipation_loop, cycle_summary, engine_figures,
+                                 thermal_conductance)
+
+QUADRANT_RTOL = 1e-6  # issue 3: quadrant loop to 1e-6
+STOKES_RTOL = 1e-8  # line vs area integral, both adaptive to ~1e-10
+ADAPTIVE_RTOL = 1e-9  # two adaptive quadratures of the same smooth integral
+LINEAR_RESPONSE_SLOPE_TOL = 0.1  # the O(X) correction halves with X to within 10 %
+LEAK_STEP_RTOL = 1e-6  # symmetric difference quotient, O(step^2)
+
+
+@pytest.fixture(scope="module")
+def q1():
+    return load_model("models/qubit_pump.toml")
+
+
+@pytest.fixture(scope="module")
+def circle():
+    return Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5)
+
+
+@pytest.mark.parametrize("kappa_R, expected", [(1.0, 0.2729526880), (2.0, 0.2298805190)])
+def test_circle_closed_form(q1, circle, kappa_R, expected):
+    c = cycle_summary(q1.with_values(**{"R.strength": kappa_R}), circle)
+    assert c.converged
+    assert c.A == pytest.approx(expected, rel=CLOSED_FORM_RTOL)
+    # line and area integrals agree (Stokes), and heat is only moved between baths
+    np.testing.assert_allclose(c.pumped_heat_area, c.pumped_heat, rtol=STOKES_RTOL)
+    assert c.pumped_heat.sum() == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("T, kappa_R", [(0.5, 1.0), (1.0, 3.0), (2.0, 0.5)])
+def test_quadrant_takes_T_ln2_from_bath_L(q1, T, kappa_R):
+    m = q1.with_values(**{"L.temperature": T, "R.temperature": T, "R.strength": kappa_R})
+    quadrant = Sector(("Bx", "Bz"), r_in=0.0, r_out=30.0 * T, theta0=0.0,
+                      theta1=np.pi / 2, clockwise=True)
+    c = cycle_summary(m, quadrant, area=(T == 1.0))
+    assert c.A == pytest.approx(-T * np.log(2), rel=QUADRANT_RTOL)
+    if T == 1.0:
+        assert c.pumped_heat_area[0] == pytest.approx(-T * np.log(2), rel=QUADRANT_RTOL)
+
+
+def test_stokes_on_dimer_and_polygon():
+    m = load_model("models/heisenberg_dimer.toml")
+    for loop in (Ellipse(("Bx", "Bz"), center=(1.5, 1.2), semi_axes=(0.4, 0.25), angle=0.3),
+                 Rectangle((1.2, 1.8), (0.9, 1.4))):
+        c = cycle_summary(m, loop)
+        assert c.converged
+        np.testing.assert_allclose(c.pumped_heat_area, c.pumped_heat, rtol=STOKES_RTOL)
+
+
+def test_orientation_reversal_flips_signs(q1, circle):
+    fwd = cycle_summary(q1, circle, area=False)
+    for rev in (circle.reversed(), Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5,
+                                          clockwise=True)):
+        back = cycle_summary(q1, rev)
+        np.testing.assert_allclose(back.pumped_heat, -fwd.pumped_heat, rtol=ADAPTIVE_RTOL)
+        np.testing.assert_allclose(back.pumped_heat_area, -fwd.pumped_heat, rtol=STOKES_RTOL)
+        assert back.length == pytest.approx(fwd.length, rel=ADAPTIVE_RTOL)
+
+
+def test_reparametrisation_keeps_heat_and_length(q1, circle):
+    phi = lambda s: s + 0.12 * np.sin(2 * np.pi * s) / (2 * np.pi)  # noqa: E731
+    dphi = lambda s: 1 + 0.12 * np.cos(2 * np.pi * s)  # noqa: E731
+    slow = Reparametrized(circle.plane, loop=circle, phi=phi, dphi=dphi)
+    a, b = cycle_summary(q1, circle, area=False), cycle_summary(q1, slow, area=False)
+    np.testing.assert_allclose(b.pumped_heat, a.pumped_heat, rtol=ADAPTIVE_RTOL)
+    assert b.length == pytest.approx(a.length, rel=ADAPTIVE_RTOL)
+    # the timing matters for the dissipation only
+    assert abs(b.dissipation - a.dissipation) > 1e-3 * a.dissipation
+    assert b.dissipation >= b.length**2
+
+
+@pytest.mark.parametrize("loop", [
+    Ellipse(("Bx", "Bz"), center=(0.8, 0.6), semi_axes=(0.6, 0.2), angle=0.4),
+    Sector(("Bx", "Bz"), r_in=0.3, r_out=2.0, theta0=0.2, theta1=1.2)])
+def test_dissipation_bound_and_constant_dissipation_timing(q1, loop):
+    uni = cycle_summary(q1, loop, area=False)
+    assert uni.dissipation >= uni.length**2
+    assert uni.dissipation > uni.length**2 * (1 + 1e-3)  # strictly: the speed is not constant
+    const = cycle_summary(q1, loop, timing="constant_dissipation", area=False)
+    assert const.dissipation == pytest.approx(const.length**2, rel=1e-7)
+    assert const.length == pytest.approx(uni.length, rel=1e-7)
+    np.testing.assert_allclose(const.pumped_heat, uni.pumped_heat, rtol=1e-7)
+    # the re-timed loop has constant g(lam', lam') = L^2
+    rl = constant_dissipation_loop(q1, loop, n=256)
+    from thermogeo import response
+    s = np.linspace(0.01, 0.99, 7)
+    g = np.einsum("nij,ni,nj->n", response(q1, rl.points(q1, s)).metric,
+                  *(2 * [rl.velocity(q1, s)]))
+    np.testing.assert_allclose(g, uni.length**2, rtol=1e-6)
+
+
+def test_onsager_geometric_work_equals_X_A(q1, circle):
+    """W_out^geo = sum_alpha Q_alpha^geo (first law at order tau^0) -> X A as X -> 0."""
+    A = cycle_summary(q1, circle, area=False).A
+    err = []
+    for X in (4e-3, 2e-3):
+        m = q1.with_values(**{"L.temperature": 1 + X / 2, "R.temperature": 1 - X / 2})
+        W = cycle_summary(m, circle, area=False).pumped_heat.sum()
+        err.append(W / X - A)
+    assert abs(err[0]) < 0.1 * abs(A)  # first order agreement
+    assert err[1] / err[0] == pytest.approx(0.5, abs=LINEAR_RESPONSE_SLOPE_TOL)
+
+
+def test_engine_figures_against_direct_maximisation():
+    A, L, X, kappa, T = 0.3, 0.55, 0.02, 0.8, 1.0
+    f = engine_figures(A, L, X, kappa, T)
+    P = lambda tau: X * A / tau - L**2 / tau**2  # noqa: E731
+    best = minimize_scalar(lambda t: -P(t), bounds=(1.0, 1e4), method="bounded",
+                           options={"xatol": 1e-8})
+    assert f["best_period"] == pytest.approx(best.x, rel=1e-5)
+    assert f["max_power"] == pytest.approx(P(best.x), rel=1e-9)
+    eta = lambda tau: (X * A - L**2 / tau) / (A + kappa * T * X * tau)  # noqa: E731
+    best = minimize_scalar(lambda t: -eta(t), bounds=(1.0, 1e5), method="bounded",
+                           options={"xatol": 1e-8})
+    assert f["max_efficiency"] == pytest.approx(eta(best.x), rel=1e-8)
+    assert f["efficiency_at_max_power"] == pytest.approx(eta(f["best_period"]), rel=1e-12)
+    assert engine_figures(-A, L, X, kappa, T)["mode"] == "refrigerator"
+    with pytest.raises(ValueError, match="bias"):
+        engine_figures(A, L, 0.0, kappa, T)
+
+
+def test_bias_adds_engine_figures_and_heat_leak(q1, circle):
+    c = cycle_summary(q1, circle, bias=0.01, area=False).to_dict()
+    for k in ("max_power", "best_period", "efficiency_at_max_power", "heat_leak"):
+        assert k in c
+    assert c["mode"] == "engine" and c["heat_leak"] > 0
+    assert c["max_power"] == pytest.approx(0.01**2 * c["A"] ** 2 / (4 * c["length"] ** 2))
+    lam = circle.points(q1, np.linspace(0, 1, 5))
+    k1 = thermal_conductance(q1, lam, step=1e-4)
+    k2 = thermal_conductance(q1, lam, step=1e-3)
+    np.testing.assert_allclose(k1, k2, rtol=LEAK_STEP_RTOL)
+    rev = cycle_summary(q1, circle.reversed(), bias=0.01, area=False).to_dict()
+    assert rev["mode"] == "refrigerator" and rev["best_period"] is None
+
+
+def test_bad_loops(q1, circle):
+    half = Reparametrized(circle.plane, loop=circle, phi=lambda s: 0.5 * s,
+                          dphi=lambda s: 0.5 + 0 * s)
+    with pytest.raises(ModelError, match="not closed"):
+        cycle_summary(q1, half)
+    t = np.linspace(0, 1, 64, endpoint=False)
+    eight = SampledLoop(np.stack([1 + 0.5 * np.sin(2 * np.pi * t),
+                                  1 + 0.3 * np.sin(4 * np.pi * t)], -1))
+    with pytest.raises(ModelError, match="intersects itself"):
+        cycle_summary(q1, eight)
+    with pytest.raises(ModelError, match="By"):
+        cycle_summary(q1, Circle(("Bx", "By"), center=(1, 1), radius=0.5))
+    with pytest.raises(ModelError, match="timing"):
+        cycle_summary(q1, circle, timing="fast")
+
+
+def test_loop_through_bad_points_is_named(q1):
+    dark = load_model("models/dark_singlet.toml")
+    with pytest.raises(NonUniqueSteadyStateError, match="Bx"):
+        cycle_summary(dark, Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5), nodes=16)
+    through_origin = Circle(("Bx", "Bz"), center=(0.5, 0.0), radius=0.5)
+    with pytest.warns(SecularApproximationWarning, match=r"\[\[0\.0, 0\.0\]\]"):
+        cycle_summary(q1, through_origin, nodes=16, area=False)
