@@ -1,0 +1,114 @@
+"""Best pumping region (issue 3): Q1 quadrant = T ln 2, non-interacting qubits never exceed
+N T ln 2, the Heisenberg dimer does; the boundary loop pumps what the region integral says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from thermogeo import ModelError, load_model
+from thermogeo.io.model_file import machine_from_dict
+from thermogeo.protocols import PolarRegion, RectRegion, cycle_summary, optimal_region, response_map
+
+GRID_RTOL = 1e-6  # polar Gauss grid aligned with the quadrants: the region sums are spectral
+BOUNDARY_RTOL = 1e-3  # boundary polygon through grid cells vs the exact region
+COARSE = (48, 64)
+
+
+@pytest.fixture(scope="module")
+def q1():
+    return load_model("models/qubit_pump.toml")
+
+
+def test_q1_best_region_is_a_quadrant(q1):
+    o = optimal_region(q1, ("Bx", "Bz"), "L", resolution=COARSE)
+    ln2 = np.log(2)
+    assert o.max_pumped_heat == pytest.approx(ln2, rel=GRID_RTOL)
+    assert o.positive_part == pytest.approx(2 * ln2, rel=GRID_RTOL)
+    assert o.negative_part == pytest.approx(-2 * ln2, rel=GRID_RTOL)
+    assert o.regions == 4 and not o.exceeds_bound and o.bound == pytest.approx(ln2)
+    # the boundary is the quadrant loop: oriented to take heat out of bath L
+    c = cycle_summary(q1, o.loop, nodes=4, area=False)
+    assert c.A == pytest.approx(ln2, rel=BOUNDARY_RTOL)
+    d = o.to_dict()
+    assert d["loop"]["vertices"] and d["exceeds_bound"] is False
+
+
+@pytest.mark.parametrize("T, kappa_R", [(0.5, 3.0), (2.0, 1.0)])
+def test_q1_bound_for_other_temperatures(q1, T, kappa_R):
+    m = q1.with_values(**{"L.temperature": T, "R.temperature": T, "R.strength": kappa_R})
+    o = optimal_region(m, ("Bx", "Bz"), "R", resolution=COARSE)
+    assert o.max_pumped_heat == pytest.approx(T * np.log(2), rel=GRID_RTOL)
+    assert not o.exceeds_bound
+
+
+def test_rectangle_region_stays_below_bound(q1):
+    o = optimal_region(q1, ("Bx", "Bz"), "L", region=RectRegion((-4, 4), (-4, 4), (48, 48)))
+    assert 0.99 * np.log(2) < o.max_pumped_heat <= np.log(2)
+
+
+def _two_free_qubits():
+    """Two uncoupled qubits, different g-factors (no degenerate Bohr frequencies), couplings
+    with opposite asymmetries."""
+    return machine_from_dict({
+        "name": "free_pair", "qubits": 2, "parameters": {"Bx": 0.3, "Bz": 0.5},
+        "hamiltonian": [{"coefficient": "Bx", "operator": "X0 + 0.6*X1"},
+                        {"coefficient": "Bz", "operator": "Z0 + 0.6*Z1"}],
+        "baths": [{"name": "L", "temperature": 1.0, "coupling": "X0 + 2*X1",
+                   "spectral_density": {"kind": "ohmic", "strength": 0.01}},
+                  {"name": "R", "temperature": 1.0, "coupling": "2*Z0 + Z1",
+                   "spectral_density": {"kind": "ohmic", "strength": 0.01}}]})
+
+
+def test_non_interacting_qubits_never_exceed_N_T_ln2():
+    m = _two_free_qubits()
+    o = optimal_region(m, ("Bx", "Bz"), "L", resolution=COARSE)
+    assert o.bound == pytest.approx(2 * np.log(2))
+    assert o.max_pumped_heat <= o.bound * (1 + GRID_RTOL)
+    assert not o.exceeds_bound
+
+
+def test_heisenberg_dimer_exceeds_bound():
+    m = load_model("models/heisenberg_dimer.toml")
+    o = optimal_region(m, ("Bx", "Bz"), "L", resolution=COARSE)
+    assert o.exceeds_bound
+    assert o.max_pumped_heat > 1.15 * 2 * np.log(2)  # measured 1.676 T at J = 2 T, b = 2
+    assert o.to_dict()["exceeds_bound"] is True
+
+
+def test_bad_input(q1):
+    with pytest.raises(ModelError, match="By"):
+        optimal_region(q1, ("Bx", "By"), "L", resolution=COARSE)
+    with pytest.raises(ModelError, match="bath"):
+        optimal_region(q1, ("Bx", "Bz"), "Q", resolution=COARSE)
+    hot = q1.with_values(**{"L.temperature": 1.5})
+    with pytest.raises(ModelError, match="temperature"):
+        optimal_region(hot, ("Bx", "Bz"), "L", resolution=COARSE)
+    with pytest.raises(ModelError, match="multiple of 8"):
+        PolarRegion(resolution=(32, 30))
+
+
+def test_map_dataset_and_plot(q1, tmp_path):
+    import tomllib
+
+    from thermogeo.plot import plot_rotor
+    from thermogeo.protocols import Circle, load_map, save_map
+
+    xs, zs = np.linspace(-2, 2, 9), np.linspace(-1.9, 2.1, 11)
+    ds = response_map(q1, ("Bx", xs), ("Bz", zs))
+    assert ds.rotor.dims == ("Bx", "Bz", "bath") and ds.rotor.shape == (9, 11, 2)
+    # the map is the pointwise response: closed-form rotor of physics.md 7 at one node
+    r, th = np.hypot(xs[7], zs[3]), np.arctan2(xs[7], zs[3])
+    omega = np.sin(2 * th) / np.cosh(r) ** 2
+    assert float(ds.rotor.sel(bath="L")[7, 3]) == pytest.approx(omega, rel=1e-8)
+    path = save_map(ds, tmp_path / "map.nc")
+    back = load_map(path)
+    np.testing.assert_array_equal(back.rotor.values, ds.rotor.values)
+    assert back.unique.dtype == bool and back["Bx"].attrs["units"]
+    assert back.rotor.attrs["units"]
+    assert machine_from_dict(tomllib.loads(back.attrs["model_toml"])).parameter_names == (
+        "Bx", "Bz")
+    fig = plot_rotor(back, loop=Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5))
+    assert len(fig.axes) == 4  # two panels and their colour bars
+    with pytest.raises(ModelError, match="bath"):
+        plot_rotor(back, bath="Q")
