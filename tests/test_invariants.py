@@ -259,3 +259,23 @@ def test_structured_and_dense_kernels_agree(case):
         close(a, b, IDENTITY_RTOL, np.abs(b).max() + scale)
     close(rs.steady_state, rd.steady_state, IDENTITY_RTOL, 1.0)
     np.testing.assert_array_equal(rs.differentiable, rd.differentiable)
+
+
+@pytest.mark.parametrize("kernel", ["dense", "structured"])
+def test_splitting_a_degenerate_bohr_group_is_reported(kernel):
+    """On the uniform-field Heisenberg dimer the triplet transitions m = 1 -> 0 and 0 -> -1
+    share the Bohr frequency 2|B|. Uniform fields keep them together; an anisotropy D Z0 Z1
+    moves them by +2D and -2D: the secular generator has a kink at D = 0 along D only."""
+    from thermogeo import Bath, Machine, Ohmic, SecularApproximationWarning
+
+    m = Machine(qubits=2, parameters={"Bx": 0.3, "Bz": 0.5, "D": 0.0},
+                hamiltonian=[("Bx", "X0 + X1"), ("Bz", "Z0 + Z1"), ("D", "Z0 Z1"),
+                             (0.5, "X0 X1 + Y0 Y1 + Z0 Z1")],
+                baths=[Bath("L", 1.0, "X0 + 2*X1", Ohmic(0.05)),
+                       Bath("R", 1.0, "Z0 + 2*Z1", Ohmic(0.05))])
+    numerics = Numerics(kernel=kernel)
+    with pytest.warns(SecularApproximationWarning, match=r"\['D'\].*not differentiable"):
+        r = response(m, [0.3, 0.5, 0.0], numerics=numerics)
+    np.testing.assert_array_equal(r.differentiable, [True, True, False])
+    r = response(m, [0.3, 0.5, 0.2], numerics=numerics)  # no warning away from D = 0
+    assert r.differentiable.all()
