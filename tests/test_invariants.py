@@ -16,7 +16,8 @@ from conftest import IDENTITY_RTOL
 from scipy.linalg import expm
 from zoo import DEGENERATE, EQUAL_T, FD_STEP, ZOO, random_unitary, rotated
 
-from thermogeo import Numerics, generator, response
+from thermogeo import (Bath, Machine, Numerics, Ohmic, SecularApproximationWarning, generator,
+                       response)
 from thermogeo.linalg.steady import steady_solve
 from thermogeo.linalg.superop import trace_row
 
@@ -266,8 +267,6 @@ def test_splitting_a_degenerate_bohr_group_is_reported(kernel):
     """On the uniform-field Heisenberg dimer the triplet transitions m = 1 -> 0 and 0 -> -1
     share the Bohr frequency 2|B|. Uniform fields keep them together; an anisotropy D Z0 Z1
     moves them by +2D and -2D: the secular generator has a kink at D = 0 along D only."""
-    from thermogeo import Bath, Machine, Ohmic, SecularApproximationWarning
-
     m = Machine(qubits=2, parameters={"Bx": 0.3, "Bz": 0.5, "D": 0.0},
                 hamiltonian=[("Bx", "X0 + X1"), ("Bz", "Z0 + Z1"), ("D", "Z0 Z1"),
                              (0.5, "X0 X1 + Y0 Y1 + Z0 Z1")],
