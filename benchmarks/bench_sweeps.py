@@ -56,9 +56,9 @@ def main() -> None:
     args = ap.parse_args()
     kind = "optimal" if importlib.util.find_spec("thermogeo.protocols.optimal") else "response"
     if args.quick:
-        n_j, n_b, res = 2, 3, (24, 32) if kind == "optimal" else (24, 24)
+        n_j, n_b, res = 3, 4, (40, 64) if kind == "optimal" else (24, 24)
     else:
-        n_j, n_b, res = 4, 4, (80, 128) if kind == "optimal" else (60, 60)
+        n_j, n_b, res = 6, 6, (80, 128) if kind == "optimal" else (60, 60)
     runs = [("serial", {"executor": "serial"}),
             ("pool-1", {"executor": "processes", "workers": 1}),
             ("pool-2", {"executor": "processes", "workers": 2}),

@@ -6,8 +6,10 @@ The Dask executors are tested in ``test_sweeps_dask.py``.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -376,7 +378,7 @@ def test_second_run_on_a_busy_store_is_refused(tmp_path):
         sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
         try:
             (tmp_path / "l.zarr.lock").write_text(
-                '{"host": "%s", "pid": %d}' % (__import__("socket").gethostname(), sleeper.pid))
+                json.dumps({"host": socket.gethostname(), "pid": sleeper.pid}))
             with pytest.raises(ModelError, match="another run"):
                 run_sweep(p, out, executor="serial")
             with pytest.raises(ModelError, match="another run"):

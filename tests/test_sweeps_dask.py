@@ -6,7 +6,6 @@ Every wait is bounded; every process started here is killed at the end.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +25,7 @@ distributed = pytest.importorskip("distributed")
 WAIT_S = 90.0
 POLL_S = 0.05
 CLI = [sys.executable, "-c", "from thermogeo.cli import main; main()"]
-DASK = [shutil.which("dask") or "dask"]
+DASK = [sys.executable, "-m", "dask"]  # the `dask scheduler` / `dask worker` commands
 
 SWEEP = f"""
 model = "{(MODELS / 'qubit_pump.toml').as_posix()}"
