@@ -88,7 +88,8 @@ class ExactOptions:
         Collocation nodes per cycle of the spectral method (doubled from ``min_nodes`` until
         two successive results agree to ``rtol``). Defaults 16 and 512.
     max_unknowns : int
-        Largest dense collocation system ``nodes * d^2`` of the spectral method. Default 2048.
+        Largest dense collocation system ``nodes * d^2`` of the spectral method (a real
+        matrix of ``8 max_unknowns^2`` bytes). Default 4096 (3 qubits: up to 64 nodes).
     numerics : Numerics
         Options of the generator (degeneracy tolerance, uniqueness threshold).
     """
@@ -102,7 +103,7 @@ class ExactOptions:
     method: str = "auto"
     min_nodes: int = 16
     max_nodes: int = 512
-    max_unknowns: int = 2048
+    max_unknowns: int = 4096
     numerics: Numerics = field(default_factory=Numerics)
 
     def __post_init__(self):
