@@ -169,3 +169,11 @@ def test_loop_through_bad_points_is_named(q1):
     through_origin = Circle(("Bx", "Bz"), center=(0.5, 0.0), radius=0.5)
     with pytest.warns(SecularApproximationWarning, match=r"\[\[0\.0, 0\.0\]\]"):
         cycle_summary(q1, through_origin, nodes=16, area=False)
+
+
+def test_stokes_away_from_equilibrium(q1, circle):
+    """The rotor of the general (unequal-temperature) response is the curl of Lambda too."""
+    m = q1.with_values(**{"L.temperature": 1.3, "R.temperature": 0.8, "R.strength": 2.0})
+    c = cycle_summary(m, circle)
+    np.testing.assert_allclose(c.pumped_heat_area, c.pumped_heat, rtol=STOKES_RTOL)
+    assert abs(c.pumped_heat.sum()) > 1e-3  # no longer a pure transfer between the baths

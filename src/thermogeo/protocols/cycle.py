@@ -208,7 +208,8 @@ def _line_level(machine, loop, n, numerics, bath_index):
     Q = np.einsum("nmk,nk,n->m", r.heat_response, v, w)
     g = np.einsum("nij,ni,nj->n", r.metric, v, v)
     speed = np.sqrt(np.clip(g, 0, None))
-    return Q, float(w @ g), float(w @ speed), (s, w, speed, lam)
+    indefinite = bool(np.any(g < -1e-12 * np.abs(g).max()))
+    return Q, float(w @ g), float(w @ speed), (s, w, speed, lam, indefinite)
 
 
 def _check_nodes(machine, loop, s, r) -> None:
@@ -239,7 +240,9 @@ def _adaptive_line(machine, loop, numerics, quad, nodes):
     prev = None
     while True:
         Q, diss, L, extra = _line_level(machine, loop, n, numerics, bidx)
-        cur = np.concatenate([Q, [diss, L]])
+        # away from equilibrium g can be indefinite: then sqrt(max(g, 0)) has kinks and L is
+        # only a diagnostic, not part of the convergence test
+        cur = np.concatenate([Q, [diss] if extra[-1] else [diss, L]])
         if prev is not None:
             scale = max(np.abs(cur).max(), np.finfo(float).tiny)
             if np.abs(cur - prev).max() <= quad.rtol * scale:
@@ -519,7 +522,13 @@ def cycle_summary(machine: Machine, loop: Loop, *, bias: float | None = None,
     if timing == "constant_dissipation":
         n0 = int(nodes) if nodes is not None else (256 if loop.smooth else 64)
         loop = constant_dissipation_loop(machine, loop, n=n0, numerics=numerics)
-    Q, diss, L, (s, w, _, lam), n, conv = _adaptive_line(machine, loop, numerics, quad, nodes)
+    Q, diss, L, (s, w, _, lam, indefinite), n, conv = _adaptive_line(machine, loop, numerics,
+                                                                     quad, nodes)
+    if indefinite:
+        warnings.warn("the metric g(lam', lam') is negative on part of the loop (baths at "
+                      "different temperatures): the length uses max(g, 0) and is not a "
+                      "thermodynamic length; tau W_diss may be negative", ThermogeoWarning,
+                      stacklevel=2)
     if area:
         Qa, conv_a = area_integral(machine, loop, numerics=numerics, quadrature=quad,
                                    nodes=nodes)
