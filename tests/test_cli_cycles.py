@@ -59,6 +59,9 @@ def test_cycle_other_loops(q1, tmp_path):
                            -1), header="Bx Bz")
     out = run_json("cycle", q1, "--loop", f, "--plane", "Bx,Bz")
     assert out["pumped_heat"]["L"] == pytest.approx(0.2729526880, rel=CLOSED_FORM_RTOL)
+    swapped = run_json("cycle", q1, "--loop", f, "--plane", "Bz,Bx")  # mirror: clockwise
+    assert swapped["pumped_heat"]["L"] == pytest.approx(-0.2729526880, rel=CLOSED_FORM_RTOL)
+    assert run_json("cycle", q1, "--loop", f)["plane"] == ["Bx", "Bz"]  # from the header
     ell = run_json("cycle", q1, "--ellipse", "Bx=0.8,Bz=0.6,a=0.5,b=0.5",
                    "--timing", "constant_dissipation")
     assert ell["dissipation"] == pytest.approx(ell["length"] ** 2, rel=1e-7)
@@ -69,6 +72,7 @@ def test_optimal(q1):
     assert out["max_pumped_heat"] == pytest.approx(np.log(2), rel=1e-6)
     assert out["bound"] == pytest.approx(np.log(2)) and out["exceeds_bound"] is False
     assert out["positive_part"] > 0 > out["negative_part"] and len(out["loop"]["vertices"]) > 3
+    assert out["loop_pumped_heat"] == pytest.approx(np.log(2), rel=1e-3)
     out = run_json("optimal", q1, "--region", "Bx=-4:4,Bz=-4:4", "--resolution", "32")
     # a coarse rectangle grid: Gauss-Legendre panels meet the direction-dependent rotor at the
     # degenerate origin, error ~1e-3 (absorbed by the bound margin)

@@ -30,6 +30,7 @@ def test_q1_best_region_is_a_quadrant(q1):
     # the boundary is the quadrant loop: oriented to take heat out of bath L
     c = cycle_summary(q1, o.loop, nodes=4, area=False)
     assert c.A == pytest.approx(ln2, rel=BOUNDARY_RTOL)
+    assert o.loop_pumped_heat == pytest.approx(c.A, rel=1e-12)
     d = o.to_dict()
     assert d["loop"]["vertices"] and d["exceeds_bound"] is False
 
@@ -73,6 +74,7 @@ def test_heisenberg_dimer_exceeds_bound():
     o = optimal_region(m, ("Bx", "Bz"), "L", resolution=COARSE)
     assert o.exceeds_bound
     assert o.max_pumped_heat > 1.15 * 2 * np.log(2)  # measured 1.676 T at J = 2 T, b = 2
+    assert o.loop_pumped_heat == pytest.approx(o.max_pumped_heat, rel=1e-2)
     assert o.to_dict()["exceeds_bound"] is True
 
 

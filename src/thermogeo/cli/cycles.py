@@ -21,8 +21,8 @@ _LOOP_HELP = {
     "sector": "Annular sector in --plane around cx, cy: r_in, r_out, theta0, theta1 "
               "(radians), e.g. r_in=0,r_out=30,theta0=0,theta1=1.5707963 (counter-clockwise).",
     "polygon": "Polygon in --plane: vertices x:y separated by ';', e.g. '0.2:0.1;1:0.1;1:1'.",
-    "loop": "File with two columns x y (equispaced samples of a closed loop in --plane; "
-            "'#' comments; commas or blanks).",
+    "loop": "File with two columns x y (equispaced samples of a closed loop in --plane, or "
+            "in the plane named by a first line '# x y'; commas or blanks).",
 }
 
 
@@ -126,6 +126,10 @@ def build_loop(machine, *, circle="", ellipse="", rectangle="", sector="", polyg
                              f"{e}") from None
         if p.shape[1] != 2:
             raise ModelError(f"--loop: expected two columns x y, got {p.shape[1]}")
+        if not plane:  # a header line '# x y' names the plane
+            first = raw.lstrip().splitlines()[0] if raw.strip() else ""
+            head = first.lstrip("#").split() if first.startswith("#") else []
+            plane = ",".join(head) if len(head) == 2 else ""
         lp = SampledLoop(p, plane=_plane(machine, plane), base=base)
     for name in lp.plane:
         machine.parameter_index(name)
@@ -270,6 +274,7 @@ def optimal_cmd(
                f" T; bound N T ln 2 = {o.bound:.6g}: "
                + ("EXCEEDS the non-interacting bound" if o.exceeds_bound else "within the bound"))
     if out["loop"] is not None:
+        typer.echo(f"boundary loop pumps {o.loop_pumped_heat:.6g} (line integral)")
         v = np.asarray(out["loop"]["vertices"])
         typer.echo(f"boundary loop: polygon with {len(v)} vertices ({out['loop']['orientation']}),"
                    f" x in [{v[:, 0].min():.4g}, {v[:, 0].max():.4g}], y in "

@@ -139,6 +139,8 @@ class OptimalRegion:
     bound : float             ``N T ln 2``
     exceeds_bound : bool      ``max_pumped_heat > bound (1 + bound_rtol)``
     loop : Loop or None       boundary of the best region (``Q_bath^geo > 0`` along it)
+    loop_pumped_heat : float  ``Q_bath^geo`` of ``loop`` (line integral, 4 Gauss nodes per
+                              side): a check of the boundary against ``max_pumped_heat``
     points : (n1, n2, 2)      grid nodes in the plane
     weights : (n1, n2)        area weights
     rotor : (n1, n2)          ``Omega^bath`` at the nodes
@@ -164,6 +166,7 @@ class OptimalRegion:
     region: dict = field(default_factory=dict)
     regions: int = 0
     temperature: float = 1.0
+    loop_pumped_heat: float | None = None
 
     def to_dict(self) -> dict:
         """Plain dict; the loop as its vertices ``[[x, y], ...]`` (None if no simple loop)."""
@@ -174,6 +177,7 @@ class OptimalRegion:
             "bound": self.bound, "exceeds_bound": self.exceeds_bound,
             "max_pumped_heat_over_T": self.max_pumped_heat / self.temperature,
             "regions": self.regions, "region": self.region,
+            "loop_pumped_heat": self.loop_pumped_heat,
             "loop": ({"kind": "polygon", "orientation": "ccw" if _shoelace(
                 np.asarray(self.loop.vertices)) > 0 else "cw",
                       "vertices": np.asarray(self.loop.vertices).tolist()}
@@ -295,6 +299,11 @@ def optimal_region(machine: Machine, plane: tuple[str, str] = ("Bx", "Bz"),
         mask = labels == best_lab[0] * best_lab[1]
         loop = _boundary_loop(region, T, pts, np.where(mask, np.abs(omz), -np.abs(omz)), mask,
                               periodic, plane, base, best_val, max_vertices)
+    loop_heat = None
+    if loop is not None:
+        from thermogeo.protocols.cycle import cycle_summary
+        loop_heat = cycle_summary(machine, loop, bath=machine.bath_names[bi], nodes=4,
+                                  area=False, numerics=numerics).A
     N = machine.qubits
     bound = N * T * np.log(2)
     return OptimalRegion(bath=machine.bath_names[bi], plane=(plane[0], plane[1]),
@@ -303,7 +312,7 @@ def optimal_region(machine: Machine, plane: tuple[str, str] = ("Bx", "Bz"),
                          exceeds_bound=bool(best > bound * (1 + bound_rtol)),
                          bound_rtol=bound_rtol, loop=loop, points=pts, weights=w, rotor=om,
                          labels=labels, region=region.describe(T), regions=count,
-                         temperature=T)
+                         temperature=T, loop_pumped_heat=loop_heat)
 
 
 def _boundary_loop(region, T, pts, f, mask, periodic, plane, base, sign, max_vertices):
