@@ -177,3 +177,31 @@ def test_stokes_away_from_equilibrium(q1, circle):
     c = cycle_summary(m, circle)
     np.testing.assert_allclose(c.pumped_heat_area, c.pumped_heat, rtol=STOKES_RTOL)
     assert abs(c.pumped_heat.sum()) > 1e-3  # no longer a pure transfer between the baths
+
+
+def test_stokes_and_reversal_on_random_two_qubit_machines(rng):
+    """Seeded random interacting machines: line integral = area integral of the exact rotor,
+    reversal flips, and at equal temperatures the heat is only moved between the baths."""
+    from thermogeo.io.model_file import machine_from_dict
+
+    for _ in range(2):
+        g, j, d = rng.uniform(0.5, 1.5), rng.uniform(0.2, 1.0), rng.uniform(-1, 1)
+        c = rng.uniform(0.3, 2.0, size=4)
+        m = machine_from_dict({
+            "name": "random_pair", "qubits": 2, "parameters": {"Bx": 0.3, "Bz": 0.5},
+            "hamiltonian": [{"coefficient": "Bx", "operator": f"X0 + {g}*X1"},
+                            {"coefficient": "Bz", "operator": f"Z0 + {g}*Z1"},
+                            {"coefficient": str(j),
+                             "operator": f"X0 X1 + Y0 Y1 + {d}*Z0 Z1"}],
+            "baths": [{"name": "L", "temperature": 1.0, "coupling": f"{c[0]}*X0 + {c[1]}*Y1",
+                       "spectral_density": {"kind": "ohmic", "strength": 0.02}},
+                      {"name": "R", "temperature": 1.0, "coupling": f"{c[2]}*Z0 + {c[3]}*X1",
+                       "spectral_density": {"kind": "ohmic", "strength": 0.02}}]})
+        loop = Ellipse(("Bx", "Bz"), center=tuple(rng.uniform(1.5, 2.5, 2)),
+                       semi_axes=(0.4, 0.3), angle=rng.uniform(0, np.pi))
+        s = cycle_summary(m, loop)
+        np.testing.assert_allclose(s.pumped_heat_area, s.pumped_heat, rtol=STOKES_RTOL,
+                                   atol=STOKES_RTOL * np.abs(s.pumped_heat).max())
+        assert s.pumped_heat.sum() == pytest.approx(0.0, abs=1e-10)
+        r = cycle_summary(m, loop.reversed(), area=False)
+        np.testing.assert_allclose(r.pumped_heat, -s.pumped_heat, rtol=ADAPTIVE_RTOL)
