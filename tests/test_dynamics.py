@@ -216,3 +216,18 @@ def test_spectral_accuracy_warning(q1):
         exact_cycle(q1, CIRCLE, 20.0, options=ExactOptions(method="spectral", rtol=1e-12,
                                                             min_nodes=4, max_nodes=8),
                     expansion=False)
+
+
+def test_krylov_matches_dense_magnus(q1):
+    """The matrix-free variant applies the same Magnus-4 steps to the state vector only and
+    reaches the limit cycle by propagating whole cycles: same numbers as the dense
+    propagator's fixed point at the same step count."""
+    opts = dict(steps=64, rtol=1e-10)
+    kr = exact_cycle(q1, CIRCLE, 4.0, options=ExactOptions(method="krylov", **opts),
+                     expansion=False)
+    mg = exact_cycle(q1, CIRCLE, 4.0, options=ExactOptions(method="magnus", **opts),
+                     expansion=False)
+    assert kr.method == "krylov"
+    np.testing.assert_allclose(kr.heat, mg.heat, atol=1e-9)
+    np.testing.assert_allclose(kr.periodic_state, mg.periodic_state, atol=1e-9)
+    assert kr.error_estimate == pytest.approx(mg.error_estimate, rel=1e-3)

@@ -80,7 +80,8 @@ CIRCLE = typer.Option(..., "--circle", help="Circle in a parameter plane: X=cx,Y
 RTOL = typer.Option(1e-8, "--rtol", help="Relative accuracy of the exact heats (1e-13..1e-2).")
 JSON = typer.Option(False, "--json", help="Print one JSON object.")
 METHOD = typer.Option("auto", "--method", help="Exact solver: auto (spectral on smooth loops), "
-                      "magnus (Magnus-4 propagator) or spectral (Fourier collocation).")
+                      "magnus (Magnus-4 propagator), spectral (Fourier collocation) or krylov "
+                      "(Magnus-4 on the state vector, matrix-free).")
 
 
 @app.command()

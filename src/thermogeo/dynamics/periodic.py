@@ -48,7 +48,7 @@ from thermogeo.numerics import Numerics
 MAGNUS_ORDER = 4
 """Order of the Magnus-Gauss integrator used by :func:`exact_cycle`."""
 
-METHODS = ("auto", "magnus", "spectral")
+METHODS = ("auto", "magnus", "spectral", "krylov")
 _C = math.sqrt(3.0) / 6.0
 _GAUSS = (0.5 - _C, 0.5 + _C)
 
@@ -79,7 +79,10 @@ class ExactOptions:
     chunk : int
         Steps whose generators are built in one batch. Default 2048.
     method : {"auto", "magnus", "spectral"}
-        ``"magnus"``: the Magnus-4 propagator and its fixed point (any loop). ``"spectral"``:
+        ``"magnus"``: the Magnus-4 propagator and its fixed point (any loop). ``"krylov"``: the
+        same Magnus-4 steps applied to the state vector only (``expm_multiply``, no step
+        propagators), the fixed point reached by propagating whole cycles until the state
+        repeats to ``rtol`` (for machines too large for dense propagators). ``"spectral"``:
         Fourier collocation of the periodic deviation (smooth loops only; exponential
         convergence in the number of nodes). ``"auto"`` (default): spectral for smooth loops
         while the dense collocation system stays below ``max_unknowns`` and ``steps`` is not
@@ -90,6 +93,8 @@ class ExactOptions:
     max_unknowns : int
         Largest dense collocation system ``nodes * d^2`` of the spectral method (a real
         matrix of ``8 max_unknowns^2`` bytes). Default 4096 (3 qubits: up to 64 nodes).
+    max_cycles : int
+        Cycles the Krylov method may propagate towards the limit cycle. Default 200.
     numerics : Numerics
         Options of the generator (degeneracy tolerance, uniqueness threshold).
     """
@@ -104,6 +109,7 @@ class ExactOptions:
     min_nodes: int = 16
     max_nodes: int = 512
     max_unknowns: int = 4096
+    max_cycles: int = 200
     numerics: Numerics = field(default_factory=Numerics)
 
     def __post_init__(self):
@@ -131,6 +137,8 @@ class ExactOptions:
                 and self.min_nodes <= self.max_nodes):
             raise ValueError(f"max_nodes: expected an integer >= min_nodes={self.min_nodes}, "
                              f"got {self.max_nodes!r}")
+        if not (isinstance(self.max_cycles, (int, np.integer)) and self.max_cycles >= 1):
+            raise ValueError(f"max_cycles: expected an integer >= 1, got {self.max_cycles!r}")
         if not (isinstance(self.max_unknowns, (int, np.integer)) and self.max_unknowns >= 16):
             raise ValueError(f"max_unknowns: expected an integer >= 16, got "
                              f"{self.max_unknowns!r}")
@@ -461,6 +469,8 @@ def exact_cycle(machine: Machine, loop, period, *, options: ExactOptions | None 
     method = options.resolve_method(loop, d)
     if method == "spectral":
         x, rc, Q, Wk, err, steps, converged = _spectral_cycle(machine, loop, tau, options)
+    elif method == "krylov":
+        x, rc, Q, Wk, err, steps, converged = _krylov_cycle(machine, loop, tau, options)
     else:
         x, rc, Q, Wk, err, steps, converged = _magnus_cycle(machine, loop, tau, options)
     t_rel = _relaxation_time(machine, loop, options)
@@ -483,6 +493,78 @@ def exact_cycle(machine: Machine, loop, period, *, options: ExactOptions | None 
         error_estimate=float(err), steps=steps, converged=converged,
         relaxation_time=t_rel, periodic_state=x.reshape(d, d), fixed_point_rcond=rc,
         expansion=exp, method=method)
+
+
+def _krylov_pass(machine, loop, tau, steps, options, x0):
+    """Propagate ``x = (delta, 1, Q, W)`` over whole cycles with Magnus-4 steps applied by
+    ``expm_multiply`` until ``delta`` repeats; returns ``(delta, Q, W, cycles, change)``."""
+    from scipy.sparse.linalg import LinearOperator, expm_multiply
+
+    d2 = machine.dim ** 2
+    edges = step_grid(loop, steps)
+    h = np.diff(edges)
+    nodes = np.stack([edges[:-1] + c * h for c in _GAUSS], axis=-1).reshape(-1)
+    c3 = math.sqrt(3.0) / 12.0
+    delta = x0.copy()
+    change = math.inf
+    chunk = max(1, options.chunk // 16)
+    cycles = 0
+    for _ in range(options.max_cycles):
+        cycles += 1
+        x = np.zeros(d2 + len(machine.baths) + 2, dtype=complex)
+        x[:d2], x[d2] = delta, 1.0
+        for a in range(0, len(h), chunk):
+            A = augmented_generator(machine, loop, nodes[2 * a:2 * (a + chunk)], tau,
+                                    options.numerics).A
+            for j in range(len(A) // 2):
+                A1, A2, hj = A[2 * j], A[2 * j + 1], h[a + j]
+
+                def mv(v, A1=A1, A2=A2, hj=hj):
+                    v1, v2 = A1 @ v, A2 @ v
+                    return 0.5 * hj * (v1 + v2) + c3 * hj**2 * (A2 @ v1 - A1 @ v2)
+
+                def rmv(v, B1=A1.conj().T, B2=A2.conj().T, hj=hj):
+                    v1, v2 = B1 @ v, B2 @ v
+                    return 0.5 * hj * (v1 + v2) + c3 * hj**2 * (B1 @ v2 - B2 @ v1)
+                op = LinearOperator(A1.shape, matvec=mv, rmatvec=rmv, matmat=mv, rmatmat=rmv,
+                                    dtype=complex)
+                tr = 0.5 * hj * (np.trace(A1) + np.trace(A2))
+                x = expm_multiply(op, x, traceA=tr)
+        new = x[:d2]
+        change = float(np.abs(new - delta).max())
+        delta = new
+        if change <= options.rtol * 1e-2:
+            break
+    return delta, x[d2 + 1:-1].real, float(x[-1].real), cycles, change
+
+
+def _krylov_cycle(machine, loop, tau, options):
+    d2 = machine.dim ** 2
+    n = options.steps if options.steps is not None else options.min_steps
+    coarse = max(1, n // 2) if options.steps is not None else n
+    fine = n if options.steps is not None else 2 * n
+    dl0, Q0, W0, _, _ = _krylov_pass(machine, loop, tau, coarse, options, np.zeros(d2, complex))
+    while True:
+        dl, Q, Wk, cycles, change = _krylov_pass(machine, loop, tau, fine, options, dl0)
+        err = max(np.max(np.abs(Q - Q0)), abs(Wk - W0)) / (2**MAGNUS_ORDER - 1)
+        scale = max(np.max(np.abs(Q)), abs(Wk), np.finfo(float).tiny)
+        converged = bool(err <= options.rtol * scale) and change <= options.rtol
+        if converged or options.steps is not None or 2 * fine > options.max_steps:
+            break
+        dl0, Q0, W0, fine = dl, Q, Wk, 2 * fine
+    if change > options.rtol:
+        warnings.warn(f"exact_cycle: the state still changed by {change:.2e} after "
+                      f"{options.max_cycles} cycles (max_cycles); the limit cycle is not reached",
+                      AccuracyWarning, stacklevel=3)
+    elif not converged and options.steps is None:
+        warnings.warn(f"exact_cycle: error estimate {err:.2e} above rtol*scale "
+                      f"{options.rtol * scale:.2e} at max_steps={options.max_steps}",
+                      AccuracyWarning, stacklevel=3)
+    d = machine.dim
+    r = dl.reshape(d, d)
+    r = 0.5 * (r + r.conj().T)
+    r = r - np.eye(d) * np.trace(r) / d
+    return r.reshape(-1), math.nan, Q, Wk, err, fine, converged
 
 
 RELAXATION_NODES = 64
