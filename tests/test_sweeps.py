@@ -398,3 +398,47 @@ def test_cli_progress_bar_and_bad_workers(tmp_path):
     assert r.returncode == 0 and "4/4" in r.stderr and "pt/s" in r.stderr
     r = _cli(["sweep", str(p), "--out", str(tmp_path / "q.zarr"), "--workers", "-2"])
     assert r.returncode == 2 and "--workers" in r.stderr
+
+
+def _pool_workers(pid: int) -> list[int]:
+    """Pids of the spawned pool workers of process ``pid`` (Linux /proc)."""
+    out = []
+    try:
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return out
+    for k in kids:
+        try:
+            cmd = Path(f"/proc/{k}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "spawn_main" in cmd:
+            out.append(int(k))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_local_pool_survives_a_killed_worker(tmp_path):
+    """A pool worker killed mid-run breaks the pool; the driver restarts it, reruns the
+    unfinished blocks and the dataset is complete and equal to a serial run."""
+    text = RESPONSE_SWEEP.replace("chunk = 2", "chunk = 1")
+    p = write(tmp_path, text)
+    out = tmp_path / "pk.zarr"
+    proc = _start_cli(["sweep", str(p), "--out", str(out), "--no-progress", "--workers", "2"],
+                      delay=0.3)
+    try:
+        _wait_for_points(proc, out, 1)
+        kids = _pool_workers(proc.pid)
+        assert kids, "no pool worker found"
+        os.kill(kids[0], signal.SIGKILL)
+        o, e = proc.communicate(timeout=WAIT_S)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 0, (o, e)
+    assert "6 ok, 0 error, 0 missing" in o
+    assert SweepStore(out).runs()[-1]["pool_restarts"] == 1
+    clean = tmp_path / "clean.zarr"
+    run_sweep(p, clean, executor="serial")
+    xr.testing.assert_identical(strip(load_result(out)), strip(load_result(clean)))

@@ -118,7 +118,7 @@ class _Pool:
     name = "processes"
 
     def __init__(self, spec, workers):
-        self.spec, self.workers = spec, workers
+        self.spec, self.workers, self.restarts = spec, workers, 0
         self.pool = self._new()
 
     def _new(self):
@@ -127,7 +127,6 @@ class _Pool:
 
     def run(self, jobs):
         pending = {self.pool.submit(run_chunk, self.spec, b, t): (b, t) for b, t in jobs}
-        restarts = 0
         while pending:
             broken = False
             for f in as_completed(list(pending)):
@@ -143,12 +142,12 @@ class _Pool:
             if broken:
                 jobs = list(pending.values())
                 self.pool.shutdown(wait=True, cancel_futures=True)
-                if restarts >= POOL_RESTARTS:
+                if self.restarts >= POOL_RESTARTS:
                     for b, _ in jobs:
                         yield b, None, BrokenProcessPool("the local process pool broke "
-                                                         f"{restarts + 1} times")
+                                                         f"{self.restarts + 1} times")
                     return
-                restarts += 1
+                self.restarts += 1
                 self.pool = self._new()
                 pending = {self.pool.submit(run_chunk, self.spec, b, t): (b, t)
                            for b, t in jobs}
@@ -360,6 +359,7 @@ def _run(spec, store, out, executor, scheduler, workers, client, fail_fast, prog
                                    "error": counts["error"], "lost_chunks": counts["lost"],
                                    "elapsed": elapsed, "task_seconds": counts["task_seconds"],
                                    "stopped": stopped,
+                                   "pool_restarts": getattr(ex, "restarts", 0),
                                    "interrupted": interrupted})
     final = store.status()
     return SweepSummary(
