@@ -84,7 +84,8 @@ def test_reparametrisation_keeps_heat_and_length(q1, circle):
 
 @pytest.mark.parametrize("loop", [
     Ellipse(("Bx", "Bz"), center=(0.8, 0.6), semi_axes=(0.6, 0.2), angle=0.4),
-    Sector(("Bx", "Bz"), r_in=0.3, r_out=2.0, theta0=0.2, theta1=1.2)])
+    Sector(("Bx", "Bz"), r_in=0.3, r_out=2.0, theta0=0.2, theta1=1.2),
+    Sector(("Bx", "Bz"), r_in=0.0, r_out=3.0, clockwise=True)])  # a stationary piece
 def test_dissipation_bound_and_constant_dissipation_timing(q1, loop):
     uni = cycle_summary(q1, loop, area=False)
     assert uni.dissipation >= uni.length**2
@@ -160,6 +161,9 @@ def test_bad_loops(q1, circle):
         cycle_summary(q1, Circle(("Bx", "By"), center=(1, 1), radius=0.5))
     with pytest.raises(ModelError, match="timing"):
         cycle_summary(q1, circle, timing="fast")
+    far = Sector(("Bx", "Bz"), r_in=0.0, r_out=30.0, clockwise=True)
+    with pytest.raises(ModelError, match="vanishes"):
+        cycle_summary(q1, far, timing="constant_dissipation")
 
 
 def test_loop_through_bad_points_is_named(q1):

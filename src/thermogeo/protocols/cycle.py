@@ -379,13 +379,17 @@ def constant_dissipation_loop(machine: Machine, loop: Loop, *, n: int = 256,
     from thermogeo.response import response
 
     s, w = loop.quadrature(n)
-    r = response(machine, loop.points(machine, s), numerics=numerics)
-    v = np.sqrt(np.clip(np.einsum("nij,ni,nj->n", r.metric, *(2 * [loop.velocity(machine, s)])),
-                        0, None))
-    if np.any(v <= 1e-12 * v.max()):
-        raise ModelError("timing 'constant_dissipation': the dissipation speed vanishes at "
-                         f"{loop.xy(s[np.argmin(v)]).round(6).tolist()}; no finite re-timing "
-                         "exists")
+    still = ~np.any(loop.dxy(s) != 0, axis=-1)  # e.g. the inner arc of a sector at r_in = 0
+    r = response(machine, loop.points(machine, s[~still]), numerics=numerics)
+    v = np.zeros(len(s))
+    vel = loop.velocity(machine, s[~still])
+    v[~still] = np.sqrt(np.clip(np.einsum("nij,ni,nj->n", r.metric, vel, vel), 0, None))
+    small = (v <= 1e-9 * v.max()) & ~still
+    if np.any(small):
+        raise ModelError("timing 'constant_dissipation': the dissipation speed "
+                         "sqrt(g(lam', lam')) vanishes (relative to its maximum) at "
+                         f"{loop.xy(s[small][:1]).round(6).tolist()[0]} where the loop moves "
+                         "(e.g. far out where the metric decays); no finite re-timing exists")
     bp = loop.breakpoints()
     if len(bp) == 2:
         F = np.fft.rfft(v) / n
@@ -445,7 +449,10 @@ def constant_dissipation_loop(machine: Machine, loop: Loop, *, n: int = 256,
             lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
         u = 0.5 * (lo + hi)
         for _ in range(6):
-            u = np.clip(u - (cum(u) - target) / speed(u), lo, hi)
+            sp = speed(u)
+            ok = sp > 0
+            step = np.where(ok, cum(u) - target, 0.0) / np.where(ok, sp, 1.0)
+            u = np.clip(u - step, lo, hi)
         return np.where(x <= 0, 0.0, np.where(x >= 1, 1.0, u))
 
     def dphi(x):
@@ -453,6 +460,7 @@ def constant_dissipation_loop(machine: Machine, loop: Loop, *, n: int = 256,
 
     corners = np.clip(np.asarray(cum(np.asarray(bp, float))) / total, 0.0, 1.0)
     corners[0], corners[-1] = 0.0, 1.0
+    corners = np.unique(np.round(corners, 14))  # pieces where the loop stands still vanish
     return Retimed(loop.plane, loop=loop, phi=phi, dphi=dphi, base=loop.base,
                    corners=tuple(corners.tolist()))
 
