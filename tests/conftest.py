@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
@@ -23,3 +24,10 @@ def models_dir() -> Path:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20261128)
+
+
+def pytest_configure(config):
+    """One BLAS thread: the kernels work on many small matrices, where threading costs more
+    than it gains, and the suite must not oversubscribe CI's two cores (sweep tests start
+    worker processes of their own)."""
+    threadpool_limits(limits=1)

@@ -157,4 +157,4 @@ def spectral_density_from_dict(d: dict, where: str = "spectral_density") -> Spec
     try:
         return cls(**d)
     except ModelError as e:
-        raise ModelError(f"{where}: {e}") from None
+        raise ModelError(f"{where}.{str(e).removeprefix('spectral_density.')}") from None

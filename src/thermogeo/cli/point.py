@@ -9,6 +9,7 @@ import numpy as np
 import typer
 
 from thermogeo.cli.app import app, parse_assignments, print_json, user_errors
+from thermogeo.errors import NonUniqueSteadyStateError
 from thermogeo.io import load_model
 from thermogeo.lindblad.generator import generator
 from thermogeo.linalg.steady import steady_solve
@@ -18,8 +19,7 @@ from thermogeo.response import response
 
 def secular_report(machine, lam, numerics: Numerics) -> list[str]:
     """Warnings about the secular approximation at one point: distinct Bohr frequencies
-    closer than the fastest relaxation rate (largest ``|Re|`` eigenvalue of L), and a
-    non-unique steady state."""
+    closer than the fastest relaxation rate (largest ``|Re|`` eigenvalue of L)."""
     gen = generator(machine, lam[None], numerics)
     out = []
     w = np.unique(gen.groups.omega[0])
@@ -30,10 +30,6 @@ def secular_report(machine, lam, numerics: Numerics) -> list[str]:
         out.append(f"SecularApproximationWarning: {close.size} pair(s) of distinct Bohr "
                    f"frequencies are closer ({close.min():.3g}) than the fastest relaxation rate "
                    f"({rate:.3g}); the secular approximation may fail")
-    ss = steady_solve(gen.L, numerics.uniqueness_rcond)
-    if not ss.unique[0]:
-        out.append(f"NonUniqueSteadyState: the steady state is not unique at the default "
-                   f"point (rcond {ss.rcond[0]:.2e})")
     return out
 
 
@@ -45,6 +41,12 @@ def check(model: Path = typer.Argument(..., help="TOML model file."),
     m = load_model(model)
     lam = m.point()
     E = np.linalg.eigvalsh(m.hamiltonian_at(lam))
+    ss = steady_solve(generator(m, lam[None]).L, Numerics().uniqueness_rcond)
+    if not ss.unique[0]:
+        raise NonUniqueSteadyStateError(
+            f"{model}: the steady state is not unique at the default point "
+            f"{dict(m.parameters)} (rcond {ss.rcond[0]:.2e}): the couplings leave part of the "
+            "state space dark; break the symmetry in the couplings or the Hamiltonian")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         notes = secular_report(m, lam, Numerics())
