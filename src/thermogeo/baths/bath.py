@@ -52,3 +52,7 @@ class Bath:
     def rate_derivative(self, omega: np.ndarray) -> np.ndarray:
         """``d gamma / d omega`` at this bath's temperature."""
         return self.spectral_density.rate_derivative(omega, self.temperature)
+
+    def rate_temperature_derivative(self, omega: np.ndarray) -> np.ndarray:
+        """``d gamma / dT`` at this bath's temperature."""
+        return self.spectral_density.rate_temperature_derivative(omega, self.temperature)

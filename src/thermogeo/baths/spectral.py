@@ -67,6 +67,21 @@ class SpectralDensity(ABC):
         out = 2 * np.pi * (dJodd * g - Jodd * g * (g - 1.0) / T)
         return np.where(nz, out, 0.0)
 
+    def rate_temperature_derivative(self, omega: np.ndarray, T: float) -> np.ndarray:
+        """``d gamma / dT`` at fixed ``omega``: ``2 pi J_odd(omega) g (g - 1) omega / T^2`` with
+        ``g = 1/(1 - exp(-omega/T))``, and ``d gamma(0)/dT`` at ``omega = 0``."""
+        omega = np.asarray(omega, dtype=float)
+        a = np.abs(omega)
+        nz = a > 0
+        safe = np.where(nz, omega, 1.0)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            g = -1.0 / np.expm1(-safe / T)
+            out = 2 * np.pi * np.sign(safe) * self.density(np.where(nz, a, 1.0)) * g * (g - 1.0) \
+                * safe / T**2
+        out = np.nan_to_num(out, nan=0.0)  # g (g - 1) underflows to 0 * inf far from kT
+        # gamma(0) is linear in T (2 pi kappa T for s = 1, zero otherwise)
+        return np.where(nz, out, self.zero_frequency_rate(1.0))
+
 
 @dataclass(frozen=True)
 class Ohmic(SpectralDensity):
