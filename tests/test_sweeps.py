@@ -270,6 +270,18 @@ def test_changed_sweep_file_is_refused(tmp_path):
     assert list(load_result(out).b.values) == [1.5, 2.0]
 
 
+def test_changed_model_file_is_refused(tmp_path):
+    """The hash covers the model file too: an edited model behind the same sweep file."""
+    model = tmp_path / "model.toml"
+    model.write_text(Path(QUBIT).read_text())
+    p = write(tmp_path, RESPONSE_SWEEP.replace(QUBIT, "model.toml"))
+    out = tmp_path / "m.zarr"
+    run_sweep(p, out, executor="serial")
+    model.write_text(Path(QUBIT).read_text().replace("temperature = 1.0", "temperature = 2.0"))
+    with pytest.raises(SweepMismatchError):
+        run_sweep(p, out, executor="serial")
+
+
 # -- executors and storage ---------------------------------------------------------------
 
 def test_process_pool_matches_serial_and_export(tmp_path):
