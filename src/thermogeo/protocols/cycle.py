@@ -47,8 +47,8 @@ class CycleQuadrature:
     Parameters
     ----------
     rtol : float
-        Stop doubling the nodes when two successive levels agree to ``rtol`` relative to the
-        largest figure (default 1e-10).
+        Stop doubling the nodes when two successive levels agree to ``rtol``, each figure
+        relative to itself (floored at 1e-6 of the largest figure). Default 1e-10.
     start : int
         Initial nodes (smooth loops: in total; piecewise loops: per piece). Default 32.
     max_nodes : int
@@ -231,6 +231,14 @@ def _check_nodes(machine, loop, s, r) -> None:
                       stacklevel=4)
 
 
+def _agree(cur, prev, rtol) -> bool:
+    """Every figure agrees to ``rtol`` relative to itself (figures smaller than 1e-6 of the
+    largest, e.g. a heat that vanishes by symmetry, relative to that floor)."""
+    big = max(float(np.abs(cur).max()), np.finfo(float).tiny)
+    scale = np.maximum(np.abs(cur), 1e-6 * big)
+    return bool(np.all(np.abs(cur - prev) <= rtol * scale))
+
+
 def _adaptive_line(machine, loop, numerics, quad, nodes):
     bidx = None
     if nodes is not None:
@@ -243,10 +251,8 @@ def _adaptive_line(machine, loop, numerics, quad, nodes):
         # away from equilibrium g can be indefinite: then sqrt(max(g, 0)) has kinks and L is
         # only a diagnostic, not part of the convergence test
         cur = np.concatenate([Q, [diss] if extra[-1] else [diss, L]])
-        if prev is not None:
-            scale = max(np.abs(cur).max(), np.finfo(float).tiny)
-            if np.abs(cur - prev).max() <= quad.rtol * scale:
-                return Q, diss, L, extra, n, True
+        if prev is not None and _agree(cur, prev, quad.rtol):
+            return Q, diss, L, extra, n, True
         if 2 * n > quad.max_nodes:
             warnings.warn(f"cycle integrals: not converged to rtol {quad.rtol:g} with {n} "
                           "nodes (per piece for loops with corners)", QuadratureWarning,
@@ -345,8 +351,7 @@ def area_integral(machine: Machine, loop: Loop, *, numerics: Numerics | None = N
     while True:
         ns2, nt2 = 2 * ns, 2 * nt
         cur = level(ns2, nt2)
-        scale = max(np.abs(cur).max(), np.finfo(float).tiny)
-        if np.abs(cur - prev).max() <= quad.rtol * scale:
+        if _agree(cur, prev, quad.rtol):
             return cur, True
         if 4 * len(w_of(ns2, nt2)) > quad.max_area_points:
             warnings.warn(f"area integral of the rotor: not converged to rtol {quad.rtol:g} "
