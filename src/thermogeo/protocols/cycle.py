@@ -115,7 +115,8 @@ class CycleSummary:
         also ``max_power``, ``best_period``, ``efficiency_at_max_power``, ``heat_leak``..."""
         out = {
             "pumped_heat": dict(zip(self.bath_names, map(float, self.pumped_heat))),
-            "pumped_heat_area": dict(zip(self.bath_names, map(float, self.pumped_heat_area))),
+            "pumped_heat_area": {b: (float(q) if np.isfinite(q) else None)  # None: skipped
+                                 for b, q in zip(self.bath_names, self.pumped_heat_area)},
             "dissipation": self.dissipation, "length": self.length, "bath": self.bath,
             "A": self.A, "A2_over_L2": self.A2_over_L2, "timing": self.timing,
             "nodes": self.nodes, "converged": self.converged,
