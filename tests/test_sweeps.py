@@ -244,6 +244,7 @@ def test_nonunique_point_recorded_while_rest_complete(tmp_path):
     assert bool(hr.where(bad).isnull().all())
     assert bool(np.isfinite(hr.where(~bad, 0.0)).all())
     assert [a["b"] for a, _ in s.errors] == [1.0, 1.0]
+    assert s.error_kinds == {"NonUniqueSteadyStateError": 2}
 
 
 def test_fail_fast_stops_at_first_error(tmp_path):

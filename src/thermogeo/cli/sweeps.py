@@ -12,7 +12,14 @@ EXIT_ERRORS = 1
 EXIT_INTERRUPTED = 130
 
 
-@app.command()
+SWEEP_HELP = (
+    "Run a sweep file; rerun the same command to resume after an interruption.\n\n"
+    "Exit status: 0 when every point is stored (a point whose computation failed is stored "
+    "with status 'error' and its message), 1 when points are missing (lost tasks, "
+    "--fail-fast), 2 for bad input (including a changed sweep file), 130 when interrupted.")
+
+
+@app.command(help=SWEEP_HELP)
 @user_errors
 def sweep(sweep_file: Path = typer.Argument(..., help="Sweep TOML file."),
           out: Path = typer.Option(..., "--out", help="Result store RESULT.zarr (created, or "
@@ -51,9 +58,11 @@ def sweep(sweep_file: Path = typer.Argument(..., help="Sweep TOML file."),
     if json:
         print_json(s.to_dict())
     else:
-        typer.echo(f"{s.path}: {s.total} points: {s.ok} ok, {s.error} error, {s.missing} "
-                   f"missing; this run computed {s.computed} ({s.before} already stored) in "
-                   f"{s.elapsed:.1f} s with {s.executor} ({s.workers} workers)")
+        kinds = (" (" + ", ".join(f"{k}: {n}" for k, n in s.error_kinds.items()) + ")"
+                 if s.error_kinds else "")
+        typer.echo(f"{s.path}: {s.total} points: {s.ok} ok, {s.error} error{kinds}, "
+                   f"{s.missing} missing; this run computed {s.computed} ({s.before} already "
+                   f"stored) in {s.elapsed:.1f} s with {s.executor} ({s.workers} workers)")
         for at, msg in s.errors:
             typer.echo(f"error at {', '.join(f'{k} = {v:g}' for k, v in at.items())}: {msg}")
         if s.lost_chunks:

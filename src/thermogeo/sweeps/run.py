@@ -59,6 +59,7 @@ class SweepSummary:
                               missing
     stopped : bool            ``fail_fast`` stopped the run at the first error
     errors : tuple            ``(overrides, message)`` of the first few error points of the run
+    error_kinds : dict        exception name -> number of error points in the store
     """
 
     path: str
@@ -76,6 +77,7 @@ class SweepSummary:
     lost_chunks: int = 0
     stopped: bool = False
     errors: tuple = field(default_factory=tuple)
+    error_kinds: dict = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -93,7 +95,8 @@ class SweepSummary:
                 "workers": self.workers, "elapsed": self.elapsed,
                 "task_seconds": self.task_seconds, "rate": self.rate,
                 "lost_chunks": self.lost_chunks, "stopped": self.stopped,
-                "errors": [{"at": a, "message": m} for a, m in self.errors]}
+                "errors": [{"at": a, "message": m} for a, m in self.errors],
+                "error_kinds": dict(self.error_kinds)}
 
 
 # -- executors ---------------------------------------------------------------------------
@@ -176,7 +179,7 @@ class _Dask:
                 client = Client(scheduler)
             self._own.insert(0, client)
         self.client = client
-        self.workers = len(client.scheduler_info().get("workers", {})) or (workers or 0)
+        self.workers = len(client.nthreads()) or (workers or 0)
         self.futures = []
 
     def run(self, jobs):
@@ -362,13 +365,18 @@ def _run(spec, store, out, executor, scheduler, workers, client, fail_fast, prog
                                    "pool_restarts": getattr(ex, "restarts", 0),
                                    "interrupted": interrupted})
     final = store.status()
+    kinds: dict[str, int] = {}
+    if np.any(final == STATUS_ERROR):
+        for m in store.messages()[final == STATUS_ERROR]:
+            k = str(m).split(":", 1)[0] or "unknown"
+            kinds[k] = kinds.get(k, 0) + 1
     return SweepSummary(
         path=str(out), total=spec.n_points, before=before, computed=counts["computed"],
         ok=int(np.sum(final == STATUS_OK)), error=int(np.sum(final == STATUS_ERROR)),
         missing=int(np.sum(final == STATUS_MISSING)), run=run, executor=ex_name,
         workers=n_workers, elapsed=elapsed, task_seconds=counts["task_seconds"],
         lost_chunks=counts["lost"], stopped=stopped,
-        errors=tuple(errors[:5]))
+        errors=tuple(errors[:5]), error_kinds=kinds)
 
 
 def _store_block(store: SweepStore, spec: SweepSpec, res: ChunkResult, run: int) -> None:

@@ -188,6 +188,10 @@ class SweepStore:
         """``(*sweep)`` status strings: "ok", "error" or "" (missing)."""
         return np.asarray(self._group("r")["status"][...])
 
+    def messages(self) -> np.ndarray:
+        """``(*sweep)`` per-point messages."""
+        return np.asarray(self._group("r")["message"][...])
+
     def runs(self) -> list[dict]:
         """One record per run so far."""
         return json.loads(self.attrs.get("runs_json", "[]"))
