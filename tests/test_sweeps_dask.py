@@ -167,3 +167,10 @@ def test_killed_scheduler_run_resumes(tmp_path, sweep_file, serial_result):
     finally:
         for p in reversed(procs):
             _kill(p)
+
+
+def test_bad_scheduler_address_is_a_clear_error(tmp_path, sweep_file):
+    r = subprocess.run(CLI + ["sweep", str(sweep_file), "--out", str(tmp_path / "b.zarr"),
+                              "--scheduler", "not-an-address", "--no-progress"],
+                       capture_output=True, text=True, timeout=WAIT_S)
+    assert r.returncode == 2 and "scheduler: cannot connect" in r.stderr

@@ -173,10 +173,17 @@ class _Dask:
                                        host="127.0.0.1")
                 self._own.append(cluster)
                 client = Client(cluster)
-            elif str(scheduler).endswith(".json") and Path(scheduler).is_file():
-                client = Client(scheduler_file=str(scheduler))
             else:
-                client = Client(scheduler)
+                try:
+                    if str(scheduler).endswith(".json") and Path(scheduler).is_file():
+                        client = Client(scheduler_file=str(scheduler))
+                    else:
+                        client = Client(scheduler)
+                except (OSError, TimeoutError, ValueError) as e:
+                    raise ModelError(f"scheduler: cannot connect to {scheduler!r} ({e}); "
+                                     "expected 'local', a scheduler address such as "
+                                     "tcp://127.0.0.1:8786, or a scheduler file (*.json)"
+                                     ) from None
             self._own.insert(0, client)
         self.client = client
         self.workers = len(client.nthreads()) or (workers or 0)
