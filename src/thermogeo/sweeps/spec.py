@@ -192,13 +192,25 @@ class SweepSpec:
 
     def coords(self) -> dict:
         """Coordinates of the sweep dimensions (cases as coordinates along ``case``)."""
-        out = {a.dim: (a.dim, np.array(a.values), {"sweep_name": a.name}) for a in self.combos}
+        out = {a.dim: (a.dim, np.array(a.values), self._attrs(a.name)) for a in self.combos}
         if self.cases:
             n = len(self.cases[0].values)
-            out[CASE_DIM] = (CASE_DIM, np.arange(n), {})
-            out.update({a.dim: (CASE_DIM, np.array(a.values), {"sweep_name": a.name})
+            out[CASE_DIM] = (CASE_DIM, np.arange(n), {"long_name": "index of the zipped cases"})
+            out.update({a.dim: (CASE_DIM, np.array(a.values), self._attrs(a.name))
                         for a in self.cases})
         return out
+
+    def _attrs(self, name: str) -> dict:
+        """Coordinate attributes of a swept name (units in k_B = hbar = 1)."""
+        if name.endswith(".temperature"):
+            units = "energy (k_B = 1)"
+        elif name.endswith(".strength"):
+            units = "1 (ohmic coupling strength kappa)"
+        elif name in self.machine.parameters:
+            units = "energy (default of a driving parameter)"
+        else:
+            units = "as in the model file (a constant)"
+        return {"sweep_name": name, "units": units}
 
     def values_at(self, index: tuple[int, ...]) -> dict[str, float]:
         """The overrides of the point at grid ``index`` (constants included)."""
