@@ -485,7 +485,7 @@ class Retimed(Reparametrized):
 def cycle_summary(machine: Machine, loop: Loop, *, bias: float | None = None,
                   timing: str = "uniform", bath: str | None = None, nodes: int | None = None,
                   numerics: Numerics | None = None, quadrature: CycleQuadrature | None = None,
-                  area: bool = True, leak_step: float = 1e-4) -> CycleSummary:
+                  area: bool = True) -> CycleSummary:
     """Geometric heat, dissipation, thermodynamic length and engine figures of one cycle.
 
     Parameters
@@ -510,9 +510,6 @@ def cycle_summary(machine: Machine, loop: Loop, *, bias: float | None = None,
     quadrature : CycleQuadrature, optional
     area : bool
         Also compute the area integral of the rotor (default True).
-    leak_step : float
-        Relative temperature step of the heat-leak derivative (see
-        :func:`thermogeo.protocols.engine.thermal_conductance`).
 
     Returns
     -------
@@ -552,7 +549,7 @@ def cycle_summary(machine: Machine, loop: Loop, *, bias: float | None = None,
     A = float(Q[bi])
     engine = None
     if bias is not None:
-        kappa = thermal_conductance(machine, lam, hot=bi, step=leak_step, numerics=numerics)
+        kappa = thermal_conductance(machine, lam, hot=bi, numerics=numerics)
         kbar = float(w @ kappa)
         engine = engine_figures(A, L, bias, kbar, float(machine.temperatures[0]))
         engine["heat_leak"] = kbar

@@ -81,44 +81,29 @@ def engine_figures(A: float, length: float, bias: float, heat_leak: float | None
     return out
 
 
-def thermal_conductance(machine: Machine, lam, *, hot: int = 0, step: float = 1e-4,
+def thermal_conductance(machine: Machine, lam, *, hot: int = 0,
                         numerics: Numerics | None = None) -> np.ndarray:
     """Linear-response thermal conductance ``kappa(lam)`` from bath ``hot`` to the others.
 
     ``kappa = dJ_hot / d(dT)`` at ``dT = 0``, with ``T_hot = T + dT/2`` and every other bath at
-    ``T - dT/2`` (``J_hot = Tr[H D_hot rho_0]`` the steady heat current into the system). The
-    derivative is the symmetric difference quotient of two exact steady-state solves at
-    ``dT = +/- step * T``; its error is ``O(step^2)`` relative.
+    ``T - dT/2`` (``J_hot = Tr[H D_hot rho_0]`` the steady heat current into the system),
+    computed exactly from the temperature derivatives of the rates
+    (:func:`thermogeo.response.thermal.conductance`).
 
     Parameters
     ----------
     machine : Machine   all baths at one temperature ``T``
     lam : array (*b, k)
     hot : int           index of the hot bath
-    step : float        relative temperature difference of the two solves (visible knob)
 
     Returns
     -------
     kappa : (*b,)
     """
-    from thermogeo.lindblad.generator import generator
-    from thermogeo.lindblad.observables import heat_current
-    from thermogeo.linalg.steady import steady_solve
+    from thermogeo.response.thermal import conductance
 
-    numerics = numerics or Numerics()
-    lam = np.asarray(lam, dtype=float)
-    flat = lam.reshape(-1, lam.shape[-1])
     if not machine.equal_temperatures:
         raise ValueError("heat leak: the machine's baths must share one temperature T (the "
                          "bias is applied around it), got "
                          f"{dict(zip(machine.bath_names, machine.temperatures))}")
-    T = float(machine.temperatures[0])
-    dT = step * T
-    J = []
-    for sgn in (1.0, -1.0):
-        vals = {f"{b}.temperature": T - sgn * dT / 2 for b in machine.bath_names}
-        vals[f"{machine.bath_names[hot]}.temperature"] = T + sgn * dT / 2
-        gen = generator(machine.with_values(**vals), flat, numerics)
-        ss = steady_solve(gen.L, numerics.uniqueness_rcond)
-        J.append(heat_current(gen.E, gen.D, ss.rho)[:, hot])
-    return ((J[0] - J[1]) / (2 * dT)).reshape(lam.shape[:-1])
+    return conductance(machine, lam, hot=hot, numerics=numerics)
