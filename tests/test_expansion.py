@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from thermogeo import load_model
-from thermogeo.dynamics import (ExactOptions, balance_along, convergence, expansion_cycle,
-                                path_expansion)
+from thermogeo.dynamics import (ExactOptions, balance_along, convergence, exact_cycle,
+                                expansion_cycle, path_expansion)
 from thermogeo.protocols.paths import Circle, Rectangle, Reparametrized
 
 from conftest import CLOSED_FORM_RTOL, IDENTITY_RTOL, MODELS
@@ -144,3 +144,19 @@ def test_exact_balance_approaches_expansion(q1):
     (a1, a2, ap), (b1, b2, bp) = devs
     for a, b in ((a1, b1), (a2, b2), (ap, bp)):
         assert b < a / 3.0  # ratio 4 expected for 1/tau
+
+
+def test_time_reversal_parity(q1):
+    """Reversing the loop flips the odd orders of the expansion only: the antisymmetric part
+    of the exact heat approaches Q_geo as tau^-2 and the symmetric part approaches Q^(2)/tau as
+    tau^-3 (a sharper check of both coefficients than the plain convergence)."""
+    taus = np.array([50.0, 100.0, 200.0])
+    odd, even = [], []
+    for tau in taus:
+        f = exact_cycle(q1, CIRCLE, tau, options=ExactOptions(rtol=1e-12))
+        r = exact_cycle(q1, CIRCLE.reversed(), tau, options=ExactOptions(rtol=1e-12),
+                        expansion=False)
+        odd.append(np.abs((f.heat - r.heat) / 2 - f.expansion.heat_order1).max())
+        even.append(np.abs((f.heat + r.heat) / 2 - f.expansion.heat_order2).max())
+    assert np.polyfit(np.log(taus), np.log(odd), 1)[0] == pytest.approx(-2.0, abs=SLOPE2_TOL)
+    assert np.polyfit(np.log(taus), np.log(even), 1)[0] == pytest.approx(-3.0, abs=SLOPE2_TOL)
