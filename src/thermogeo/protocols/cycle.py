@@ -31,7 +31,7 @@ from thermogeo.errors import ModelError, SecularApproximationWarning, ThermogeoW
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 from thermogeo.protocols.engine import engine_figures, thermal_conductance
-from thermogeo.protocols.paths import Loop, Polygon, Reparametrized, Sector
+from thermogeo.protocols.paths import Loop, Polygon, Reparametrized, Sector, first_crossing
 
 TIMINGS = ("uniform", "constant_dissipation")
 
@@ -146,7 +146,7 @@ def check_loop(loop: Loop, machine: Machine | None = None, *, simple: bool = Tru
     if simple:
         s = np.unique(np.concatenate([np.linspace(0, 1, samples + 1), loop.breakpoints()]))
         p = loop.xy(s)
-        i, j = _crossing(p)
+        i, j = first_crossing(p)
         if i is not None:
             raise ModelError(f"loop: intersects itself near {p[i].round(6).tolist()} (s = "
                              f"{s[i]:.4f} and s = {s[j]:.4f}); a simple closed loop is required")
@@ -164,30 +164,6 @@ def _turning_number(p: np.ndarray) -> int:
     a = np.arctan2(d[:, 1], d[:, 0])
     turn = np.angle(np.exp(1j * (np.roll(a, -1) - a)))
     return int(round(abs(turn.sum()) / (2 * np.pi)))
-
-
-def _crossing(p: np.ndarray):
-    """First pair of properly crossing chords of the closed polyline ``p (n+1, 2)``."""
-    a, b = p[:-1], p[1:]
-    n = len(a)
-    keep = np.linalg.norm(b - a, axis=1) > 0
-    idx = np.flatnonzero(keep)
-    a, b = a[keep], b[keep]
-
-    def orient(p, q, r):
-        return np.sign((q[..., 0] - p[..., 0]) * (r[..., 1] - p[..., 1])
-                       - (q[..., 1] - p[..., 1]) * (r[..., 0] - p[..., 0]))
-
-    A, B = a[:, None], b[:, None]
-    C, D = a[None], b[None]
-    cross = ((orient(A, B, C) * orient(A, B, D) < 0) & (orient(C, D, A) * orient(C, D, B) < 0))
-    ii, jj = np.meshgrid(idx, idx, indexing="ij")
-    gap = np.abs(ii - jj)
-    cross &= (gap > 1) & (gap < n - 1) & (ii < jj)
-    hit = np.argwhere(cross)
-    if hit.size == 0:
-        return None, None
-    return int(idx[hit[0, 0]]), int(idx[hit[0, 1]])
 
 
 # ---------------------------------------------------------------------------------------

@@ -376,4 +376,15 @@ def _boundary_loop(region, T, pts, f, mask, periodic, plane, base, sign, max_ver
     try:
         return Polygon((plane[0], plane[1]), vertices=p, base=base)
     except ModelError:
+        if not periodic:
+            return None
+    # A region touching the centre of a polar grid: contour points closer to the centre than
+    # the first grid radius come from many angles and may cross; merge each run of them into
+    # the centre itself.
+    near = np.hypot(p[:, 0] - region.center[0], p[:, 1] - region.center[1]) < rad[1]
+    keep = ~near | np.concatenate([[True], ~near[:-1]])
+    q = np.where(near[:, None], np.asarray(region.center, dtype=float)[None, :], p)[keep]
+    try:
+        return Polygon((plane[0], plane[1]), vertices=q, base=base)
+    except ModelError:
         return None

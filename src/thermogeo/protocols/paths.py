@@ -377,17 +377,38 @@ class Reparametrized(Loop):
 
 def _check_simple(p: np.ndarray, what: str) -> None:
     """Raise if a closed polyline ``p (n+1, 2)`` (first point repeated) self-intersects."""
-    n = len(p) - 1
-    for i in range(n):
-        for j in range(i + 2, n):
-            if i == 0 and j == n - 1:
-                continue
-            if _segments_cross(p[i], p[i + 1], p[j], p[j + 1]):
-                raise ModelError(f"{what}: the loop intersects itself (sides {i} and {j}); a "
-                                 "simple closed loop is required")
+    i, j = first_crossing(p)
+    if i is not None:
+        raise ModelError(f"{what}: the loop intersects itself (sides {i} and {j}); a simple "
+                         "closed loop is required")
 
 
-def _segments_cross(a, b, c, d) -> bool:
+def first_crossing(p: np.ndarray) -> tuple[int | None, int | None]:
+    """First pair ``(i, j)`` of properly crossing, non-adjacent chords of the closed polyline
+    ``p (n+1, 2)`` (``p[-1] == p[0]``), or ``(None, None)``.
+
+    Nearly collinear triples (cross product below ``1e-12`` of the squared extent) count as not
+    crossing, so that round-off on a common line (two sides along one axis) is no crossing.
+    """
+    a, b = p[:-1], p[1:]
+    n = len(a)
+    keep = np.linalg.norm(b - a, axis=1) > 0
+    idx = np.flatnonzero(keep)
+    a, b = a[keep], b[keep]
+    tol = 1e-12 * max(float(np.ptp(p[:, 0])), float(np.ptp(p[:, 1])), 1e-300) ** 2
+
     def orient(p, q, r):
-        return np.sign((q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0]))
-    return (orient(a, b, c) * orient(a, b, d) < 0) and (orient(c, d, a) * orient(c, d, b) < 0)
+        x = ((q[..., 0] - p[..., 0]) * (r[..., 1] - p[..., 1])
+             - (q[..., 1] - p[..., 1]) * (r[..., 0] - p[..., 0]))
+        return np.where(np.abs(x) <= tol, 0.0, np.sign(x))
+
+    A, B = a[:, None], b[:, None]
+    C, D = a[None], b[None]
+    cross = (orient(A, B, C) * orient(A, B, D) < 0) & (orient(C, D, A) * orient(C, D, B) < 0)
+    ii, jj = np.meshgrid(idx, idx, indexing="ij")
+    gap = np.abs(ii - jj)
+    cross &= (gap > 1) & (gap < n - 1) & (ii < jj)
+    hit = np.argwhere(cross)
+    if hit.size == 0:
+        return None, None
+    return int(idx[hit[0, 0]]), int(idx[hit[0, 1]])
