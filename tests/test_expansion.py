@@ -160,3 +160,16 @@ def test_time_reversal_parity(q1):
         even.append(np.abs((f.heat + r.heat) / 2 - f.expansion.heat_order2).max())
     assert np.polyfit(np.log(taus), np.log(odd), 1)[0] == pytest.approx(-2.0, abs=SLOPE2_TOL)
     assert np.polyfit(np.log(taus), np.log(even), 1)[0] == pytest.approx(-3.0, abs=SLOPE2_TOL)
+
+
+def test_first_law_order_by_order_unequal_temperatures(q1):
+    """Away from equilibrium: steady conduction sums to zero, the first-order work is
+    -sum Q_geo (engine work; physics.md section 5), and sum Q2 = -W2 still holds."""
+    m = q1.with_values(**{"L.temperature": 1.3})
+    e = expansion_cycle(m, CIRCLE, 25.0)
+    assert e.heat_order0[0] > 0
+    assert e.heat_order0.sum() == pytest.approx(0.0, abs=IDENTITY_RTOL * e.heat_order0[0])
+    assert e.work_order1 == pytest.approx(-e.heat_order1.sum(), rel=SPECTRAL_RTOL)
+    assert e.heat_order2.sum() == pytest.approx(-e.work_order2, rel=SPECTRAL_RTOL)
+    ex = exact_cycle(m, CIRCLE, 200.0, options=ExactOptions(rtol=1e-11))
+    assert ex.entropy_production == pytest.approx(ex.expansion.entropy_production, rel=1e-4)

@@ -179,6 +179,7 @@ class ExpansionCycle:
     ----------
     period : float
     bath_names : tuple of str
+    temperatures : (m,)
     heat_order0 : (m,)            ``tau int J_a ds`` (steady conduction; 0 at equal temperatures)
     heat_order1 : (m,)            ``Q_a^geo = closed int Lambda^a . dlam`` (independent of tau)
     heat_order2 : (m,)            ``Q_a^(2) / tau``
@@ -191,6 +192,7 @@ class ExpansionCycle:
 
     period: float
     bath_names: tuple
+    temperatures: np.ndarray
     heat_order0: np.ndarray
     heat_order1: np.ndarray
     heat_order2: np.ndarray
@@ -205,6 +207,16 @@ class ExpansionCycle:
         """Expansion to second order, ``heat_order0 + heat_order1 + heat_order2``, ``(m,)``."""
         return self.heat_order0 + self.heat_order1 + self.heat_order2
 
+    @property
+    def work(self) -> float:
+        """Expansion to second order, ``-sum_a heat_order0 + work_order1 + work_order2``."""
+        return float(-self.heat_order0.sum() + self.work_order1 + self.work_order2)
+
+    @property
+    def entropy_production(self) -> float:
+        """``-sum_a Q_a / T_a`` of the expansion to second order (per cycle)."""
+        return float(-(self.heat / self.temperatures).sum())
+
     def to_dict(self) -> dict:
         """Plain dictionary (the ``expansion`` entry of ``thermogeo exact --json``)."""
         def per_bath(x):
@@ -214,6 +226,8 @@ class ExpansionCycle:
                 "heat_order2": per_bath(self.heat_order2),
                 "work_order1": float(self.work_order1),
                 "work_order2": float(self.work_order2),
+                "heat": per_bath(self.heat), "work": self.work,
+                "entropy_production": self.entropy_production,
                 "thermodynamic_length": float(self.thermodynamic_length)}
 
 
@@ -254,6 +268,7 @@ def expansion_cycle(machine: Machine, loop, period, *, nodes: int | None = None,
     W2 = float(w @ pe.p1)
     return ExpansionCycle(
         period=tau, bath_names=tuple(machine.bath_names),
+        temperatures=np.asarray(machine.temperatures, dtype=float),
         heat_order0=tau * (w @ pe.heat_current), heat_order1=w @ pe.j1,
         heat_order2=Q2 / tau, work_order1=float(w @ pe.p0), work_order2=W2 / tau,
         heat_order2_coefficient=Q2, work_order2_coefficient=W2,
