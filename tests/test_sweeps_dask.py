@@ -100,11 +100,13 @@ def test_external_cluster_survives_a_killed_worker(tmp_path, sweep_file, serial_
     procs = []
     try:
         procs.append(_popen(DASK + ["scheduler", "--host", "127.0.0.1", "--port", "0",
-                                    "--no-dashboard", "--scheduler-file", str(sched_file)]))
+                                    "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
+                               "--scheduler-file", str(sched_file)]))
         _until(sched_file.exists, "the scheduler file")
         workers = [_popen(DASK + ["worker", "--scheduler-file", str(sched_file), "--host",
                                   "127.0.0.1", "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                                  "--name", f"w{i}"], env={DELAY_ENV: "0.6"})
+                                  "--dashboard-address", "127.0.0.1:0", "--name", f"w{i}"],
+                          env={DELAY_ENV: "0.6"})
                    for i in range(2)]
         procs += workers
         with distributed.Client(scheduler_file=str(sched_file), timeout="30s") as c:
@@ -136,12 +138,14 @@ def test_killed_scheduler_run_resumes(tmp_path, sweep_file, serial_result):
     procs = []
     try:
         sched = _popen(DASK + ["scheduler", "--host", "127.0.0.1", "--port", "0",
-                               "--no-dashboard", "--scheduler-file", str(sched_file)])
+                               "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
+                               "--scheduler-file", str(sched_file)])
         procs.append(sched)
         _until(sched_file.exists, "the scheduler file")
         procs.append(_popen(DASK + ["worker", "--scheduler-file", str(sched_file), "--host",
                                     "127.0.0.1", "--nthreads", "1", "--no-nanny",
-                                    "--no-dashboard", "--death-timeout", "5s"],
+                                    "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
+                                    "--death-timeout", "5s"],
                             env={DELAY_ENV: "0.6"}))
         with distributed.Client(scheduler_file=str(sched_file), timeout="30s") as c:
             c.wait_for_workers(1, timeout=WAIT_S)

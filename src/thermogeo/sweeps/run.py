@@ -168,9 +168,11 @@ class _Dask:
         self.spec, self._own = spec, []
         if client is None:
             if scheduler == "local":
+                # loopback only; HTTP servers on free ports (8787 may be taken)
                 cluster = LocalCluster(n_workers=workers or _cpu_count(), threads_per_worker=1,
-                                       processes=True, dashboard_address=None,
-                                       host="127.0.0.1")
+                                       processes=True, host="127.0.0.1",
+                                       dashboard_address="127.0.0.1:0",
+                                       worker_dashboard_address="127.0.0.1:0")
                 self._own.append(cluster)
                 client = Client(cluster)
             else:
