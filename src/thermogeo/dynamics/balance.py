@@ -15,6 +15,10 @@ second-order one ``J_a^(2) = j2_a / tau^2``. From the exact limit cycle at perio
     exact_heat_rate_order2 = tau (q_a - tau J_a - j1_a)     = j2_a + O(1/tau)
     exact_power_order2     = tau (p - p0)                   = p1   + O(1/tau)
     exact_energy_order1    = tau Tr[H (rho - rho_0)]        = e1   + O(1/tau)
+
+On loops with corners the exact rates also show the relaxation layer after each corner (width
+``relaxation_time / tau`` in ``s``), which the expansion carries as the corner terms
+``jump_heat_order2`` instead.
 """
 
 from __future__ import annotations
