@@ -176,6 +176,9 @@ def test_to_dict_keys(q1):
             "error_estimate"} <= set(d)
     assert set(d["heat"]) == {"L", "R"}
     assert {"heat_order1", "heat_order2", "work_order2"} <= set(d["expansion"])
+    ds = exact_cycle(q1, CIRCLE, 20.0).to_dataset()
+    assert float(ds.heat.sel(bath="L")) == pytest.approx(d["heat"]["L"])
+    assert ds.attrs["method"] == "spectral" and "heat_order2" in ds
 
 
 @pytest.mark.parametrize("model, tau", [("qubit_pump", 30.0), ("heisenberg_dimer", 150.0)])

@@ -405,6 +405,25 @@ class ExactCycle:
             out["expansion"] = self.expansion.to_dict()
         return out
 
+    def to_dataset(self):
+        """``xarray.Dataset`` with ``heat (bath)``, the scalars, and (if attached) the
+        expansion's ``heat_order0/1/2 (bath)``, ``work_order1/2``."""
+        import xarray as xr
+
+        data = {"heat": (("bath",), self.heat), "work": ((), self.work),
+                "first_law_residual": ((), self.first_law_residual),
+                "entropy_production": ((), self.entropy_production),
+                "error_estimate": ((), self.error_estimate)}
+        e = self.expansion
+        if e is not None:
+            data.update({f"heat_order{k}": (("bath",), getattr(e, f"heat_order{k}"))
+                         for k in (0, 1, 2)})
+            data.update(work_order1=((), e.work_order1), work_order2=((), e.work_order2))
+        return xr.Dataset(data, coords={"bath": list(self.bath_names)},
+                          attrs={"period": self.period, "method": self.method,
+                                 "steps": self.steps, "converged": int(self.converged),
+                                 "relaxation_time": self.relaxation_time})
+
 
 def _cycle_integrals(Phi, d, m):
     x, rc = _fixed_point(Phi, d)
