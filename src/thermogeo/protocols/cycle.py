@@ -152,9 +152,9 @@ def check_loop(loop: Loop, machine: Machine | None = None, *, simple: bool = Tru
                              f"{s[i]:.4f} and s = {s[j]:.4f}); a simple closed loop is required")
         turns = _turning_number(p)
         if turns != 1:
-            raise ModelError(f"loop: its tangent turns {turns} times (a simple closed loop "
-                             "turns once; this one retraces itself); a simple closed loop is "
-                             "required")
+            raise ModelError(f"loop: intersects itself or retraces itself (its tangent turns "
+                             f"{turns} times; a simple closed loop turns once); a simple closed "
+                             "loop is required")
 
 
 def _turning_number(p: np.ndarray) -> int:
