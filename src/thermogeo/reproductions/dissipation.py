@@ -1,12 +1,13 @@
 """Dissipation metric maps and dissipated work per qubit (arXiv:2511.16591, figures 3-4).
 
-Maps of ``tr g`` and of the largest eigenvalue of the thermodynamic metric
-``g_ij = (G_ij + G_ji)/2``, ``G_ij = Tr[V_i L^D d_j rho_0]``, in the (Bx, Bz) plane, and the
-dissipation coefficient ``tau W_diss = int_0^1 g(lam', lam') ds`` of a fixed circle per qubit
-against the exchange J and the coupling asymmetry b, beside the single-qubit value. Under the global secular generator two qubits in one uniform field are
-not independent even at J = 0 (their Bohr frequencies coincide, so each bath drives collective
-jumps), which is why the J = 0 curve is shown too. Checked: the metric is positive
-semi-definite on every map and ``tau W_diss >= L^2`` for every protocol.
+Maps of ``tr g`` and of the largest eigenvalue of the thermodynamic metric ``g_ij = (G_ij +
+G_ji)/2``, ``G_ij = Tr[V_i L^D d_j rho_0]``, in the (Bx, Bz) plane, and the dissipation
+coefficient ``tau W_diss = int_0^1 g(lam', lam') ds`` of a fixed circle per qubit against the
+exchange J and the coupling asymmetry b, beside the single-qubit value. Under the global
+secular generator two qubits in one uniform field are not independent even at J = 0 (their Bohr
+frequencies coincide, so each bath drives collective jumps), which is why the J = 0 curve is
+shown too. Checked: the metric is positive semi-definite on every map and ``tau W_diss >= L^2``
+for every protocol.
 """
 
 from __future__ import annotations

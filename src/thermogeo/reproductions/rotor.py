@@ -25,7 +25,7 @@ def compute(params: dict, quick: bool) -> xr.Dataset:
     plane = tuple(params["plane"])
     machines = machines_from(params["machines"])
     rotors, loops, best, bounds = [], [], [], []
-    for label, m in machines.items():
+    for m in machines.values():
         X, Y = np.meshgrid(xs, ys, indexing="xy")  # (y, x)
         lam = np.broadcast_to(m.point(), X.shape + (len(m.parameters),)).copy()
         lam[..., m.parameter_index(plane[0])] = X

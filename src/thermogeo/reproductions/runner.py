@@ -63,7 +63,8 @@ def run_item(name: str, quick: bool, out: Path) -> dict:
     return line
 
 
-def run(names: Sequence[str] | None = None, *, quick: bool = False, out: str | Path = "reproduction",
+def run(names: Sequence[str] | None = None, *, quick: bool = False,
+        out: str | Path = "reproduction",
         on_item: Callable[[dict], None] | None = None) -> list[dict]:
     """Run items (default: all) and (re)write their lines of ``out/report.json`` (JSON lines;
     lines of items not run this time are kept)."""
