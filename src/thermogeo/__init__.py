@@ -7,6 +7,7 @@ Conventions: :mod:`thermogeo.conventions`; physics: ``docs/theory.md``.
 """
 
 from thermogeo.baths import Bath, Ohmic
+from thermogeo.dynamics import balance_along, convergence, exact_cycle, expansion_cycle
 from thermogeo.errors import (ModelError, NonUniqueSteadyStateError,
                               SecularApproximationWarning, SlowDrivingWarning)
 from thermogeo.io import dump_model, load_model
@@ -14,13 +15,19 @@ from thermogeo.lindblad.generator import generator
 from thermogeo.model.builders import exchange, graph_edges, local_field, uniform_field
 from thermogeo.model.machine import HamiltonianTerm, Machine
 from thermogeo.numerics import Numerics
+from thermogeo.protocols import (Circle, Ellipse, FourierLoop, Polygon, Rectangle, SampledLoop,
+                                 Sector, cycle_summary, optimal_region, optimize_protocol,
+                                 response_map)
 from thermogeo.response import Response, response
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Bath", "HamiltonianTerm", "Machine", "ModelError", "NonUniqueSteadyStateError",
-    "Numerics", "Ohmic", "Response", "SecularApproximationWarning", "SlowDrivingWarning",
-    "dump_model", "exchange", "generator", "graph_edges", "load_model", "local_field",
-    "response", "uniform_field", "__version__",
+    "Bath", "Circle", "Ellipse", "FourierLoop", "HamiltonianTerm", "Machine", "ModelError",
+    "NonUniqueSteadyStateError", "Numerics", "Ohmic", "Polygon", "Rectangle", "Response",
+    "SampledLoop", "SecularApproximationWarning", "Sector", "SlowDrivingWarning",
+    "balance_along", "convergence", "cycle_summary", "dump_model", "exact_cycle", "exchange",
+    "expansion_cycle", "generator", "graph_edges", "load_model", "local_field",
+    "optimal_region", "optimize_protocol", "response", "response_map", "uniform_field",
+    "__version__",
 ]
