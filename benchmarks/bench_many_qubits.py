@@ -188,7 +188,8 @@ def main(argv=None) -> None:
     print(hdr)
     for n in range(max(2, a.min_qubits), top + 1, 2):
         for case in cases:
-            cmd = [sys.executable, __file__, "--one", f"{n},{case},{int(n <= q_max)},{int(n <= lab_max)}"]
+            flags = f"{n},{case},{int(n <= q_max)},{int(n <= lab_max)}"
+            cmd = [sys.executable, __file__, "--one", flags]
             res = subprocess.run(cmd, capture_output=True, text=True)
             if res.returncode != 0:
                 print(f"{n:>3} {case:<14} failed: {res.stderr.strip().splitlines()[-1:]}")

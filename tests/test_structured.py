@@ -52,7 +52,7 @@ def heisenberg(n, graph="chain", uniform=True, temps=(1.0, 1.0), where="ends", s
         ops = ["X0 + 0.3*Z0", f"Z{n - 1} + 0.6*X{n - 1}",
                " + ".join(f"{0.2 * (j + 1):.1f}*Y{j}" for j in range(n))]
     else:
-        ops = [f"X0 + 0.5*Z0", f"X{n - 1} + 0.5*Z{n - 1}"] if n > 1 else ["X0", "Z0"]
+        ops = ["X0 + 0.5*Z0", f"X{n - 1} + 0.5*Z{n - 1}"] if n > 1 else ["X0", "Z0"]
     baths = [Bath(f"B{i}", temps[i % len(temps)], op, Ohmic(strength))
              for i, op in enumerate(ops)]
     return Machine(qubits=n, parameters={"Bx": 0.7, "Bz": 0.4}, hamiltonian=ham, baths=baths,

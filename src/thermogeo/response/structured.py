@@ -140,7 +140,7 @@ class BlockSolve:
                 inv_norm = max(inv_norm, np.abs(self.single_inv).max())
             del lsingle
             for j in range(len(st.multi)):
-                for sl, blk in self._multi_blocks(j):
+                for _sl, blk in self._multi_blocks(j):
                     norm = max(norm, np.abs(blk).sum(axis=-2).max())
                     try:
                         inv = np.linalg.inv(blk)
