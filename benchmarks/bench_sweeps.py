@@ -101,9 +101,9 @@ def main() -> None:
     out["scaling_2_over_1"] = r["pool-2"]["points_per_s"] / r["pool-1"]["points_per_s"]
     out["dask_over_pool_wall"] = r["dask-2"]["wall_s"] / r["pool-2"]["wall_s"]
     out["dask_minus_pool_overhead_s"] = r["dask-2"]["overhead_s"] - r["pool-2"]["overhead_s"]
-    print(f"scaling pool 2 workers / 1 worker: {out['scaling_2_over_1']:.2f}x (2 cores, "
+    print(f"scaling ratio, pool 2 workers / 1 worker: {out['scaling_2_over_1']:.2f}x (2 cores, "
           "shared; start-up included)")
-    print(f"Dask LocalCluster wall time / local pool wall time (2 workers): "
+    print(f"overhead ratio, Dask LocalCluster / local pool wall time (2 workers): "
           f"{out['dask_over_pool_wall']:.2f} (extra overhead "
           f"{out['dask_minus_pool_overhead_s']:+.2f} s)")
     if args.json:

@@ -1,0 +1,31 @@
+"""The benchmarks run in quick mode so they cannot rot. No timing is asserted: only that each
+script finishes, prints its ratios, and that the results it compares agree."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+BENCHMARKS = sorted(p.name for p in (ROOT / "benchmarks").glob("bench_*.py"))
+
+
+@pytest.mark.parametrize("script", BENCHMARKS)
+def test_benchmark_quick_mode_runs(script):
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--quick"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "ratio" in r.stdout.lower(), r.stdout[-2000:]
+
+
+def test_response_benchmark_agrees_with_qutip():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import bench_response
+    finally:
+        sys.path.pop(0)
+    ratio, err = bench_response.main(["--quick"])
+    assert err < 1e-10 and ratio > 0
