@@ -26,6 +26,19 @@ _LOOP_HELP = {
 }
 
 
+
+def parse_ranges(text: str, option: str, expected: str) -> dict[str, tuple[float, float]]:
+    """``"Bx=0.2:1.0,Bz=0.1:0.9"`` -> ``{"Bx": (0.2, 1.0), "Bz": (0.1, 0.9)}``."""
+    rng = {}
+    for item in text.split(","):
+        name, _, val = item.partition("=")
+        try:
+            lo, hi = (float(v) for v in val.split(":"))
+        except ValueError:
+            raise ModelError(f"{option}: cannot read {item!r}; expected {expected}") from None
+        rng[name.strip()] = (lo, hi)
+    return rng
+
 def _plane(machine, plane: str) -> tuple[str, str]:
     if not plane:
         names = machine.parameter_names
@@ -83,15 +96,7 @@ def build_loop(machine, *, circle="", ellipse="", rectangle="", sector="", polyg
         lp = Ellipse((x, y), center=(d[x], d[y]), semi_axes=(d["a"], d["b"]),
                      angle=d.get("angle", 0.0), base=base)
     elif kind == "rectangle":
-        rng = {}
-        for item in text.split(","):
-            name, _, val = item.partition("=")
-            try:
-                lo, hi = (float(v) for v in val.split(":"))
-            except ValueError:
-                raise ModelError(f"--rectangle: cannot read {item!r}; expected NAME=LO:HI "
-                                 "pairs, e.g. Bx=0.2:1.0,Bz=0.1:0.9") from None
-            rng[name.strip()] = (lo, hi)
+        rng = parse_ranges(text, "--rectangle", "NAME=LO:HI pairs, e.g. Bx=0.2:1.0,Bz=0.1:0.9")
         if len(rng) != 2:
             raise ModelError(f"--rectangle: expected two ranges NAME=LO:HI, got {text!r}")
         (x, xr), (y, yr) = rng.items()
@@ -219,15 +224,8 @@ def _region(text: str, plane, resolution: str):
     if not text:
         return PolarRegion() if res is None else PolarRegion(resolution=res)
     if ":" in text:
-        rng = {}
-        for item in text.split(","):
-            name, _, val = item.partition("=")
-            try:
-                lo, hi = (float(v) for v in val.split(":"))
-            except ValueError:
-                raise ModelError(f"--region: cannot read {item!r}; expected NAME=LO:HI for "
-                                 "a rectangle or r=R[,cx=..,cy=..] for a disc") from None
-            rng[name.strip()] = (lo, hi)
+        rng = parse_ranges(text, "--region",
+                           "NAME=LO:HI for a rectangle or r=R[,cx=..,cy=..] for a disc")
         if set(rng) != set(plane):
             raise ModelError(f"--region: a rectangle needs ranges of the plane parameters "
                              f"{plane}, got {tuple(rng)}")
