@@ -119,8 +119,30 @@ def operator_matrix(text: str, qubits: int, constants: Mapping[str, float] | Non
     d = 2**qubits
     M = np.zeros((d, d), dtype=complex)
     for c, factors in parse_operator(text, qubits, constants, where):
-        M += c * _pauli_string(tuple(sorted(factors, key=lambda f: f[1])), qubits)
+        key = tuple(sorted(factors, key=lambda f: f[1]))
+        if qubits <= _CACHE_MAX_QUBITS:
+            M += c * _pauli_string(key, qubits)
+        else:  # one entry per row: add it in place (a cached dense 12-qubit string is 268 MB)
+            rows, cols, vals = _pauli_entries(key, qubits)
+            M[rows, cols] += c * vals
     return M
+
+
+_CACHE_MAX_QUBITS = 8
+
+
+def _pauli_entries(factors: tuple[tuple[str, int], ...], qubits: int):
+    """``(rows, cols, values)`` of the ``2**qubits`` nonzero entries of a Pauli string."""
+    import scipy.sparse as sp
+
+    labels = ["I"] * qubits
+    for p, q in factors:
+        labels[q] = p
+    out = sp.identity(1, dtype=complex, format="csr")
+    for p in labels:
+        out = sp.kron(out, sp.csr_matrix(_PAULI[p]), format="csr")
+    coo = out.tocoo()
+    return coo.row, coo.col, coo.data
 
 
 def as_matrix(op, qubits: int, constants: Mapping[str, float] | None = None,
