@@ -153,10 +153,10 @@ class BlockSolve:
         self.unique = bool(self.rcond >= uniqueness_rcond)
         w = np.zeros(d0)
         w[:d] = 1.0 / d
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
             warnings.simplefilter("ignore")
             x = sla.lu_solve(self.lu, w.astype(self.lu[0].dtype), check_finite=False)
-        self.rho0 = _clean_state(st, x)
+            self.rho0 = _clean_state(st, x)
 
     def _multi_blocks(self, j: int):
         """Chunks ``(slice, L blocks (nb, s, s))`` of the ``j``-th batch of larger blocks."""
