@@ -105,8 +105,12 @@ def test_blocks_reproduce_the_dense_generator(machine):
     _close(y @ gen.L[0].T, L.apply(y), np.abs(gen.L[0]).max() * np.abs(y).max() * 4)
 
 
-def test_block_drazin_identities():
-    """L L^D y = y - rho_0 Tr y and L^D rho_0 = 0, through the block solver only."""
+@pytest.mark.parametrize("keep_inverses", [True, False])
+def test_block_drazin_identities(keep_inverses, monkeypatch):
+    """L L^D y = y - rho_0 Tr y and L^D rho_0 = 0, through the block solver only (with the
+    small-block inverses kept, or factorised again at each solve)."""
+    if not keep_inverses:
+        monkeypatch.setattr(structured, "INVERSE_BUDGET_BYTES", 0)
     m = heisenberg(3, "chain", uniform=True, temps=(1.0, 1.6))
     gen = generator(m, m.point()[None])
     st = block_structure(gen.E[0], _groups0(gen))
@@ -115,6 +119,7 @@ def test_block_drazin_identities():
         D.add_(block_superop(st, gen.rates[0, a], gen.A[0, a], gen.A[0, a]))
     L = with_hamiltonian(D)
     sol = BlockSolve(D, 1e-12)
+    assert (sol.multi_inv is not None) == keep_inverses
     rho = np.zeros(m.dim**2, complex)
     rho[st.zero] = sol.rho0
     y = np.random.default_rng(2).normal(size=(3, m.dim**2)) + 0j

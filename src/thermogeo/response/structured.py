@@ -47,6 +47,9 @@ from thermogeo.numerics import Numerics
 
 #: Largest dimension for which :func:`structured_chunk` returns the lab-frame steady state.
 STATE_MAX_DIM = 1024
+#: The inverses of the small Bohr blocks are kept (and reused by every Drazin solve) when
+#: they take at most this many bytes; otherwise each solve factorises them again.
+INVERSE_BUDGET_BYTES = 2 * 2**30
 
 _SPARSE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -112,6 +115,7 @@ class BlockSolve:
 
     def __init__(self, D: BlockOperator, uniqueness_rcond: float, zero_only: bool = False):
         st = D.structure
+        self.multi_inv = None
         self.structure, self.D, self.zero_only = st, D, zero_only
         d, d0 = st.d, st.d0
         nu = st.nu.reshape(-1)
@@ -139,7 +143,10 @@ class BlockSolve:
                 norm = max(norm, np.abs(lsingle).max())
                 inv_norm = max(inv_norm, np.abs(self.single_inv).max())
             del lsingle
+            keep = 16 * sum(b.size for b in D.multi) <= INVERSE_BUDGET_BYTES
+            self.multi_inv = [] if keep else None
             for j in range(len(st.multi)):
+                invs = []
                 for _sl, blk in self._multi_blocks(j):
                     norm = max(norm, np.abs(blk).sum(axis=-2).max())
                     try:
@@ -147,6 +154,10 @@ class BlockSolve:
                     except np.linalg.LinAlgError:
                         inv = np.full_like(blk, np.inf)
                     inv_norm = max(inv_norm, np.abs(inv).sum(axis=-2).max())
+                    if keep:
+                        invs.append(inv)
+                if keep:
+                    self.multi_inv.append(np.concatenate(invs))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             rc = 1.0 / (norm * inv_norm)
         self.rcond = float(np.nan_to_num(rc, nan=0.0))
@@ -193,6 +204,9 @@ class BlockSolve:
         out[:, st.zero] = self.zero_drazin(y[:, st.zero])
         out[:, st.single] = self.single_inv * y[:, st.single]
         for j, idx in enumerate(st.multi):
+            if self.multi_inv is not None:
+                out[:, idx] = np.einsum("bij,nbj->nbi", self.multi_inv[j], y[:, idx])
+                continue
             for sl, blk in self._multi_blocks(j):
                 rhs = np.moveaxis(y[:, idx[sl]], 0, -1)  # (nb, s, n)
                 out[:, idx[sl]] = np.moveaxis(np.linalg.solve(blk, rhs), -1, 0)
