@@ -15,7 +15,7 @@ is that of the case alone:
   secular (Davies) generator given to QuTiP in the eigenbasis of H, where it is sparse (see
   :func:`qutip_steady`), its ratio to our full response (goal of issue 7: >= 50 at N = 8), and
   the largest difference between the two steady states;
-* for N <= 6 (N <= 4 with ``--quick``): ``qutip.steadystate`` of the generator in the lab frame
+* for N <= 4 (``--lab-max-qubits``): ``qutip.steadystate`` of the generator in the lab frame
   (dense, ``d^4`` entries; what lab-frame jump operators give) and its ratio to our response.
 
 Model: ``H = (J/4) sum_<ij> sigma_i . sigma_j + Bx sum_j h^x_j X_j + Bz sum_j h^z_j Z_j``, J = 2,
@@ -165,6 +165,9 @@ def main(argv=None) -> None:
     p.add_argument("--quick", action="store_true", help="N = 2..8, QuTiP up to N = 6")
     p.add_argument("--max-qubits", type=int, default=None, help="largest N (default 12)")
     p.add_argument("--min-qubits", type=int, default=2, help="smallest N (default 2)")
+    p.add_argument("--lab-max-qubits", type=int, default=4,
+                   help="largest N for QuTiP on the dense lab-frame generator (default 4; "
+                        "N = 6 takes minutes)")
     p.add_argument("--cases", default=",".join(CASES),
                    help=f"comma-separated subset of {', '.join(CASES)}")
     p.add_argument("--one", default=None, help=argparse.SUPPRESS)  # internal: "N,case,q,lab"
@@ -181,7 +184,7 @@ def main(argv=None) -> None:
     if not 2 <= top <= 12:
         p.error(f"--max-qubits: expected 2..12, got {top}")
     q_max = 6 if a.quick else 8
-    lab_max = 4 if a.quick else 6
+    lab_max = min(a.lab_max_qubits, 4 if a.quick else 12)
     hdr = (f"{'N':>3} {'case':<14} {'baths':>5} {'response s':>10} {'eigh s':>8} "
            f"{'ratio':>6} {'eigh_real s':>11} {'ratio':>6} {'peak MB':>8} {'qutip ss s':>10} "
            f"{'qutip/resp':>10} {'|rho diff|':>10} {'qutip lab s':>11} {'lab/resp':>8}")
