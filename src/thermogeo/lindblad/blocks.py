@@ -223,9 +223,18 @@ def _entries(st, g, B, C, K, rows, cols):
     d = st.d
     ai, bi = np.divmod(rows, d)
     aj, bj = np.divmod(cols, d)
-    lab = st.label
-    t = g[ai, aj] * B[ai, aj] * np.conj(C[bi, bj]) * (lab[ai, aj] == lab[bi, bj])
-    t = t - 0.5 * (K[ai, aj] * (bi == bj) + (ai == aj) * K[bj, bi])
+    ac = ai * d + aj
+    bd = bi * d + bj
+    lab = st.label.reshape(-1)
+    t = (np.take(g.reshape(-1), ac) * np.take(B.reshape(-1), ac)
+         * np.conj(np.take(C.reshape(-1), bd)))
+    t *= np.take(lab, ac) == np.take(lab, bd)
+    # The K terms only live where b_i = b_j (resp. a_i = a_j): a small subset of the entries.
+    ai, aj, bi, bj = np.broadcast_arrays(ai, aj, bi, bj)
+    mb = bi == bj
+    t[mb] -= 0.5 * K[ai[mb], aj[mb]]
+    ma = ai == aj
+    t[ma] -= 0.5 * K[bj[ma], bi[ma]]
     return t
 
 
