@@ -102,6 +102,12 @@ class BlockSolve:
     zero_only : bool
         Only the zero block (enough for the steady state); :meth:`drazin` is then
         unavailable.
+    rhs : (n, d*d) complex, optional
+        Vectors to which ``L^D`` is applied while the small blocks are inverted (result in
+        ``rhs_solution``), so that a single Drazin solve costs one pass over the blocks.
+    keep_inverses : bool
+        Keep the small-block inverses for later :meth:`drazin` calls (if they fit
+        ``INVERSE_BUDGET_BYTES``); otherwise each call factorises the blocks again.
 
     Attributes
     ----------
@@ -111,11 +117,16 @@ class BlockSolve:
         Reciprocal 1-norm condition number of ``L + |w>><<1|`` (``w = 1/d``): exact on the
         small blocks, LAPACK's estimate (``gecon``) on the zero block.
     unique : bool
+    rhs_solution : (n, d*d) complex or None
+        ``L^D rhs``.
     """
 
-    def __init__(self, D: BlockOperator, uniqueness_rcond: float, zero_only: bool = False):
+    def __init__(self, D: BlockOperator, uniqueness_rcond: float, zero_only: bool = False,
+                 rhs: np.ndarray | None = None, keep_inverses: bool = True):
         st = D.structure
         self.multi_inv = None
+        self.rhs_solution = None
+        out = None if rhs is None else np.zeros(rhs.shape, complex)
         self.structure, self.D, self.zero_only = st, D, zero_only
         d, d0 = st.d, st.d0
         nu = st.nu.reshape(-1)
@@ -139,15 +150,18 @@ class BlockSolve:
             lsingle = D.single - 1j * nu[st.single]
             with np.errstate(divide="ignore", invalid="ignore"):
                 self.single_inv = 1.0 / lsingle
+            if out is not None:
+                out[:, st.single] = self.single_inv * rhs[:, st.single]
             if len(lsingle):
                 norm = max(norm, np.abs(lsingle).max())
                 inv_norm = max(inv_norm, np.abs(self.single_inv).max())
             del lsingle
-            keep = 16 * sum(b.size for b in D.multi) <= INVERSE_BUDGET_BYTES
+            keep = keep_inverses and 16 * sum(b.size for b in D.multi) <= INVERSE_BUDGET_BYTES
             self.multi_inv = [] if keep else None
             for j in range(len(st.multi)):
                 invs = []
-                for _sl, blk in self._multi_blocks(j):
+                idx = st.multi[j]
+                for sl, blk in self._multi_blocks(j):
                     norm = max(norm, np.abs(blk).sum(axis=-2).max())
                     try:
                         inv = np.linalg.inv(blk)
@@ -156,6 +170,8 @@ class BlockSolve:
                     inv_norm = max(inv_norm, np.abs(inv).sum(axis=-2).max())
                     if keep:
                         invs.append(inv)
+                    if out is not None:
+                        out[:, idx[sl]] = np.einsum("bij,nbj->nbi", inv, rhs[:, idx[sl]])
                 if keep:
                     self.multi_inv.append(np.concatenate(invs))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -168,6 +184,9 @@ class BlockSolve:
             warnings.simplefilter("ignore")
             x = sla.lu_solve(self.lu, w.astype(self.lu[0].dtype), check_finite=False)
             self.rho0 = _clean_state(st, x)
+        if out is not None and not zero_only:
+            out[:, st.zero] = self.zero_drazin(rhs[:, st.zero])
+            self.rhs_solution = out
 
     def _multi_blocks(self, j: int):
         """Chunks ``(slice, L blocks (nb, s, s))`` of the ``j``-th batch of larger blocks."""
@@ -356,16 +375,19 @@ def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Nume
                 rfix[i][alpha] = E @ Fa[:d]
             del dA, Fa
         del At, g
-    solver = BlockSolve(D, numerics.uniqueness_rcond)
+    if method == "gibbs":
+        T = float(machine.temperatures[0])
+        drho = np.stack([_gibbs_derivative(st, E, Vt[i], T) for i in range(k)])
+        solver = BlockSolve(D, numerics.uniqueness_rcond, rhs=drho.reshape(k, d * d),
+                            keep_inverses=False)
+    else:
+        solver = BlockSolve(D, numerics.uniqueness_rcond)
     x0 = solver.rho0
     R = _zero_to_sparse(st, x0)
     J = np.real(rows @ x0)
     S, logdiag, logblocks = _entropy_and_log(st, R)
 
-    if method == "gibbs":
-        T = float(machine.temperatures[0])
-        drho = np.stack([_gibbs_derivative(st, E, Vt[i], T) for i in range(k)])
-    else:
+    if method != "gibbs":
         Y0 = _zero_to_sparse(st, D.zero @ x0)  # D rho_0, inside the zero block
         drho = np.empty((k, d, d), complex)
         for i in range(k):
@@ -375,7 +397,10 @@ def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Nume
             y -= D.apply(_dense_comm(X[i], R).reshape(-1)).reshape(d, d)
             drho[i] = -solver.drazin(y.reshape(1, -1)).reshape(d, d)
             del y
-    z = solver.drazin(drho.reshape(k, d * d)).reshape(k, d, d)
+    if solver.rhs_solution is not None:
+        z = solver.rhs_solution.reshape(k, d, d)
+    else:
+        z = solver.drazin(drho.reshape(k, d * d)).reshape(k, d, d)
     z0 = z.reshape(k, d * d)[:, st.zero]
     Lam = np.real(rows @ z0.T)  # (m, k)
     G = np.real(np.array([[np.vdot(Vt[i].T.conj(), z[j]) for j in range(k)]
