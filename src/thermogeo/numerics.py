@@ -34,7 +34,8 @@ class Numerics:
         structured eigenframe kernels that never form the Liouvillian (many qubits).
         ``"auto"`` picks dense up to ``dense_max_qubits`` qubits. Default ``"auto"``.
     dense_max_qubits : int
-        Largest number of qubits for which ``kernel="auto"`` uses the dense kernels. Default 5.
+        Largest number of qubits for which ``kernel="auto"`` uses the dense kernels. Default 3
+        (measured per point with the rotor: 4 qubits dense 0.66 s, structured 0.035 s).
     """
 
     degeneracy_tol: float = 1e-9
@@ -42,7 +43,7 @@ class Numerics:
     derivative: str = "auto"
     chunk_bytes: int = 256 * 2**20
     kernel: str = "auto"
-    dense_max_qubits: int = 5
+    dense_max_qubits: int = 3
 
     def __post_init__(self):
         if not 0 < self.degeneracy_tol < 1e-2:
