@@ -12,7 +12,7 @@ import numpy as np
 
 from thermogeo.baths.bath import Bath
 from thermogeo.errors import ModelError
-from thermogeo.model.pauli import as_matrix
+from thermogeo.model.pauli import as_sparse
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*$")
 MAX_QUBITS = 12
@@ -118,7 +118,7 @@ class Machine:
         if len(set(names)) != len(names):
             raise ModelError(f"baths: names must be unique, got {names}")
         object.__setattr__(self, "baths", baths)
-        _ = self.H0, self.V, self.couplings  # validate operators now
+        _ = self.sparse_operators  # validate operators now (without dense 2^N x 2^N arrays)
 
     # -- names ---------------------------------------------------------------------------
     @property
@@ -203,18 +203,33 @@ class Machine:
         return value, param
 
     @cached_property
-    def _terms(self) -> tuple[np.ndarray, np.ndarray]:
+    def sparse_operators(self) -> tuple:
+        """``(H0, [V_i], [A_alpha])`` as scipy CSR matrices (cached). Operator strings are
+        never formed densely here, so a 12-qubit machine with many baths stays small; the
+        dense :attr:`H0`, :attr:`V` and :attr:`couplings` are built from these on first use."""
+        import scipy.sparse as sp
+
         d, k = self.dim, len(self.parameters)
-        H0 = np.zeros((d, d), complex)
-        V = np.zeros((k, d, d), complex)
+        H0 = sp.csr_matrix((d, d), dtype=complex)
+        V = [sp.csr_matrix((d, d), dtype=complex) for _ in range(k)]
         for i, t in enumerate(self.hamiltonian):
             c, p = self._coefficient(t.coefficient, i)
-            M = as_matrix(t.operator, self.qubits, self.constants,
+            M = as_sparse(t.operator, self.qubits, self.constants,
                           where=f"hamiltonian[{i}].operator")
             if p is None:
-                H0 += c * M
+                H0 = H0 + c * M
             else:
-                V[p] += c * M
+                V[p] = V[p] + c * M
+        A = [as_sparse(b.coupling, self.qubits, self.constants,
+                       where=f"baths[{b.name!r}].coupling") for b in self.baths]
+        return H0.tocsr(), [v.tocsr() for v in V], A
+
+    @cached_property
+    def _terms(self) -> tuple[np.ndarray, np.ndarray]:
+        H0s, Vs, _ = self.sparse_operators
+        H0 = H0s.toarray()
+        V = np.stack([v.toarray() for v in Vs]) if Vs else np.zeros((0, self.dim, self.dim),
+                                                                     complex)
         for a in (H0, V):
             a.setflags(write=False)
         return H0, V
@@ -232,8 +247,7 @@ class Machine:
     @cached_property
     def couplings(self) -> np.ndarray:
         """``(m, d, d)`` bath coupling operators ``A_alpha``."""
-        A = np.stack([as_matrix(b.coupling, self.qubits, self.constants,
-                                where=f"baths[{b.name!r}].coupling") for b in self.baths])
+        A = np.stack([a.toarray() for a in self.sparse_operators[2]])
         A.setflags(write=False)
         return A
 

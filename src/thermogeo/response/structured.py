@@ -62,13 +62,11 @@ def _sparse_operators(machine: Machine):
         pass
 
     def conv(M):
-        M = np.asarray(M)
-        if not np.any(M.imag):
-            M = M.real
-        return sp.csr_matrix(M)
+        M = sp.csr_matrix(M)
+        return M.real.tocsr() if not np.any(M.data.imag) else M
 
-    ops = (conv(machine.H0), [conv(v) for v in machine.V],
-           [conv(a) for a in machine.couplings])
+    H0, Vs, As = machine.sparse_operators
+    ops = (conv(H0), [conv(v) for v in Vs], [conv(a) for a in As])
     _SPARSE[machine] = ops
     return ops
 
