@@ -251,13 +251,20 @@ class Machine:
         A.setflags(write=False)
         return A
 
-    def hamiltonian_at(self, lam: np.ndarray) -> np.ndarray:
-        """``H(lam)``, ``lam (*b, k) -> (*b, d, d)``."""
+    def as_points(self, lam=None) -> np.ndarray:
+        """Parameter points ``lam (*b, k)`` as a float array (default: :meth:`point`); a clear
+        error if the last axis does not match the parameters."""
+        if lam is None:
+            return self.point()
         lam = np.asarray(lam, dtype=float)
         if lam.shape[-1:] != (len(self.parameters),):
             raise ValueError(f"lam: expected a last axis of length {len(self.parameters)} "
                              f"({', '.join(self.parameters)}), got shape {lam.shape}")
-        return self.H0 + np.einsum("...k,kij->...ij", lam, self.V)
+        return lam
+
+    def hamiltonian_at(self, lam: np.ndarray) -> np.ndarray:
+        """``H(lam)``, ``lam (*b, k) -> (*b, d, d)``."""
+        return self.H0 + np.einsum("...k,kij->...ij", self.as_points(lam), self.V)
 
     # -- variants ------------------------------------------------------------------------
     def with_values(self, **values: float) -> Machine:

@@ -147,11 +147,8 @@ def response(machine: Machine, lam=None, *, plane: tuple[str, str] | None = None
     [[-0.095534, -0.054591], [-0.292574, -0.167185]]
     """
     numerics = numerics or Numerics()
-    lam = machine.point() if lam is None else np.asarray(lam, dtype=float)
+    lam = machine.as_points(lam)
     k = len(machine.parameters)
-    if lam.shape[-1:] != (k,):
-        raise ValueError(f"lam: expected a last axis of length {k} "
-                         f"({', '.join(machine.parameter_names)}), got shape {lam.shape}")
     batch = lam.shape[:-1]
     flat = lam.reshape(-1, k)
     pidx = None

@@ -487,11 +487,8 @@ def steady_state(machine: Machine, lam=None, *, numerics: Numerics | None = None
     1.0
     """
     numerics = numerics or Numerics()
-    lam = machine.point() if lam is None else np.asarray(lam, dtype=float)
+    lam = machine.as_points(lam)
     k = len(machine.parameters)
-    if lam.shape[-1:] != (k,):
-        raise ValueError(f"lam: expected a last axis of length {k} "
-                         f"({', '.join(machine.parameter_names)}), got shape {lam.shape}")
     _, _, As = _sparse_operators(machine)
     out = []
     for p in lam.reshape(-1, k):
