@@ -14,12 +14,6 @@ def vec(rho: np.ndarray) -> np.ndarray:
     return rho.reshape(*rho.shape[:-2], d * d)
 
 
-def unvec(v: np.ndarray) -> np.ndarray:
-    """``(*b, d*d) -> (*b, d, d)``."""
-    d = int(round(np.sqrt(v.shape[-1])))
-    return v.reshape(*v.shape[:-1], d, d)
-
-
 def left_right(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """Superoperator of ``rho -> A rho B``: ``kron(A, B.T)``, batched, ``(*b, d*d, d*d)``."""
     d = A.shape[-1]

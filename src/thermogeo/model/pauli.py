@@ -34,11 +34,6 @@ _FACTOR = re.compile(r"([XYZ])(\d+)$")
 _COEF = re.compile(rf"^\s*({_NUMBER}|{_NAME})\s*\*\s*(.*)$")
 
 
-def pauli_string(factors: tuple[tuple[str, int], ...], qubits: int) -> np.ndarray:
-    """Dense matrix of a product of single-qubit Paulis, ``(2**qubits, 2**qubits)``."""
-    return _pauli_string(tuple(sorted(factors, key=lambda f: f[1])), qubits).copy()
-
-
 @lru_cache(maxsize=4096)
 def _pauli_string(factors: tuple[tuple[str, int], ...], qubits: int) -> np.ndarray:
     labels = ["I"] * qubits
