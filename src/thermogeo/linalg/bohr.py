@@ -26,11 +26,16 @@ class BohrGroups:
         Group index of each element; equal labels mean merged frequencies.
     level_label : (*b, d) int
         Degenerate-level index of each eigenvalue.
+    order : (*b, d*d) int or None
+        Flat (row-major) element indices sorted by group label (label non-decreasing along
+        it), as found while clustering; lets the block kernels group elements without a
+        second sort of ``d^2`` values.
     """
 
     omega: np.ndarray
     label: np.ndarray
     level_label: np.ndarray
+    order: np.ndarray | None = None
 
     def same(self) -> np.ndarray:
         """``(*b, d, d, d, d)`` bool: ``same[a, b, c, d] = label[a, c] == label[b, d]``."""
@@ -50,6 +55,12 @@ def cluster(values: np.ndarray, tol: np.ndarray | float) -> tuple[np.ndarray, np
     increasing order of value) and the member of smallest absolute value of each element's
     cluster (so a set of values and its negation get exactly negated representatives).
     """
+    label, rep, _ = _cluster_with_order(values, tol)
+    return label, rep
+
+
+def _cluster_with_order(values, tol):
+    """:func:`cluster`, also returning the sorting permutation of the last axis."""
     order = np.argsort(values, axis=-1, kind="stable")
     s = np.take_along_axis(values, order, axis=-1)
     gap = np.diff(s, axis=-1) > np.asarray(tol)[..., None]
@@ -63,9 +74,11 @@ def cluster(values: np.ndarray, tol: np.ndarray | float) -> tuple[np.ndarray, np
     first = np.take_along_axis(s, start, axis=-1)
     last = np.take_along_axis(s, end, axis=-1)
     rep_sorted = np.where(np.abs(first) <= np.abs(last), first, last)
-    inv = np.argsort(order, axis=-1)
-    return (np.take_along_axis(lab_sorted, inv, axis=-1),
-            np.take_along_axis(rep_sorted, inv, axis=-1))
+    label = np.empty_like(lab_sorted)
+    np.put_along_axis(label, order, lab_sorted, axis=-1)  # scatter: no second argsort
+    rep = np.empty_like(rep_sorted)
+    np.put_along_axis(rep, order, rep_sorted, axis=-1)
+    return label, rep, order
 
 
 def bohr_groups(E: np.ndarray, degeneracy_tol: float) -> BohrGroups:
@@ -78,8 +91,10 @@ def bohr_groups(E: np.ndarray, degeneracy_tol: float) -> BohrGroups:
     scale = np.maximum(1.0, np.abs(E).max(axis=-1))
     tol = degeneracy_tol * scale
     w = E[..., None, :] - E[..., :, None]  # w[n, m] = E_m - E_n
-    lab, rep = cluster(w.reshape(*w.shape[:-2], d * d), tol)
+    lab, rep, order = _cluster_with_order(w.reshape(*w.shape[:-2], d * d), tol)
     # The zero group must be exactly zero so diagonal (dephasing) rates are those of omega = 0.
     rep = np.where(np.abs(rep) <= tol[..., None], 0.0, rep).reshape(w.shape)
     level_label, _ = cluster(E, tol)
-    return BohrGroups(omega=rep, label=lab.reshape(w.shape), level_label=level_label)
+    # order sorts w[n, m] = omega of the jump m -> n by value, i.e. by label
+    return BohrGroups(omega=rep, label=lab.reshape(w.shape), level_label=level_label,
+                      order=order)

@@ -65,6 +65,8 @@ class BlockStructure:
     label : (d, d) int
         Bohr group labels of :class:`~thermogeo.linalg.bohr.BohrGroups` (``[n, m]``: jump
         ``m -> n``).
+    order : (d*d,) int
+        Elements sorted by the label of their group (``label[b, a]`` for element ``(a, b)``).
     """
 
     d: int
@@ -79,6 +81,7 @@ class BlockStructure:
     level_members: np.ndarray
     level_pos: np.ndarray
     label: np.ndarray
+    order: np.ndarray
 
     @property
     def d0(self) -> int:
@@ -119,7 +122,12 @@ def block_structure(E: np.ndarray, groups: BohrGroups) -> BlockStructure:
     d = len(E)
     lab = np.ascontiguousarray(groups.label.T).reshape(d * d)
     z = lab[0]  # element (0, 0): the zero frequency
-    order = np.argsort(lab, kind="stable")
+    if groups.order is not None:  # sorted by label while clustering: w[n, m] is element (m, n)
+        n_, m_ = np.divmod(groups.order, d)
+        order = m_ * d + n_
+        del n_, m_
+    else:
+        order = np.argsort(lab, kind="stable")
     counts = np.bincount(lab)
     size_sorted = counts[lab[order]]
     lab_sorted = lab[order]
@@ -128,11 +136,14 @@ def block_structure(E: np.ndarray, groups: BohrGroups) -> BlockStructure:
     zmask[pops] = False
     zero = np.concatenate([pops, np.flatnonzero(zmask)])
     nonzero = lab_sorted != z
-    single = np.sort(order[nonzero & (size_sorted == 1)])
+    mask = np.zeros(d * d, bool)  # scatter instead of sorting: singles in element order
+    mask[order[nonzero & (size_sorted == 1)]] = True
+    single = np.flatnonzero(mask)
+    del mask
     multi = []
     for s in np.unique(size_sorted[nonzero & (size_sorted > 1)]):
         multi.append(order[nonzero & (size_sorted == s)].reshape(-1, int(s)))
-    del order, size_sorted, lab_sorted, nonzero, zmask
+    del size_sorted, lab_sorted, nonzero, zmask
     level = np.asarray(groups.level_label)
     members = np.argsort(level, kind="stable")
     lsize = np.bincount(level)
@@ -143,7 +154,7 @@ def block_structure(E: np.ndarray, groups: BohrGroups) -> BlockStructure:
     return BlockStructure(d=d, zero=zero, single=single, multi=tuple(multi),
                           nu=E[:, None] - E[None, :], level=level, level_start=lstart,
                           level_size=lsize, level_offset=loff, level_members=members,
-                          level_pos=pos, label=np.asarray(groups.label))
+                          level_pos=pos, label=np.asarray(groups.label), order=order)
 
 
 @dataclass(frozen=True, eq=False)
@@ -257,11 +268,19 @@ def zero_block(st: BlockStructure, terms) -> np.ndarray:
     Z = np.zeros((d0, d0), dtype)
     coh = st.zero[d:]
     pops = st.zero[:d]
+    W = None
+    for g, B, C in terms:  # the rate-matrix corner: one sum over the terms, added once
+        w = g * B
+        w *= np.conj(C) if np.iscomplexobj(C) else C
+        if W is None:
+            W = w.astype(dtype, copy=False)
+        else:
+            W += w
+        del w
+    Z[:d, :d] += W
+    Z[np.arange(d), np.arange(d)] -= W.sum(axis=0)
+    del W
     for g, B, C in terms:
-        W = g * B * np.conj(C)
-        Z[:d, :d] += W
-        Z[np.arange(d), np.arange(d)] -= W.sum(axis=0)
-        del W
         if d0 > d:
             K = k_matrix(st, g, B, C)
             Z[:d, d:] += _entries(st, g, B, C, K, pops[:, None], coh[None, :])

@@ -128,9 +128,11 @@ class BlockSolve:
         self.structure, self.D, self.zero_only = st, D, zero_only
         d, d0 = st.d, st.d0
         nu = st.nu.reshape(-1)
-        M0 = D.zero + np.diag(-1j * nu[st.zero])
-        M0[:, :d] += 1.0 / d * (np.arange(d0) < d)[:, None]  # |w>><<1| on the populations
-        if not np.any(M0.imag):
+        nu0 = nu[st.zero]
+        M0 = D.zero.astype(complex if np.any(nu0) else D.zero.dtype)  # a copy
+        M0[np.arange(d0), np.arange(d0)] += -1j * nu0 if np.any(nu0) else 0.0
+        M0[:d, :d] += 1.0 / d  # |w>><<1| on the populations
+        if np.iscomplexobj(M0) and not np.any(M0.imag):
             M0 = M0.real
         norm0 = np.abs(M0).sum(axis=0).max()
         with warnings.catch_warnings():
@@ -310,19 +312,35 @@ def _perturbation(st: BlockStructure, E, Vt) -> np.ndarray:
 def _differentiable(st: BlockStructure, Vt_list, tol: float) -> np.ndarray:
     """``(k,)`` bool: no parameter splits a group of degenerate Bohr frequencies (as
     :func:`thermogeo.response.derivatives.differentiable`, group by group)."""
-    lab = st.label.reshape(-1)
-    order = np.argsort(lab, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(lab[order]) != 0])
+    lab = np.ascontiguousarray(st.label.T).reshape(-1)[st.order]  # element (a, b): label[b, a]
+    starts = np.flatnonzero(np.r_[True, np.diff(lab) != 0])
+    del lab
     deg = (st.level[:, None] == st.level[None, :]) & ~np.eye(st.d, dtype=bool)
     out = []
     for Vt in Vt_list:
         dE = np.real(np.diagonal(Vt))
-        dW = (dE[None, :] - dE[:, None]).reshape(-1)[order]
+        dW = (dE[:, None] - dE[None, :]).reshape(-1)[st.order]
         spread = np.maximum.reduceat(dW, starts) - np.minimum.reduceat(dW, starts)
         mixing = np.abs(Vt[deg]).max() if deg.any() else 0.0
         bad = max(spread.max(), mixing)
         out.append(bad <= tol * (1.0 + np.abs(Vt).max()))
     return np.array(out)
+
+
+def _rates(bath, omega, derivative: bool, cache: dict):
+    """``(gamma(omega), dgamma/domega or None)`` of a bath, shared through ``cache`` by baths
+    with the same spectral density and temperature (``d x d`` evaluations are not cheap)."""
+    try:
+        key = (bath.spectral_density, bath.temperature, derivative)
+        hash(key)
+    except TypeError:
+        key = None
+    if key is not None and key in cache:
+        return cache[key]
+    out = (bath.rate(omega), bath.rate_derivative(omega) if derivative else None)
+    if key is not None:
+        cache[key] = out
+    return out
 
 
 def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Numerics,
@@ -353,9 +371,10 @@ def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Nume
     rfix = {x: np.zeros((m, d0), complex) for x in plane}
     q = {x: np.zeros((m, d0), complex) for x in plane}
     F0 = {i: np.zeros((d0, d0), complex) for i in need}
+    rate_cache: dict = {}  # baths with equal spectral density and temperature share rates
     for alpha, bath in enumerate(machine.baths):
         At = _to_eigenframe(U, As[alpha])
-        g = bath.rate(omega)
+        g, drate = _rates(bath, omega, bool(need), rate_cache)
         Za = zero_block(st, [(g, At, At)])
         block_superop(st, g, At, At, out=D)
         D.zero[...] += Za
@@ -363,10 +382,10 @@ def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Nume
         for x in plane:
             q[x][alpha] = vlev[x] @ Za
         del Za
-        if need:
-            drate = bath.rate_derivative(omega)
         for i in need:
-            dA = At @ X[i] - X[i] @ At
+            # X is anti-Hermitian, so X A~ = -(A~ X)^+ and [A~, X] = P + P^+ with P = A~ X
+            dA = At @ X[i]
+            dA += dA.conj().T.copy()
             Fa = zero_block(st, [(drate * dW[i], At, At), (g, dA, At), (g, At, dA)])
             F0[i] += Fa
             if i in rfix:
@@ -401,8 +420,8 @@ def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Nume
         z = solver.drazin(drho.reshape(k, d * d)).reshape(k, d, d)
     z0 = z.reshape(k, d * d)[:, st.zero]
     Lam = np.real(rows @ z0.T)  # (m, k)
-    G = np.real(np.array([[np.vdot(Vt[i].T.conj(), z[j]) for j in range(k)]
-                          for i in range(k)]))
+    # G_ij = Tr[V~_i z_j] = vdot(V~_i, z_j) since V~_i is Hermitian
+    G = np.real(np.array([[np.vdot(Vt[i], z[j]) for j in range(k)] for i in range(k)]))
     dS = -np.real(np.einsum("a,kaa->k", logdiag, drho))
     for idx, lg in logblocks:
         sub = drho[:, idx[:, None], idx[None, :]]
