@@ -14,7 +14,10 @@ from thermogeo.io import load_model
 from thermogeo.lindblad.generator import generator
 from thermogeo.linalg.steady import steady_solve
 from thermogeo.numerics import Numerics
+from thermogeo.resources import peak_memory_bytes, structure_summary
 from thermogeo.response import response
+
+MB = 2**20
 
 
 def secular_report(machine, lam, numerics: Numerics) -> list[str]:
@@ -33,6 +36,69 @@ def secular_report(machine, lam, numerics: Numerics) -> list[str]:
     return out
 
 
+def structured_secular_report(machine, lam, numerics: Numerics
+                              ) -> tuple[np.ndarray, list[str]]:
+    """``(spectrum (d,), warnings)``: :func:`secular_report` without the ``d^2 x d^2``
+    generator (machines the structured kernels serve). The Bohr blocks of ``D`` in the
+    eigenframe give the column Gershgorin bound ``max_j (|Re L_jj| + sum_{i != j} |L_ij|)`` on
+    the fastest relaxation rate, so the warning errs on the side of warning."""
+    from thermogeo.lindblad.blocks import block_structure, block_superop, empty_blocks, \
+        zero_block
+    from thermogeo.linalg.bohr import bohr_groups
+
+    H0, Vs, As = machine.sparse_operators
+    H = H0.copy()
+    for c, V in zip(lam, Vs):
+        H = H + c * V
+    H = H.toarray()
+    if not np.any(H.imag):
+        H = np.ascontiguousarray(H.real)
+    E, U = np.linalg.eigh(H)
+    del H
+    groups = bohr_groups(E, numerics.degeneracy_tol)
+    st = block_structure(E, groups)
+    real = np.isrealobj(U) and not any(np.any(np.asarray(A.data).imag) for A in As)
+    D = empty_blocks(st, float if real else complex)
+    for alpha, bath in enumerate(machine.baths):
+        A = As[alpha].real if real else As[alpha]
+        At = np.conj(U.T) @ (A @ U)
+        g = bath.rate(groups.omega)
+        block_superop(st, g, At, At, out=D)
+        D.zero[...] += zero_block(st, [(g, At, At)])
+        del At, g
+
+    def bound(M):  # (..., s, s) -> column Gershgorin bound
+        a = np.abs(M)
+        diag = np.abs(np.diagonal(M, axis1=-2, axis2=-1).real)
+        return float((a.sum(axis=-2) - np.diagonal(a, axis1=-2, axis2=-1) + diag).max())
+
+    rate = max([bound(D.zero)] + [float(np.abs(D.single.real).max())] * bool(len(D.single))
+               + [bound(b) for b in D.multi])
+    w = np.unique(groups.omega)
+    gaps = np.diff(w)
+    close = gaps[gaps < rate]
+    if close.size:
+        return E, [f"SecularApproximationWarning: {close.size} pair(s) of distinct Bohr "
+                   f"frequencies are closer ({close.min():.3g}) than a bound on the fastest "
+                   f"relaxation rate ({rate:.3g}); the secular approximation may fail"]
+    return E, []
+
+
+def _structure_lines(s: dict) -> list[str]:
+    """Text lines of a :func:`thermogeo.resources.structure_summary`."""
+    blocks = ", ".join(f"{size}:{count}" for size, count in s["block_sizes"].items())
+    return [f"kernel: {s['kernel']} (Numerics.kernel='auto': dense up to "
+            f"{Numerics().dense_max_qubits} qubits)",
+            f"Bohr blocks: zero block d0 = {s['d0']} (d = {s['d']}), {s['single_blocks']} "
+            f"single, largest other block {s['largest_small_block']}; size:count {blocks}"
+            if len(blocks) < 300 else
+            f"Bohr blocks: zero block d0 = {s['d0']} (d = {s['d']}), {s['single_blocks']} "
+            f"single, largest other block {s['largest_small_block']}, "
+            f"{len(s['block_sizes'])} distinct sizes",
+            f"estimated memory of one response: {s['estimated_bytes'] / MB:.1f} MB "
+            f"(arrays of the {s['kernel']} kernel, interpreter excluded)"]
+
+
 @app.command()
 @user_errors
 def check(model: Path = typer.Argument(..., help="TOML model file."),
@@ -40,16 +106,34 @@ def check(model: Path = typer.Argument(..., help="TOML model file."),
     """Validate a model file and summarise it (spectrum and warnings at the default point)."""
     m = load_model(model)
     lam = m.point()
-    E = np.linalg.eigvalsh(m.hamiltonian_at(lam))
-    ss = steady_solve(generator(m, lam[None]).L, Numerics().uniqueness_rcond)
-    if not ss.unique[0]:
-        raise NonUniqueSteadyStateError(
-            f"{model}: the steady state is not unique at the default point "
-            f"{dict(m.parameters)} (rcond {ss.rcond[0]:.2e}): the couplings leave part of the "
-            "state space dark; break the symmetry in the couplings or the Hamiltonian")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        notes = secular_report(m, lam, Numerics())
+    numerics = Numerics()
+    summary = structure_summary(m, lam, numerics)
+
+    def dark(rcond: str) -> str:
+        return (f"{model}: the steady state is not unique at the default point "
+                f"{dict(m.parameters)} (rcond {rcond}): the couplings leave part of the state "
+                "space dark; break the symmetry in the couplings or the Hamiltonian")
+
+    if numerics.use_dense(m.qubits):
+        E = np.linalg.eigvalsh(m.hamiltonian_at(lam))
+        ss = steady_solve(generator(m, lam[None]).L, numerics.uniqueness_rcond)
+        if not ss.unique[0]:
+            raise NonUniqueSteadyStateError(dark(f"{ss.rcond[0]:.2e}"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            notes = secular_report(m, lam, numerics)
+    else:
+        # No d^2 x d^2 generator: the structured steady state and the Bohr blocks.
+        from thermogeo.response.structured import steady_state
+
+        try:
+            steady_state(m, lam, numerics=numerics, check=True)
+        except NonUniqueSteadyStateError as e:
+            rcond = str(e).split("(rcond ")[-1].split(" ")[0]
+            raise NonUniqueSteadyStateError(dark(rcond)) from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            E, notes = structured_secular_report(m, lam, numerics)
     info = {
         "model": str(model), "qubits": m.qubits, "dimension": m.dim,
         "parameters": dict(m.parameters), "constants": dict(m.constants),
@@ -57,6 +141,8 @@ def check(model: Path = typer.Argument(..., help="TOML model file."),
                    "coupling": b.coupling if isinstance(b.coupling, str) else "matrix",
                    "spectral_density": b.spectral_density.to_dict()} for b in m.baths],
         "spectrum": E, "warnings": notes,
+        "kernel": summary["kernel"], "estimated_memory_MB": summary["estimated_bytes"] / MB,
+        "structure": summary,
     }
     if json:
         print_json(info)
@@ -71,6 +157,8 @@ def check(model: Path = typer.Argument(..., help="TOML model file."),
                    f"{sd['kind']} strength {sd['strength']:g} exponent {sd['exponent']:g} "
                    f"cutoff {sd['cutoff']}")
     typer.echo("spectrum at default point: " + " ".join(f"{e:.6g}" for e in E))
+    for line in _structure_lines(summary):
+        typer.echo(line)
     for n in notes:
         typer.echo("warning: " + n)
     if not notes:
@@ -95,12 +183,15 @@ def response_cmd(model: Path = typer.Argument(..., help="TOML model file."),
     elif len(pl) != 2:
         raise ValueError(f"--plane: expected two parameter names x,y, got {plane!r}")
     r = response(m, lam, plane=pl)
+    peak = peak_memory_bytes()  # before the estimate below, which diagonalises H again
+    est = structure_summary(m, lam, plane=pl is not None)["estimated_bytes"]
     out = {
         "parameters": dict(zip(names, lam)),
         "heat_current": dict(zip(m.bath_names, r.heat_current)),
         "heat_response": {b: r.heat_response[i] for i, b in enumerate(m.bath_names)},
         "rotor": dict(zip(m.bath_names, r.rotor)) if r.rotor is not None else {},
         "metric": r.metric, "entropy": float(r.entropy), "spectrum": r.spectrum,
+        "peak_memory_MB": peak / MB, "estimated_memory_MB": est / MB,
     }
     if json:
         print_json(out)
@@ -113,3 +204,5 @@ def response_cmd(model: Path = typer.Argument(..., help="TOML model file."),
         typer.echo(f"bath {b}: heat current {r.heat_current[i]:+.10g}  heat response "
                    f"{np.array2string(r.heat_response[i], precision=10)}{rot}")
     typer.echo("metric g:\n" + np.array2string(r.metric, precision=10))
+    typer.echo(f"memory: peak {peak / MB:.1f} MB (this process), estimated "
+               f"{est / MB:.1f} MB (kernel arrays)")
