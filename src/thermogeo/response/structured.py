@@ -50,6 +50,9 @@ STATE_MAX_DIM = 1024
 #: The inverses of the small Bohr blocks are kept (and reused by every Drazin solve) when
 #: they take at most this many bytes; otherwise each solve factorises them again.
 INVERSE_BUDGET_BYTES = 2 * 2**30
+#: Bohr blocks of at least this size are LU-factorised one by one (a third of the cost of an
+#: inverse); smaller ones are inverted as batches.
+LU_BLOCK = 48
 
 _SPARSE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -113,7 +116,8 @@ class BlockSolve:
         Zero-block components of the steady state (trace one, Hermitian).
     rcond : float
         Reciprocal 1-norm condition number of ``L + |w>><<1|`` (``w = 1/d``): exact on the
-        small blocks, LAPACK's estimate (``gecon``) on the zero block.
+        small blocks, LAPACK's estimate (``gecon``) on the zero block and on blocks of size
+        ``>= LU_BLOCK`` (which are LU-factorised, not inverted).
     unique : bool
     rhs_solution : (n, d*d) complex or None
         ``L^D rhs``.
@@ -161,7 +165,22 @@ class BlockSolve:
             for j in range(len(st.multi)):
                 invs = []
                 idx = st.multi[j]
+                large = idx.shape[1] >= LU_BLOCK
                 for sl, blk in self._multi_blocks(j):
+                    if large:  # LU and LAPACK's condition estimate, block by block
+                        for b, M in enumerate(blk):
+                            nm = np.abs(M).sum(axis=0).max()
+                            lu = sla.lu_factor(M, check_finite=False)
+                            rc_b, _ = sla.get_lapack_funcs("gecon", (M,))(lu[0], nm, norm="1")
+                            norm = max(norm, nm)
+                            inv_norm = max(inv_norm, 1.0 / (rc_b * nm) if rc_b > 0 else np.inf)
+                            if keep:
+                                invs.append(lu)
+                            if out is not None:
+                                cols = idx[sl][b]
+                                out[:, cols] = sla.lu_solve(lu, rhs[:, cols].T,
+                                                            check_finite=False).T
+                        continue
                     norm = max(norm, np.abs(blk).sum(axis=-2).max())
                     try:
                         inv = np.linalg.inv(blk)
@@ -173,7 +192,7 @@ class BlockSolve:
                     if out is not None:
                         out[:, idx[sl]] = np.einsum("bij,nbj->nbi", inv, rhs[:, idx[sl]])
                 if keep:
-                    self.multi_inv.append(np.concatenate(invs))
+                    self.multi_inv.append(invs if large else np.concatenate(invs))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             rc = 1.0 / (norm * inv_norm)
         self.rcond = float(np.nan_to_num(rc, nan=0.0))
@@ -223,6 +242,10 @@ class BlockSolve:
         out[:, st.zero] = self.zero_drazin(y[:, st.zero])
         out[:, st.single] = self.single_inv * y[:, st.single]
         for j, idx in enumerate(st.multi):
+            if self.multi_inv is not None and isinstance(self.multi_inv[j], list):  # LU
+                for b, lu in enumerate(self.multi_inv[j]):
+                    out[:, idx[b]] = sla.lu_solve(lu, y[:, idx[b]].T, check_finite=False).T
+                continue
             if self.multi_inv is not None:
                 out[:, idx] = np.einsum("bij,nbj->nbi", self.multi_inv[j], y[:, idx])
                 continue
