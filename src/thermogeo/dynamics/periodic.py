@@ -48,7 +48,7 @@ from thermogeo.numerics import Numerics
 MAGNUS_ORDER = 4
 """Order of the Magnus-Gauss integrator used by :func:`exact_cycle`."""
 
-METHODS = ("auto", "magnus", "spectral", "krylov")
+METHODS = ("auto", "magnus", "spectral", "krylov", "eigenframe")
 _C = math.sqrt(3.0) / 6.0
 _GAUSS = (0.5 - _C, 0.5 + _C)
 
@@ -84,9 +84,12 @@ class ExactOptions:
         propagators), the fixed point reached by propagating whole cycles until the state
         repeats to ``rtol`` (for machines too large for dense propagators). ``"spectral"``:
         Fourier collocation of the periodic deviation (smooth loops only; exponential
-        convergence in the number of nodes). ``"auto"`` (default): spectral for smooth loops
-        while the dense collocation system stays below ``max_unknowns`` and ``steps`` is not
-        set, Magnus otherwise.
+        convergence in the number of nodes). ``"eigenframe"``: exponential midpoint steps in
+        the instantaneous eigenframe, block by block, never forming a ``d^2 x d^2`` matrix
+        (:mod:`thermogeo.dynamics.eigenframe`; many qubits). ``"auto"`` (default): spectral
+        for smooth loops while the dense collocation system stays below ``max_unknowns`` and
+        ``steps`` is not set; otherwise Magnus while ``numerics`` picks the dense kernels
+        (``Numerics.use_dense``), eigenframe beyond.
     min_nodes, max_nodes : int
         Collocation nodes per cycle of the spectral method (doubled from ``min_nodes`` until
         two successive results agree to ``rtol``). Defaults 16 and 512.
@@ -150,10 +153,13 @@ class ExactOptions:
                              "corners); use 'magnus' or 'auto'")
         if self.method != "auto":
             return self.method
+        dense = self.numerics.use_dense(int(round(math.log2(dim))))
         if self.steps is not None:
-            return "magnus"
+            return "magnus" if dense else "eigenframe"
         fits = 2 * self.min_nodes * dim * dim <= self.max_unknowns
-        return "spectral" if (loop.smooth and fits) else "magnus"
+        if loop.smooth and fits:
+            return "spectral"
+        return "magnus" if dense else "eigenframe"
 
 
 def check_period(period) -> float:
@@ -486,21 +492,34 @@ def exact_cycle(machine: Machine, loop, period, *, options: ExactOptions | None 
     tau = check_period(period)
     d = machine.dim
     method = options.resolve_method(loop, d)
-    if method == "spectral":
+    t_rel = None
+    if method == "eigenframe":
+        from thermogeo.dynamics.eigenframe import eigenframe_cycle
+
+        r = eigenframe_cycle(machine, loop, tau, options)
+        if not r["converged"] and options.steps is None:
+            warnings.warn(f"exact_cycle: error estimate {r['error_estimate']:.2e} above rtol at "
+                          f"max_steps={options.max_steps} (or the limit cycle not reached in "
+                          f"max_cycles={options.max_cycles})", AccuracyWarning, stacklevel=2)
+        x, rc, Q, Wk = r["periodic_state"].reshape(-1), math.nan, r["heat"], r["work"]
+        err, steps, converged = r["error_estimate"], r["steps"], r["converged"]
+        t_rel = r["relaxation_time"]
+    elif method == "spectral":
         x, rc, Q, Wk, err, steps, converged = _spectral_cycle(machine, loop, tau, options)
     elif method == "krylov":
         x, rc, Q, Wk, err, steps, converged = _krylov_cycle(machine, loop, tau, options)
     else:
         x, rc, Q, Wk, err, steps, converged = _magnus_cycle(machine, loop, tau, options)
-    t_rel = _relaxation_time(machine, loop, options)
+    if t_rel is None:
+        t_rel = _relaxation_time(machine, loop, options)
     if tau < options.slow_factor * t_rel:
         warnings.warn(
             f"period {tau:g} is not long against the relaxation time {t_rel:.4g} (slowest "
             f"decay rate {1 / t_rel:.4g} on the path): the driving is not slow and the "
             f"expansion is not reliable; use a period of at least "
             f"{options.slow_factor * t_rel:.4g}", SlowDrivingWarning, stacklevel=2)
-    rho_start = augmented_generator(machine, loop, np.zeros(1), tau, options.numerics).rho0[0]
-    x = x + rho_start
+    if method != "eigenframe":  # (the eigenframe solver returns the state itself)
+        x = x + augmented_generator(machine, loop, np.zeros(1), tau, options.numerics).rho0[0]
     T = np.asarray(machine.temperatures, dtype=float)
     exp = None
     if expansion:

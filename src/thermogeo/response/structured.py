@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import warnings
 import weakref
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
@@ -350,6 +351,18 @@ def _differentiable(st: BlockStructure, Vt_list, tol: float) -> np.ndarray:
     return np.array(out)
 
 
+def _steady_derivative(st, D, solver, R, Y0, Vt, X, F0) -> np.ndarray:
+    """``d rho_0 = -L^D (dL) rho_0`` in the eigenframe, ``(d, d)``, for one direction with
+    ``V~ = U^+ dH U``, its ``X`` (:func:`_perturbation`) and the zero block ``F0`` of the
+    frame-fixed part of ``dD``; ``R = rho~_0`` and ``Y0 = D rho~_0`` as sparse matrices."""
+    d = st.d
+    y = -1j * _dense_comm(Vt, R)
+    y.reshape(-1)[st.zero] += F0 @ solver.rho0
+    y += _dense_comm(X, Y0)
+    y -= D.apply(_dense_comm(X, R).reshape(-1)).reshape(d, d)
+    return -solver.drazin(y.reshape(1, -1)).reshape(d, d)
+
+
 def _rates(bath, omega, derivative: bool, cache: dict):
     """``(gamma(omega), dgamma/domega or None)`` of a bath, shared through ``cache`` by baths
     with the same spectral density and temperature (``d x d`` evaluations are not cheap)."""
@@ -429,14 +442,8 @@ def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Nume
 
     if method != "gibbs":
         Y0 = _zero_to_sparse(st, D.zero @ x0)  # D rho_0, inside the zero block
-        drho = np.empty((k, d, d), complex)
-        for i in range(k):
-            y = -1j * _dense_comm(Vt[i], R)
-            y.reshape(-1)[st.zero] += F0[i] @ x0
-            y += _dense_comm(X[i], Y0)
-            y -= D.apply(_dense_comm(X[i], R).reshape(-1)).reshape(d, d)
-            drho[i] = -solver.drazin(y.reshape(1, -1)).reshape(d, d)
-            del y
+        drho = np.stack([_steady_derivative(st, D, solver, R, Y0, Vt[i], X[i], F0[i])
+                         for i in range(k)])
     if solver.rhs_solution is not None:
         z = solver.rhs_solution.reshape(k, d, d)
     else:
@@ -556,3 +563,126 @@ def steady_state(machine: Machine, lam=None, *, numerics: Numerics | None = None
         R = _zero_to_sparse(st, solver.rho0)
         out.append(np.asarray(U @ (R @ np.conj(U.T))))
     return np.stack(out).reshape(lam.shape[:-1] + (machine.dim, machine.dim))
+
+
+@dataclass(frozen=True, eq=False)
+class FrozenPoint:
+    """The frozen secular generator at one point, block by block in the eigenframe of ``H``,
+    with the slow-driving states along a direction ``v`` of parameter space.
+
+    Attributes
+    ----------
+    E : (d,) float                 eigenvalues of ``H``
+    U : (d, d)                     eigenvectors (columns)
+    D : BlockOperator              ``sum_alpha D_alpha`` (``L = -i nu + D`` block by block)
+    solver : BlockSolve            steady state and Drazin inverse of ``L``
+    rows : (m, d0)                 energy rows ``<<H| D_alpha`` on the zero block
+    Vt : (d, d)                    ``U^+ (sum_i v_i V_i) U``
+    drho : (d, d)                  ``d_v rho_0`` (eigenframe)
+    z : (d, d)                     ``L^D d_v rho_0`` (eigenframe; ``rho_1 = z / tau``)
+    """
+
+    E: np.ndarray
+    U: np.ndarray
+    D: BlockOperator
+    solver: BlockSolve
+    rows: np.ndarray
+    Vt: np.ndarray
+    drho: np.ndarray
+    z: np.ndarray
+
+    @property
+    def structure(self) -> BlockStructure:
+        return self.D.structure
+
+    @property
+    def rho0(self) -> np.ndarray:
+        """``(d0,)``: zero-block elements of the steady state (eigenframe)."""
+        return self.solver.rho0
+
+    def to_lab(self, x: np.ndarray) -> np.ndarray:
+        """Eigenframe ``(d, d)`` -> lab frame ``U x U^+``."""
+        return self.U @ x @ np.conj(self.U.T)
+
+    def to_eig(self, x: np.ndarray) -> np.ndarray:
+        """Lab frame ``(d, d)`` -> eigenframe ``U^+ x U``."""
+        return np.conj(self.U.T) @ x @ self.U
+
+    def state(self) -> np.ndarray:
+        """``(d, d)``: the steady state in the eigenframe (dense)."""
+        return _zero_to_sparse(self.structure, self.rho0).toarray()
+
+
+def frozen_point(machine: Machine, lam, velocity, numerics: Numerics | None = None
+                 ) -> FrozenPoint:
+    """Frozen generator, steady state, ``d_v rho_0`` and ``z = L^D d_v rho_0`` at one point.
+
+    The same kernels as :func:`structured_chunk`, differentiated along the single direction
+    ``v = velocity (k,)`` (one derivative instead of ``k``): ``d_v rho_0`` by Daleckii-Krein at
+    equal temperatures, ``-L^D (d_v L) rho_0`` otherwise (``numerics.derivative``).
+
+    Parameters
+    ----------
+    machine : Machine
+    lam, velocity : (k,) float
+    numerics : Numerics, optional
+
+    Returns
+    -------
+    FrozenPoint
+        Its ``solver.unique`` says whether the steady state is unique (nothing is raised).
+    """
+    numerics = numerics or Numerics()
+    lam = np.asarray(lam, dtype=float)
+    v = np.asarray(velocity, dtype=float)
+    d, m = machine.dim, len(machine.baths)
+    method = numerics.derivative
+    if method == "auto":
+        method = "gibbs" if machine.equal_temperatures else "general"
+    general = method == "general"
+    E, U = _eigh(machine, lam)
+    groups = bohr_groups(E, numerics.degeneracy_tol)
+    st = block_structure(E, groups)
+    omega = groups.omega
+    del groups
+    _, Vs, As = _sparse_operators(machine)
+    Vdir = sp.csr_matrix((d, d))
+    for c, V in zip(v, Vs):
+        if c != 0:
+            Vdir = Vdir + c * V
+    Vt = _to_eigenframe(U, Vdir)
+    real = not np.iscomplexobj(U) and not any(np.iscomplexobj(A.data) for A in As)
+    D = empty_blocks(st, float if real else complex)
+    rows = np.zeros((m, st.d0), complex)
+    if general:
+        X = _perturbation(st, E, Vt)
+        dE = np.real(np.diagonal(Vt))
+        dW = dE[None, :] - dE[:, None]
+        F0 = np.zeros((st.d0, st.d0), complex)
+    cache: dict = {}
+    for alpha, bath in enumerate(machine.baths):
+        At = _to_eigenframe(U, As[alpha])
+        g, drate = _rates(bath, omega, general, cache)
+        Za = zero_block(st, [(g, At, At)])
+        block_superop(st, g, At, At, out=D)
+        D.zero[...] += Za
+        rows[alpha] = E @ Za[:d]
+        del Za
+        if general:
+            dA = At @ X
+            dA += dA.conj().T.copy()
+            F0 += zero_block(st, [(drate * dW, At, At), (g, dA, At), (g, At, dA)])
+            del dA
+        del At
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if general:
+            solver = BlockSolve(D, numerics.uniqueness_rcond)
+            R = _zero_to_sparse(st, solver.rho0)
+            Y0 = _zero_to_sparse(st, D.zero @ solver.rho0)
+            drho = _steady_derivative(st, D, solver, R, Y0, Vt, X, F0)
+            z = solver.drazin(drho.reshape(1, -1)).reshape(d, d)
+        else:
+            drho = _gibbs_derivative(st, E, Vt, float(machine.temperatures[0]))
+            solver = BlockSolve(D, numerics.uniqueness_rcond, rhs=drho.reshape(1, -1))
+            z = solver.rhs_solution.reshape(d, d)
+    return FrozenPoint(E=E, U=U, D=D, solver=solver, rows=rows, Vt=Vt, drho=drho, z=z)
