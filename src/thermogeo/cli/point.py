@@ -91,7 +91,7 @@ def _structure_lines(s: dict) -> list[str]:
             f"{Numerics().dense_max_qubits} qubits)",
             f"Bohr blocks: zero block d0 = {s['d0']} (d = {s['d']}), {s['single_blocks']} "
             f"single, largest other block {s['largest_small_block']}; size:count {blocks}"
-            if len(blocks) < 300 else
+            if len(blocks) <= 120 else
             f"Bohr blocks: zero block d0 = {s['d0']} (d = {s['d']}), {s['single_blocks']} "
             f"single, largest other block {s['largest_small_block']}, "
             f"{len(s['block_sizes'])} distinct sizes",
