@@ -80,8 +80,10 @@ CIRCLE = typer.Option(..., "--circle", help="Circle in a parameter plane: X=cx,Y
 RTOL = typer.Option(1e-8, "--rtol", help="Relative accuracy of the exact heats (1e-13..1e-2).")
 JSON = typer.Option(False, "--json", help="Print one JSON object.")
 METHOD = typer.Option("auto", "--method", help="Exact solver: auto (spectral on smooth loops), "
-                      "magnus (Magnus-4 propagator), spectral (Fourier collocation) or krylov "
-                      "(Magnus-4 on the state vector, matrix-free).")
+                      "magnus (Magnus-4 propagator), spectral (Fourier collocation), krylov "
+                      "(Magnus-4 on the state vector) or eigenframe (exponential steps block by "
+                      "block in the eigenframe; many qubits, chosen by auto beyond the dense "
+                      "kernels).")
 
 
 @app.command()
@@ -101,7 +103,8 @@ def exact(model: Path = typer.Argument(..., help="TOML model file."), circle: st
     if json:
         print_json(out)
         return
-    unit = "collocation nodes" if res.method == "spectral" else "Magnus-4 steps"
+    unit = {"spectral": "collocation nodes", "eigenframe": "exponential midpoint steps"}.get(
+        res.method, "Magnus-4 steps")
     typer.echo(f"period {res.period:g}: {res.steps} {unit}, error estimate "
                f"{res.error_estimate:.2e}, relaxation time {res.relaxation_time:.4g}")
     e = out["expansion"]

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from thermogeo.dynamics.frozen import frozen_path
+from thermogeo.errors import NonUniqueSteadyStateError
 from thermogeo.dynamics.periodic import check_period
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
@@ -132,10 +133,14 @@ def path_expansion(machine: Machine, loop, nodes: int | None = None,
     numerics = numerics or Numerics()
     if nodes is None:
         nodes = DEFAULT_NODES_SMOOTH if loop.smooth else DEFAULT_NODES_PIECE
+        if not numerics.use_dense(machine.qubits):
+            nodes = _structured_nodes(machine.dim, nodes, loop.smooth)
     if not (isinstance(nodes, (int, np.integer)) and nodes >= 4):
         raise ValueError(f"nodes: expected an integer >= 4, got {nodes!r}")
     s, w = loop.quadrature(int(nodes))
     lam, vel = loop.points(machine, s), loop.velocity(machine, s)
+    if not numerics.use_dense(machine.qubits):
+        return _structured_path_expansion(machine, loop, s, w, lam, vel, numerics)
     r = response(machine, lam, numerics=numerics)  # one batched call: Lambda, G, J, dS
     j1 = np.einsum("nmk,nk->nm", r.heat_response, vel)
     p1 = np.einsum("ni,nij,nj->n", vel, r.G, vel)
@@ -167,6 +172,91 @@ def path_expansion(machine: Machine, loop, nodes: int | None = None,
     return PathExpansion(s=s, weights=w, lam=lam, velocity=vel, heat_current=r.heat_current,
                          j1=j1, j2=j2, p0=p0, p1=p1, T_dS_ds=T_dS, e1=e1, de1=de1.real,
                          jump_heat=jump, corners=corners)
+
+
+STRUCTURED_PATH_BYTES = 4 * 2**30
+"""Memory budget of the per-node arrays of the structured path expansion (``U``, ``z`` and
+``z'`` in the lab frame: about ``40 d^2`` bytes per node); sets its default node count."""
+
+
+def _structured_nodes(d: int, default: int, smooth: bool) -> int:
+    """Default node count for the structured kernels: ``default`` while the per-node arrays
+    fit :data:`STRUCTURED_PATH_BYTES`, else a power of two down to 16 (smooth loops) or 8 per
+    piece."""
+    fit = STRUCTURED_PATH_BYTES // (40 * d * d)
+    if fit >= default:
+        return default
+    floor = 16 if smooth else 8
+    return max(floor, 2 ** int(np.floor(np.log2(max(fit, 1)))))
+
+
+def _structured_path_expansion(machine, loop, s, w, lam, vel, numerics) -> PathExpansion:
+    """:func:`path_expansion` with the structured kernels (no ``d^2 x d^2`` matrix): one
+    :func:`~thermogeo.response.structured.frozen_point` per node along its velocity; ``z'`` by
+    the same spectral differentiation of the lab-frame ``z``; ``Tr[H D_a L^D z']`` through the
+    left rows ``<<H|D_a L^D`` on the zero block."""
+    from thermogeo.response.structured import frozen_point
+
+    n, m = len(s), len(machine.baths)
+    d = machine.dim
+    J, j1 = np.zeros((n, m)), np.zeros((n, m))
+    p0, p1, e1, TdS = np.zeros(n), np.zeros(n), np.zeros(n), np.full(n, np.nan)
+    z_lab = np.empty((n, d, d), complex)
+    Us, left, zeros = [], [], []
+    for j in range(n):
+        fp = _unique_point(machine, lam[j], vel[j], numerics, frozen_point)
+        st = fp.structure
+        zf = fp.z.reshape(-1)
+        Vf = fp.Vt.reshape(-1)
+        J[j] = np.real(fp.rows @ fp.rho0)
+        j1[j] = np.real(fp.rows @ zf[st.zero])
+        p0[j] = np.real(np.vdot(Vf[st.zero], fp.rho0))
+        p1[j] = np.real(np.vdot(Vf, zf))
+        e1[j] = np.real(np.einsum("a,aa->", fp.E, fp.z))
+        if machine.equal_temperatures:
+            TdS[j] = float(machine.temperatures[0]) * fp.entropy_rate()
+        z_lab[j] = fp.to_lab(fp.z)
+        Us.append(fp.U)
+        left.append(fp.left_drazin_rows())
+        zeros.append(np.divmod(st.zero, d))
+        del fp
+    dz_lab, ends = _derivative(loop, s, z_lab)
+    del z_lab
+    j2 = np.zeros((n, m))
+    for j in range(n):
+        a, b = zeros[j]
+        U = Us[j]
+        ZU = dz_lab[j] @ U
+        y0 = np.einsum("ia,ia->a", np.conj(U[:, a]), ZU[:, b])  # (U^+ z' U) on the zero block
+        j2[j] = np.real(left[j] @ y0)
+    del dz_lab
+    de1, _ = _derivative(loop, s, e1.astype(complex))
+    jump = np.zeros(m)
+    corners = np.asarray(loop.breakpoints(), dtype=float)[:-1]
+    if ends is None:
+        corners = corners[:0]
+    else:
+        dz = ends[:, 0] - np.roll(ends[:, 1], 1, axis=0)
+        lam_c = loop.points(machine, corners)
+        for c in range(len(corners)):
+            fc = _unique_point(machine, lam_c[c], np.zeros_like(lam_c[c]), numerics,
+                               frozen_point)
+            y = fc.to_eig(dz[c]).reshape(-1)
+            jump += np.real(fc.left_drazin_rows() @ y[fc.structure.zero])
+    return PathExpansion(s=s, weights=w, lam=lam, velocity=vel, heat_current=J, j1=j1, j2=j2,
+                         p0=p0, p1=p1, T_dS_ds=TdS, e1=e1, de1=de1.real, jump_heat=jump,
+                         corners=corners)
+
+
+def _unique_point(machine, lam, vel, numerics, frozen_point):
+    fp = frozen_point(machine, lam, vel, numerics)
+    if not fp.solver.unique:
+        raise NonUniqueSteadyStateError(
+            f"the steady state is not unique at "
+            f"{dict(zip(machine.parameter_names, np.round(lam, 12).tolist()))} on the path "
+            f"(rcond {fp.solver.rcond:.2e} < {numerics.uniqueness_rcond:.0e}): the couplings "
+            "leave part of the state space dark; break the symmetry")
+    return fp
 
 
 @dataclass(frozen=True)

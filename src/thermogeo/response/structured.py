@@ -310,6 +310,17 @@ def _entropy_and_log(st: BlockStructure, R: sp.csr_matrix, floor: float = 1e-300
     return S, logdiag, blocks
 
 
+def _entropy_gradient(logdiag, logblocks, drho: np.ndarray) -> np.ndarray:
+    """``dS = -Tr[ln rho_0 d rho_0]`` for eigenframe derivatives ``drho (k, d, d)``, from the
+    parts of ``ln rho_0`` returned by :func:`_entropy_and_log`; ``(k,)``."""
+    dS = -np.real(np.einsum("a,kaa->k", logdiag, drho))
+    for idx, lg in logblocks:
+        sub = drho[:, idx[:, None], idx[None, :]]
+        dS -= np.real(np.einsum("xy,kyx->k", lg, sub)
+                      - np.einsum("x,kxx->k", logdiag[idx], sub))
+    return dS
+
+
 def _gibbs_derivative(st: BlockStructure, E, Vt, T) -> np.ndarray:
     """Daleckii-Krein ``d rho_0`` of the Gibbs state in the eigenframe, ``(d, d)``."""
     x = -(E - E.min()) / T
@@ -452,11 +463,7 @@ def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Nume
     Lam = np.real(rows @ z0.T)  # (m, k)
     # G_ij = Tr[V~_i z_j] = vdot(V~_i, z_j) since V~_i is Hermitian
     G = np.real(np.array([[np.vdot(Vt[i], z[j]) for j in range(k)] for i in range(k)]))
-    dS = -np.real(np.einsum("a,kaa->k", logdiag, drho))
-    for idx, lg in logblocks:
-        sub = drho[:, idx[:, None], idx[None, :]]
-        dS -= np.real(np.einsum("xy,kyx->k", lg, sub)
-                      - np.einsum("x,kxx->k", logdiag[idx], sub))
+    dS = _entropy_gradient(logdiag, logblocks, drho)
     rotor = None
     if pidx is not None:
         terms = []
@@ -607,6 +614,28 @@ class FrozenPoint:
     def to_eig(self, x: np.ndarray) -> np.ndarray:
         """Lab frame ``(d, d)`` -> eigenframe ``U^+ x U``."""
         return np.conj(self.U.T) @ x @ self.U
+
+    def entropy_rate(self) -> float:
+        """``d_v S = -Tr[ln rho_0 d_v rho_0]`` along the point's direction."""
+        _, logdiag, logblocks = _entropy_and_log(self.structure,
+                                                 _zero_to_sparse(self.structure, self.rho0))
+        return float(_entropy_gradient(logdiag, logblocks, self.drho[None])[0])
+
+    def left_drazin_rows(self) -> np.ndarray:
+        """``(m, d0)``: the rows ``<<H| D_alpha L^D`` on the zero block (``L^D`` keeps the
+        blocks and the energy rows live on the zero block), so that
+        ``Tr[H D_alpha L^D y] = left_drazin_rows[alpha] . y[zero]`` for traceless ``y``."""
+        lu = self.solver.lu
+        d = self.structure.d
+        r = self.rows.T
+        if np.isrealobj(lu[0]):
+            x = (sla.lu_solve(lu, r.real, trans=1, check_finite=False)
+                 + 1j * sla.lu_solve(lu, r.imag, trans=1, check_finite=False))
+        else:
+            x = sla.lu_solve(lu, r.astype(complex), trans=1, check_finite=False)
+        x = x.T  # r^D = x - (x . rho_0) e,  e = indicator of the populations
+        x[:, :d] -= (x @ self.rho0)[:, None]
+        return x
 
     def state(self) -> np.ndarray:
         """``(d, d)``: the steady state in the eigenframe (dense)."""
