@@ -151,3 +151,20 @@ def test_auto_picks_eigenframe_beyond_the_dense_kernels_and_the_laws_hold():
     assert diff < 0.1 * np.abs(e.heat_order2).max()
     assert r.heat[0] == pytest.approx(r.heat[1], rel=1e-6)  # mirror symmetry
     assert np.trace(r.periodic_state).real == pytest.approx(1.0, abs=1e-12)
+
+
+def test_blocks_that_cannot_fit_are_refused_before_allocation():
+    """Ten qubits, uniform fields, all-to-all exchange: collective spin multiplets make a zero
+    block of 63504 elements (64 GB dense); the kernels refuse with the sizes, not a crash."""
+    import warnings
+
+    from thermogeo import InsufficientMemoryError, response
+    from thermogeo.response.structured import steady_state
+
+    m = heisenberg(10, "all")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(InsufficientMemoryError, match=r"zero block 63504 x 63504"):
+            response(m, m.point())
+        with pytest.raises(InsufficientMemoryError, match="break the degeneracy"):
+            steady_state(m, m.point())

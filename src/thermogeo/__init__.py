@@ -8,7 +8,7 @@ Conventions: :mod:`thermogeo.conventions`; physics: ``docs/theory.md``.
 
 from thermogeo.baths import Bath, Ohmic
 from thermogeo.dynamics import balance_along, convergence, exact_cycle, expansion_cycle
-from thermogeo.errors import (ModelError, NonUniqueSteadyStateError,
+from thermogeo.errors import (InsufficientMemoryError, ModelError, NonUniqueSteadyStateError,
                               SecularApproximationWarning, SlowDrivingWarning)
 from thermogeo.io import dump_model, load_model
 from thermogeo.lindblad.generator import generator
@@ -23,7 +23,8 @@ from thermogeo.response import Response, response
 __version__ = "0.1.0"
 
 __all__ = [
-    "Bath", "Circle", "Ellipse", "FourierLoop", "HamiltonianTerm", "Machine", "ModelError",
+    "Bath", "Circle", "Ellipse", "FourierLoop", "HamiltonianTerm", "InsufficientMemoryError",
+    "Machine", "ModelError",
     "NonUniqueSteadyStateError", "Numerics", "Ohmic", "Polygon", "Rectangle", "Response",
     "SampledLoop", "SecularApproximationWarning", "Sector", "SlowDrivingWarning",
     "balance_along", "convergence", "cycle_summary", "dump_model", "exact_cycle", "exchange",

@@ -23,6 +23,11 @@ class NonUniqueSteadyStateError(RuntimeError):
     """
 
 
+class InsufficientMemoryError(MemoryError):
+    """A computation would need more memory than the machine has available (raised before
+    anything large is allocated; the message names the sizes and what to change)."""
+
+
 class ThermogeoWarning(UserWarning):
     """Base class of thermogeo's warnings."""
 

@@ -31,6 +31,7 @@ block. Memory: a few ``d x d`` arrays per bath at a time.
 
 from __future__ import annotations
 
+import os
 import warnings
 import weakref
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 
-from thermogeo.errors import NonUniqueSteadyStateError
+from thermogeo.errors import InsufficientMemoryError, NonUniqueSteadyStateError
 from thermogeo.lindblad.blocks import (BlockOperator, BlockStructure, block_structure,
                                        block_superop, empty_blocks, zero_block)
 from thermogeo.linalg.bohr import bohr_groups
@@ -374,6 +375,42 @@ def _steady_derivative(st, D, solver, R, Y0, Vt, X, F0) -> np.ndarray:
     return -solver.drazin(y.reshape(1, -1)).reshape(d, d)
 
 
+def available_memory_bytes() -> int:
+    """Memory the kernels may use: ``MemAvailable`` of ``/proc/meminfo`` (Linux), else the
+    physical memory."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_memory(machine: Machine, st: BlockStructure, derivatives: int) -> None:
+    """Refuse a point whose Bohr blocks cannot be held: raise
+    :class:`~thermogeo.errors.InsufficientMemoryError` when the estimate of
+    :func:`thermogeo.resources.estimate_response_bytes` exceeds the available memory."""
+    from thermogeo.resources import estimate_response_bytes
+
+    multi = {blk.shape[1]: blk.shape[0] for blk in st.multi}
+    need = estimate_response_bytes(
+        st.d, st.d0, len(st.single), multi, parameters=len(machine.parameters),
+        derivatives=derivatives, baths=len(machine.baths), plane=derivatives >= 2,
+        real=False, method="general" if derivatives else "gibbs")["total"]
+    have = available_memory_bytes()
+    if need > have:
+        biggest = max([st.d0] + list(multi))
+        raise InsufficientMemoryError(
+            f"{machine.name or 'machine'}: the secular generator's Bohr blocks need about "
+            f"{need / 2**30:.1f} GiB (zero block {st.d0} x {st.d0}, largest block {biggest}; "
+            f"energy levels up to {int(st.level_size.max())}-fold degenerate) but "
+            f"{have / 2**30:.1f} GiB are available. Highly degenerate spectra (uniform fields "
+            "on all-to-all graphs: collective spin multiplets) make dense blocks of this size; "
+            "break the degeneracy (site-dependent fields or couplings) or use fewer qubits")
+
+
 def _rates(bath, omega, derivative: bool, cache: dict):
     """``(gamma(omega), dgamma/domega or None)`` of a bath, shared through ``cache`` by baths
     with the same spectral density and temperature (``d x d`` evaluations are not cheap)."""
@@ -397,6 +434,7 @@ def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Nume
     E, U = _eigh(machine, lam)
     groups = bohr_groups(E, numerics.degeneracy_tol)
     st = block_structure(E, groups)
+    check_memory(machine, st, len(need))
     omega = groups.omega
     del groups
     _, Vs, As = _sparse_operators(machine)
@@ -551,6 +589,7 @@ def steady_state(machine: Machine, lam=None, *, numerics: Numerics | None = None
         E, U = _eigh(machine, p)
         groups = bohr_groups(E, numerics.degeneracy_tol)
         st = block_structure(E, groups)
+        check_memory(machine, st, 0)
         Z = None
         for alpha, bath in enumerate(machine.baths):
             At = _to_eigenframe(U, As[alpha])
@@ -672,6 +711,7 @@ def frozen_point(machine: Machine, lam, velocity, numerics: Numerics | None = No
     E, U = _eigh(machine, lam)
     groups = bohr_groups(E, numerics.degeneracy_tol)
     st = block_structure(E, groups)
+    check_memory(machine, st, 1 if general else 0)
     omega = groups.omega
     del groups
     _, Vs, As = _sparse_operators(machine)
