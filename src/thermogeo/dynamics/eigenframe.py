@@ -141,10 +141,11 @@ def relaxation_rate(fp: FrozenPoint) -> float:
     if len(D.single):
         rates.append(float(-np.real(D.single).max()))
     for idx, blk in zip(st.multi, D.multi):
-        if idx.shape[1] <= 64:
-            ev = np.linalg.eigvals(blk.astype(complex) - 1j * np.apply_along_axis(
-                np.diag, 1, nu[idx]))
-            rates.append(float(-np.real(ev).max()))
+        s = idx.shape[1]
+        if s <= 64:
+            M = blk.astype(complex)
+            M[:, np.arange(s), np.arange(s)] += -1j * nu[idx]
+            rates.append(float(-np.real(np.linalg.eigvals(M)).max()))
     d, d0 = st.d, st.d0
     if d0 <= 512:
         ev = np.linalg.eigvals(D.zero.astype(complex) - 1j * np.diag(nu[st.zero]))
