@@ -168,3 +168,16 @@ def test_blocks_that_cannot_fit_are_refused_before_allocation():
             response(m, m.point())
         with pytest.raises(InsufficientMemoryError, match="break the degeneracy"):
             steady_state(m, m.point())
+
+
+def test_eigenframe_refuses_a_dark_sector():
+    from thermogeo import NonUniqueSteadyStateError
+
+    m = load_model(MODELS / "dark_singlet.toml")
+    lam = m.point()
+    loop = Circle(m.parameter_names[:2], center=tuple(lam[:2] + 0.5), radius=0.2)
+    with pytest.raises(NonUniqueSteadyStateError, match="not unique"):
+        exact_cycle(m, loop, 100.0, options=ExactOptions(method="eigenframe", steps=8,
+                                                          numerics=STRUCTURED))
+    with pytest.raises(NonUniqueSteadyStateError, match="not unique"):
+        path_expansion(m, loop, nodes=8, numerics=STRUCTURED)

@@ -173,19 +173,6 @@ def _clean(delta: np.ndarray) -> np.ndarray:
     return delta
 
 
-def _frozen(machine, lam, vel, numerics) -> FrozenPoint:
-    from thermogeo.errors import NonUniqueSteadyStateError
-
-    fp = frozen_point(machine, lam, vel, numerics)
-    if not fp.solver.unique:
-        raise NonUniqueSteadyStateError(
-            f"the steady state is not unique at "
-            f"{dict(zip(machine.parameter_names, np.round(lam, 12).tolist()))} on the path "
-            f"(rcond {fp.solver.rcond:.2e} < {numerics.uniqueness_rcond:.0e}): the couplings "
-            "leave part of the state space dark; break the symmetry")
-    return fp
-
-
 def _pieces(loop, mids: np.ndarray) -> list[np.ndarray]:
     """Step indices of every smooth piece of the loop (steps never straddle a corner)."""
     bp = np.asarray(loop.breakpoints(), dtype=float)
@@ -231,7 +218,7 @@ def _steps(machine, loop, tau, edges, numerics, keep: bool, cache: list | None):
 
         def get(i, idx=idx, window=window, hp=hp):
             if i not in window:
-                fp = _frozen(machine, lam[idx[i]], vel[idx[i]], numerics)
+                fp = frozen_point(machine, lam[idx[i]], vel[idx[i]], numerics, check=True)
                 window[i] = (fp, fp.to_lab(fp.z))
             return window[i]
 
@@ -332,8 +319,8 @@ def eigenframe_cycle(machine: Machine, loop, tau: float, options) -> dict:
     """
     numerics = options.numerics
     s0 = np.zeros(1)
-    fp0 = _frozen(machine, loop.points(machine, s0)[0], loop.velocity(machine, s0)[0],
-                  numerics)
+    fp0 = frozen_point(machine, loop.points(machine, s0)[0], loop.velocity(machine, s0)[0],
+                       numerics, check=True)
     rho_start = fp0.to_lab(fp0.state())
     delta = _clean(fp0.to_lab(fp0.z) / tau)  # first order: the transient is O(1/tau^2)
     del fp0

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from thermogeo.dynamics.frozen import frozen_path
-from thermogeo.errors import NonUniqueSteadyStateError
 from thermogeo.dynamics.periodic import check_period
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
@@ -204,7 +203,7 @@ def _structured_path_expansion(machine, loop, s, w, lam, vel, numerics) -> PathE
     z_lab = np.empty((n, d, d), complex)
     Us, left, zeros = [], [], []
     for j in range(n):
-        fp = _unique_point(machine, lam[j], vel[j], numerics, frozen_point)
+        fp = frozen_point(machine, lam[j], vel[j], numerics, check=True)
         st = fp.structure
         zf = fp.z.reshape(-1)
         Vf = fp.Vt.reshape(-1)
@@ -239,24 +238,12 @@ def _structured_path_expansion(machine, loop, s, w, lam, vel, numerics) -> PathE
         dz = ends[:, 0] - np.roll(ends[:, 1], 1, axis=0)
         lam_c = loop.points(machine, corners)
         for c in range(len(corners)):
-            fc = _unique_point(machine, lam_c[c], np.zeros_like(lam_c[c]), numerics,
-                               frozen_point)
+            fc = frozen_point(machine, lam_c[c], np.zeros_like(lam_c[c]), numerics, check=True)
             y = fc.to_eig(dz[c]).reshape(-1)
             jump += np.real(fc.left_drazin_rows() @ y[fc.structure.zero])
     return PathExpansion(s=s, weights=w, lam=lam, velocity=vel, heat_current=J, j1=j1, j2=j2,
                          p0=p0, p1=p1, T_dS_ds=TdS, e1=e1, de1=de1.real, jump_heat=jump,
                          corners=corners)
-
-
-def _unique_point(machine, lam, vel, numerics, frozen_point):
-    fp = frozen_point(machine, lam, vel, numerics)
-    if not fp.solver.unique:
-        raise NonUniqueSteadyStateError(
-            f"the steady state is not unique at "
-            f"{dict(zip(machine.parameter_names, np.round(lam, 12).tolist()))} on the path "
-            f"(rcond {fp.solver.rcond:.2e} < {numerics.uniqueness_rcond:.0e}): the couplings "
-            "leave part of the state space dark; break the symmetry")
-    return fp
 
 
 @dataclass(frozen=True)

@@ -681,8 +681,8 @@ class FrozenPoint:
         return _zero_to_sparse(self.structure, self.rho0).toarray()
 
 
-def frozen_point(machine: Machine, lam, velocity, numerics: Numerics | None = None
-                 ) -> FrozenPoint:
+def frozen_point(machine: Machine, lam, velocity, numerics: Numerics | None = None, *,
+                 check: bool = False) -> FrozenPoint:
     """Frozen generator, steady state, ``d_v rho_0`` and ``z = L^D d_v rho_0`` at one point.
 
     The same kernels as :func:`structured_chunk`, differentiated along the single direction
@@ -695,10 +695,13 @@ def frozen_point(machine: Machine, lam, velocity, numerics: Numerics | None = No
     lam, velocity : (k,) float
     numerics : Numerics, optional
 
+    check : bool
+        Raise :class:`~thermogeo.errors.NonUniqueSteadyStateError` if the steady state is not
+        unique (else only ``solver.unique`` says so).
+
     Returns
     -------
     FrozenPoint
-        Its ``solver.unique`` says whether the steady state is unique (nothing is raised).
     """
     numerics = numerics or Numerics()
     lam = np.asarray(lam, dtype=float)
@@ -754,4 +757,10 @@ def frozen_point(machine: Machine, lam, velocity, numerics: Numerics | None = No
             drho = _gibbs_derivative(st, E, Vt, float(machine.temperatures[0]))
             solver = BlockSolve(D, numerics.uniqueness_rcond, rhs=drho.reshape(1, -1))
             z = solver.rhs_solution.reshape(d, d)
+    if check and not solver.unique:
+        raise NonUniqueSteadyStateError(
+            f"the steady state is not unique at "
+            f"{dict(zip(machine.parameter_names, np.round(lam, 12).tolist()))} (rcond "
+            f"{solver.rcond:.2e} < {numerics.uniqueness_rcond:.0e}): the couplings leave part "
+            "of the state space dark; break the symmetry")
     return FrozenPoint(E=E, U=U, D=D, solver=solver, rows=rows, Vt=Vt, drho=drho, z=z)
