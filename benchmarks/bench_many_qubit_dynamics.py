@@ -11,6 +11,9 @@ the case alone:
 * ``per point s``: that time divided by the number of frozen points the passes computed (one
   eigendecomposition each), and its ratio to one ``numpy.linalg.eigh`` of the (real) H;
 * ``expansion s``: ``expansion_cycle`` with the structured path expansion (its default nodes);
+* ``tau/t_rel``: the period over the slowest relaxation time on the loop (the period is set
+  from the relaxation time at the loop's centre; nearly dark points on the loop, as on
+  uniform-field chains, make the driving less slow than intended);
 * ``|Q - Q_exp| / |Q2|``: how far the exact heat is from the expansion to second order,
   relative to the second-order term (small when the driving is slow), the largest ``|Q|``, the
   error estimate and the first-law residual ``|W + sum Q|`` (both absolute);
@@ -75,6 +78,7 @@ def run_case(n: int, case: str, steps: int) -> dict:
     points = 1 + (steps // 2 + steps) * 2  # s = 0, two passes of (at least) two cycles
     q2 = max(np.abs(e.heat_order2).max(), 1e-300)
     return dict(N=n, case=case, d=m.dim, steps=steps, tau=tau, eigh=t_eigh, exact=t_exact,
+                slowness=float(tau / ex.relaxation_time),
                 per_point=t_exact / points, expansion=t_exp,
                 dev_over_q2=float(np.abs(ex.heat - e.heat).max() / q2),
                 error_estimate=float(ex.error_estimate),
@@ -99,7 +103,7 @@ def main(argv=None) -> None:
     steps = 16 if a.quick else a.steps
     print(f"{'N':>3} {'case':<13} {'steps':>5} {'exact s':>9} {'per point s':>11} "
           f"{'eigh s':>8} {'ratio':>7} {'expansion s':>11} {'|Q-Qexp|/|Q2|':>13} "
-          f"{'|Q|':>9} {'err est':>9} {'1st law':>9} {'peak MB':>8}")
+          f"{'tau/t_rel':>9} {'|Q|':>9} {'err est':>9} {'1st law':>9} {'peak MB':>8}")
     for n in range(4, top + 1, 2):
         for case in CASES:
             cmd = [sys.executable, __file__, "--one", f"{n},{case},{steps}"]
@@ -111,7 +115,8 @@ def main(argv=None) -> None:
             print(f"{n:>3} {case:<13} {o['steps']:>5} {o['exact']:>9.2f} "
                   f"{o['per_point']:>11.4f} {o['eigh']:>8.4f} "
                   f"{o['per_point'] / o['eigh']:>7.1f} {o['expansion']:>11.2f} "
-                  f"{o['dev_over_q2']:>13.2e} {o['heat']:>9.2e} {o['error_estimate']:>9.1e} "
+                  f"{o['dev_over_q2']:>13.2e} {o['slowness']:>9.3g} {o['heat']:>9.2e} "
+                  f"{o['error_estimate']:>9.1e} "
                   f"{o['first_law']:>9.1e} {o['peak_MB']:>8.0f}", flush=True)
 
 
