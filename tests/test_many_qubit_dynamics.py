@@ -181,3 +181,21 @@ def test_eigenframe_refuses_a_dark_sector():
                                                           numerics=STRUCTURED))
     with pytest.raises(NonUniqueSteadyStateError, match="not unique"):
         path_expansion(m, loop, nodes=8, numerics=STRUCTURED)
+
+
+def test_overflowing_magnus_steps_say_so():
+    """Magnus-4 steps far longer than the relaxation time overflow (the commutator term);
+    the adaptive loop grows the steps and, at max_steps, names the remedy."""
+    import sys
+
+    from conftest import ROOT
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from bench_many_qubits import build
+    finally:
+        sys.path.pop(0)
+    m = build(4, "random-ends")
+    loop = Circle(("Bx", "Bz"), center=(0.7, 0.4), radius=0.2)
+    with pytest.raises(FloatingPointError, match="method='eigenframe'"):
+        exact_cycle(m, loop, 6.4e4, expansion=False, options=ExactOptions(
+            method="magnus", min_steps=16, max_steps=32, numerics=Numerics(kernel="dense")))

@@ -631,8 +631,10 @@ def _magnus_cycle(machine, loop, tau, options):
     rcond_min = options.numerics.uniqueness_rcond
 
     def run(steps):
-        p, _ = _propagate(machine, loop, tau, steps, options)
-        return p, _cycle_integrals(p.Phi, d, m)
+        # overflow of too-long steps is detected below (non-finite results), not warned about
+        with np.errstate(over="ignore", invalid="ignore"):
+            p, _ = _propagate(machine, loop, tau, steps, options)
+            return p, _cycle_integrals(p.Phi, d, m)
 
     n = options.steps if options.steps is not None else options.min_steps
     coarse_n = max(1, n // 2) if options.steps is not None else n
@@ -647,18 +649,29 @@ def _magnus_cycle(machine, loop, tau, options):
         if converged or options.steps is not None:
             break
         if 2 * fine_n > options.max_steps:
+            if not math.isfinite(err):
+                break  # overflowed: raised below
             warnings.warn(f"exact_cycle: error estimate {err:.2e} above rtol*scale "
                           f"{options.rtol * scale:.2e} at max_steps={options.max_steps}",
                           AccuracyWarning, stacklevel=3)
             break
         # The error falls as n^-4: jump to the predicted step count (a power-of-two multiple).
+        # A non-finite pass (the commutator term of steps far longer than the relaxation time
+        # overflows the exponential) grows the step count sixteenfold.
         ratio = (err / (0.5 * options.rtol * scale)) ** (1.0 / MAGNUS_ORDER)
+        if not math.isfinite(ratio):
+            ratio = 16.0
         grow = 2 ** max(1, int(np.ceil(np.log2(max(ratio, 1.0)))))
         nxt = min(fine_n * grow, options.max_steps)
         nxt = max(nxt, 2 * fine_n)
         r0 = r1 if nxt == 2 * fine_n else run(nxt // 2)[1]
         fine_n = nxt
     x, rc, Q, Wk = r1
+    if not (np.all(np.isfinite(Q)) and math.isfinite(Wk)):
+        raise FloatingPointError(
+            f"exact_cycle: the Magnus-4 propagator overflowed at {len(p1.edges) - 1} steps "
+            f"(period {tau:g}: steps far longer than the relaxation time); use "
+            "method='eigenframe' (stable for any step) or a larger max_steps")
     return x, rc, Q, Wk, err, len(p1.edges) - 1, converged
 
 
