@@ -219,27 +219,29 @@ def _structured_path_expansion(machine, loop, s, w, lam, vel, numerics) -> PathE
         left.append(fp.left_drazin_rows())
         zeros.append(np.divmod(st.zero, d))
         del fp
-    dz_lab, ends = _derivative(loop, s, z_lab)
-    del z_lab
+    # the spectral derivative as an explicit (n, n) matrix, applied one node at a time: no
+    # (n, d, d) temporaries besides z itself
+    Dmat, ends_mat = _derivative(loop, s, np.eye(n, dtype=complex))
     j2 = np.zeros((n, m))
     for j in range(n):
         a, b = zeros[j]
         U = Us[j]
-        ZU = dz_lab[j] @ U
+        dz = np.tensordot(Dmat[j], z_lab, axes=(0, 0))
+        ZU = dz @ U
+        del dz
         y0 = np.einsum("ia,ia->a", np.conj(U[:, a]), ZU[:, b])  # (U^+ z' U) on the zero block
         j2[j] = np.real(left[j] @ y0)
-    del dz_lab
     de1, _ = _derivative(loop, s, e1.astype(complex))
     jump = np.zeros(m)
     corners = np.asarray(loop.breakpoints(), dtype=float)[:-1]
-    if ends is None:
+    if ends_mat is None:
         corners = corners[:0]
     else:
-        dz = ends[:, 0] - np.roll(ends[:, 1], 1, axis=0)
+        jumpw = ends_mat[:, 0] - np.roll(ends_mat[:, 1], 1, axis=0)  # (corners, n)
         lam_c = loop.points(machine, corners)
         for c in range(len(corners)):
             fc = frozen_point(machine, lam_c[c], np.zeros_like(lam_c[c]), numerics, check=True)
-            y = fc.to_eig(dz[c]).reshape(-1)
+            y = fc.to_eig(np.tensordot(jumpw[c], z_lab, axes=(0, 0))).reshape(-1)
             jump += np.real(fc.left_drazin_rows() @ y[fc.structure.zero])
     return PathExpansion(s=s, weights=w, lam=lam, velocity=vel, heat_current=J, j1=j1, j2=j2,
                          p0=p0, p1=p1, T_dS_ds=TdS, e1=e1, de1=de1.real, jump_heat=jump,
