@@ -25,6 +25,7 @@ import thermogeo as tg
 from thermogeo import Bath, Machine, Ohmic
 from thermogeo.cli import app
 from thermogeo.cli.point import secular_report, structured_secular_report
+from thermogeo.response.structured import frozen_point
 from thermogeo.numerics import Numerics
 from thermogeo.resources import peak_memory_bytes, structure_summary
 
@@ -171,7 +172,8 @@ def test_structured_secular_bound_is_above_the_exact_rate():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         exact = secular_report(m, lam, Numerics())
-        E, bound = structured_secular_report(m, lam, Numerics())
+        fp = frozen_point(m, lam, np.zeros(len(lam)), Numerics())
+        E, bound = fp.E, structured_secular_report(fp, Numerics())
     assert exact and bound, (exact, bound)
     rate = lambda text: float(re.search(r"rate \(([0-9.e+-]+)\)", text).group(1))  # noqa: E731
     assert rate(bound[0]) >= rate(exact[0])

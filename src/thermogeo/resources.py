@@ -66,19 +66,6 @@ def _point(machine: Machine, lam) -> np.ndarray:
     return lam
 
 
-def _hamiltonian(machine: Machine, lam: np.ndarray) -> np.ndarray:
-    """Dense ``H(lam) = H0 + sum_i lam_i V_i`` from the sparse operators (no dense ``V``
-    stack is built or cached on the machine); real when its imaginary part vanishes."""
-    H0, Vs, _ = machine.sparse_operators
-    H = H0.copy()
-    for c, V in zip(lam, Vs):
-        H = H + c * V
-    H = H.toarray()
-    if np.iscomplexobj(H) and not np.any(H.imag):
-        H = np.ascontiguousarray(H.real)
-    return H
-
-
 def estimate_response_bytes(d: int, d0: int, n_single: int, multi_sizes: dict[int, int], *,
                             parameters: int, derivatives: int, baths: int, plane: bool,
                             real: bool, method: str = "gibbs") -> dict[str, int]:
@@ -197,7 +184,7 @@ def structure_summary(machine: Machine, lam=None, numerics: Numerics | None = No
     """
     numerics = numerics or Numerics()
     lam = _point(machine, lam)
-    H = _hamiltonian(machine, lam)
+    H = machine.dense_hamiltonian(lam)
     E = np.linalg.eigvalsh(H)
     del H
     st: BlockStructure = block_structure(E, bohr_groups(E, numerics.degeneracy_tol))

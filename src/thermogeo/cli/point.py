@@ -36,36 +36,15 @@ def secular_report(machine, lam, numerics: Numerics) -> list[str]:
     return out
 
 
-def structured_secular_report(machine, lam, numerics: Numerics
-                              ) -> tuple[np.ndarray, list[str]]:
-    """``(spectrum (d,), warnings)``: :func:`secular_report` without the ``d^2 x d^2``
-    generator (machines the structured kernels serve). The Bohr blocks of ``D`` in the
-    eigenframe give the column Gershgorin bound ``max_j (|Re L_jj| + sum_{i != j} |L_ij|)`` on
-    the fastest relaxation rate, so the warning errs on the side of warning."""
-    from thermogeo.lindblad.blocks import block_structure, block_superop, empty_blocks, \
-        zero_block
+def structured_secular_report(fp, numerics: Numerics) -> list[str]:
+    """:func:`secular_report` without the ``d^2 x d^2`` generator (machines the structured
+    kernels serve), from a :func:`~thermogeo.response.structured.frozen_point`. The Bohr
+    blocks of ``D`` in the eigenframe give the column Gershgorin bound
+    ``max_j (|Re L_jj| + sum_{i != j} |L_ij|)`` on the fastest relaxation rate, so the warning
+    errs on the side of warning."""
     from thermogeo.linalg.bohr import bohr_groups
 
-    H0, Vs, As = machine.sparse_operators
-    H = H0.copy()
-    for c, V in zip(lam, Vs):
-        H = H + c * V
-    H = H.toarray()
-    if not np.any(H.imag):
-        H = np.ascontiguousarray(H.real)
-    E, U = np.linalg.eigh(H)
-    del H
-    groups = bohr_groups(E, numerics.degeneracy_tol)
-    st = block_structure(E, groups)
-    real = np.isrealobj(U) and not any(np.any(np.asarray(A.data).imag) for A in As)
-    D = empty_blocks(st, float if real else complex)
-    for alpha, bath in enumerate(machine.baths):
-        A = As[alpha].real if real else As[alpha]
-        At = np.conj(U.T) @ (A @ U)
-        g = bath.rate(groups.omega)
-        block_superop(st, g, At, At, out=D)
-        D.zero[...] += zero_block(st, [(g, At, At)])
-        del At, g
+    D = fp.D
 
     def bound(M):  # (..., s, s) -> column Gershgorin bound
         a = np.abs(M)
@@ -74,14 +53,14 @@ def structured_secular_report(machine, lam, numerics: Numerics
 
     rate = max([bound(D.zero)] + [float(np.abs(D.single.real).max())] * bool(len(D.single))
                + [bound(b) for b in D.multi])
-    w = np.unique(groups.omega)
+    w = np.unique(bohr_groups(fp.E, numerics.degeneracy_tol).omega)
     gaps = np.diff(w)
     close = gaps[gaps < rate]
     if close.size:
-        return E, [f"SecularApproximationWarning: {close.size} pair(s) of distinct Bohr "
-                   f"frequencies are closer ({close.min():.3g}) than a bound on the fastest "
-                   f"relaxation rate ({rate:.3g}); the secular approximation may fail"]
-    return E, []
+        return [f"SecularApproximationWarning: {close.size} pair(s) of distinct Bohr "
+                f"frequencies are closer ({close.min():.3g}) than a bound on the fastest "
+                f"relaxation rate ({rate:.3g}); the secular approximation may fail"]
+    return []
 
 
 def _structure_lines(s: dict) -> list[str]:
@@ -123,17 +102,17 @@ def check(model: Path = typer.Argument(..., help="TOML model file."),
             warnings.simplefilter("ignore")
             notes = secular_report(m, lam, numerics)
     else:
-        # No d^2 x d^2 generator: the structured steady state and the Bohr blocks.
-        from thermogeo.response.structured import steady_state
+        # No d^2 x d^2 generator: one structured frozen point gives the spectrum, the Bohr
+        # blocks and the uniqueness of the steady state.
+        from thermogeo.response.structured import frozen_point
 
-        try:
-            steady_state(m, lam, numerics=numerics, check=True)
-        except NonUniqueSteadyStateError as e:
-            rcond = str(e).split("(rcond ")[-1].split(" ")[0]
-            raise NonUniqueSteadyStateError(dark(rcond)) from None
+        fp = frozen_point(m, lam, np.zeros(len(lam)), numerics)
+        if not fp.solver.unique:
+            raise NonUniqueSteadyStateError(dark(f"{fp.solver.rcond:.2e}"))
+        E = fp.E
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            E, notes = structured_secular_report(m, lam, numerics)
+            notes = structured_secular_report(fp, numerics)
     info = {
         "model": str(model), "qubits": m.qubits, "dimension": m.dim,
         "parameters": dict(m.parameters), "constants": dict(m.constants),

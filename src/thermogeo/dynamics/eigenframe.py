@@ -204,7 +204,7 @@ class _Step:
         self.exp = None  # BlockExp of the half step, made on first use
 
 
-def _steps(machine, loop, tau, edges, numerics, keep: bool, cache: list | None):
+def _steps(machine, loop, tau, edges, numerics, cache: list | None):
     """Yield ``(j, h_j, _Step)`` over the steps of one cycle, computing frozen points in a
     sliding window of three per piece (``z'`` by finite differences of lab-frame ``z`` at the
     neighbouring midpoints)."""
@@ -237,7 +237,7 @@ def _steps(machine, loop, tau, edges, numerics, keep: bool, cache: list | None):
                 target = target + fp.solver.drazin(zp[None])[0] / tau**2
                 shift = 0.5 * hp * zp / tau
             step = _Step(fp, target, shift)
-            if cache is not None and keep:
+            if cache is not None:
                 cache[j] = step
             for k in [k for k in window if k < i - 1]:
                 del window[k]
@@ -254,8 +254,7 @@ def _pass(machine: Machine, loop, tau: float, steps: int, options, delta: np.nda
     edges = step_grid(loop, steps)
     d = machine.dim
     per_step = 24 * 16 * d * d  # frozen point, target, window (complex d x d arrays)
-    keep = per_step * (len(edges) - 1) <= CACHE_BYTES
-    cache = [None] * (len(edges) - 1)
+    cache = [None] * (len(edges) - 1) if per_step * (len(edges) - 1) <= CACHE_BYTES else None
     rate = math.inf
     change = math.inf
     cycles = 0
@@ -267,7 +266,7 @@ def _pass(machine: Machine, loop, tau: float, steps: int, options, delta: np.nda
         Q2 = np.zeros(len(machine.baths))  # the part of Q from L^D z'/tau^2 (second order)
         sizes = np.zeros(2)  # sum over steps of |first-order|, |second-order state|
         W = 0.0
-        for _j, hj, step in _steps(machine, loop, tau, edges, options.numerics, keep, cache):
+        for _j, hj, step in _steps(machine, loop, tau, edges, options.numerics, cache):
             fp = step.fp
             if want_rate and cycles == 1:
                 rate = min(rate, relaxation_rate(fp))

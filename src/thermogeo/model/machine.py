@@ -266,6 +266,19 @@ class Machine:
         """``H(lam)``, ``lam (*b, k) -> (*b, d, d)``."""
         return self.H0 + np.einsum("...k,kij->...ij", self.as_points(lam), self.V)
 
+    def dense_hamiltonian(self, lam) -> np.ndarray:
+        """``H(lam) = H0 + sum_i lam_i V_i`` at one point ``lam (k,)``, summed from
+        :attr:`sparse_operators` (no dense ``V`` stack is built or cached); real when its
+        imaginary part vanishes (the structured kernels then run in real arithmetic)."""
+        H0, Vs, _ = self.sparse_operators
+        H = H0.copy()
+        for c, V in zip(lam, Vs):
+            H = H + c * V
+        H = H.toarray()
+        if not np.any(H.imag):
+            H = np.ascontiguousarray(H.real)
+        return H
+
     # -- variants ------------------------------------------------------------------------
     def with_values(self, **values: float) -> Machine:
         """A copy with constants, parameter defaults or bath fields changed by name.

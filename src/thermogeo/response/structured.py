@@ -83,14 +83,7 @@ def _to_eigenframe(U: np.ndarray, O: sp.csr_matrix) -> np.ndarray:
 
 
 def _eigh(machine: Machine, lam: np.ndarray):
-    H0, Vs, _ = _sparse_operators(machine)
-    H = H0.copy()
-    for c, V in zip(lam, Vs):
-        H = H + c * V
-    H = H.toarray()
-    if np.iscomplexobj(H) and not np.any(H.imag):
-        H = H.real
-    return np.linalg.eigh(H)
+    return np.linalg.eigh(machine.dense_hamiltonian(lam))
 
 
 class BlockSolve:
