@@ -16,7 +16,9 @@ SWEEP_HELP = (
     "Run a sweep file; rerun the same command to resume after an interruption.\n\n"
     "Exit status: 0 when every point is stored (a point whose computation failed is stored "
     "with status 'error' and its message), 1 when points are missing (lost tasks, "
-    "--fail-fast), 2 for bad input (including a changed sweep file), 130 when interrupted.")
+    "--fail-fast), 2 for bad input (including a changed sweep file), 130 when interrupted. "
+    "Error points are kept on a resumed run; --retry-errors recomputes them (and the missing "
+    "points), never the ok ones.")
 
 
 @app.command(help=SWEEP_HELP)
@@ -35,6 +37,10 @@ def sweep(sweep_file: Path = typer.Argument(..., help="Sweep TOML file."),
                                          "store, e.g. after changing the sweep file."),
           fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first point "
                                          "that fails."),
+          retry_errors: bool = typer.Option(
+              False, "--retry-errors", help="Also recompute the points stored with status "
+              "'error' (a transient failure such as a killed worker or a memory error); ok "
+              "points are kept as stored."),
           progress: bool = typer.Option(True, "--progress/--no-progress",
                                         help="Show a progress bar on stderr."),
           json: bool = typer.Option(False, "--json", help="Print the summary as JSON.")):
@@ -44,7 +50,7 @@ def sweep(sweep_file: Path = typer.Argument(..., help="Sweep TOML file."),
     if workers < 0:
         raise ValueError(f"--workers: expected a positive integer, got {workers}")
     kw = {"workers": workers or None, "overwrite": overwrite, "fail_fast": fail_fast,
-          "progress": progress}
+          "retry_errors": retry_errors, "progress": progress}
     if scheduler == "serial":
         kw["executor"] = "serial"
     elif scheduler:
@@ -70,8 +76,23 @@ def sweep(sweep_file: Path = typer.Argument(..., help="Sweep TOML file."),
                        "failed); rerun to compute their points")
         if s.stopped:
             typer.echo("stopped at the first error (--fail-fast)")
+        for line in _retry_lines(s):
+            typer.echo(line)
     if s.stopped or s.missing:
         raise typer.Exit(code=EXIT_ERRORS)
+
+
+def _retry_lines(s) -> list[str]:
+    """End-of-run lines about error points: what ``--retry-errors`` did, and how many error
+    points the store holds with the hint that ``--retry-errors`` recomputes them."""
+    lines = []
+    if s.retry_errors:
+        lines.append(f"retried {s.retried} error point(s): {s.recovered} now ok, "
+                     f"{s.retried - s.recovered} failed again")
+    if s.error:
+        lines.append(f"the store holds {s.error} error point(s); rerun with --retry-errors "
+                     "to recompute them (ok points are kept)")
+    return lines
 
 
 @app.command()

@@ -11,7 +11,8 @@ to an executor and writes each block to the store as soon as its task returns. E
 All three run the same task function (:func:`thermogeo.sweeps.tasks.run_chunk`) on the same
 blocks, so their datasets are identical. A lost Dask worker's tasks are rerun by the scheduler;
 a broken local pool is restarted; tasks that still fail leave their points missing, to be
-computed by the next run of the same command.
+computed by the next run of the same command. Points stored with status "error" are kept
+on a resumed run unless ``retry_errors=True`` (CLI ``--retry-errors``) recomputes them.
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ class SweepSummary:
     ----------
     path : str
     total : int               points of the sweep grid
-    before : int              points already stored when the run started
-    computed : int            points computed by this run
+    before : int              points already stored (ok or error) when the run started
+    computed : int            points computed by this run (missing and retried ones)
     ok, error, missing : int  points of the store by status after the run
     run : int                 number of this run in the store's ``runs_json``
     executor : str
@@ -60,6 +61,10 @@ class SweepSummary:
     stopped : bool            ``fail_fast`` stopped the run at the first error
     errors : tuple            ``(overrides, message)`` of the first few error points of the run
     error_kinds : dict        exception name -> number of error points in the store
+    retry_errors : bool       the run recomputed the points stored with status "error"
+    retried : int             error points recomputed by this run (a lost task's points keep
+                              their old error and are not counted)
+    recovered : int           of those, the points whose status is now "ok"
     """
 
     path: str
@@ -78,6 +83,9 @@ class SweepSummary:
     stopped: bool = False
     errors: tuple = field(default_factory=tuple)
     error_kinds: dict = field(default_factory=dict)
+    retry_errors: bool = False
+    retried: int = 0
+    recovered: int = 0
 
     @property
     def rate(self) -> float:
@@ -96,7 +104,8 @@ class SweepSummary:
                 "task_seconds": self.task_seconds, "rate": self.rate,
                 "lost_chunks": self.lost_chunks, "stopped": self.stopped,
                 "errors": [{"at": a, "message": m} for a, m in self.errors],
-                "error_kinds": dict(self.error_kinds)}
+                "error_kinds": dict(self.error_kinds), "retry_errors": self.retry_errors,
+                "retried": self.retried, "recovered": self.recovered}
 
 
 # -- executors ---------------------------------------------------------------------------
@@ -255,7 +264,7 @@ def _blas_env():
 
 def run_sweep(sweep: SweepSpec | str | Path, out: str | Path, *, executor: str = "processes",
               scheduler: str | None = None, workers: int | None = None, client=None,
-              overwrite: bool = False, fail_fast: bool = False,
+              overwrite: bool = False, fail_fast: bool = False, retry_errors: bool = False,
               progress: bool = False) -> SweepSummary:
     """Run (or resume) a sweep into a Zarr store.
 
@@ -263,8 +272,9 @@ def run_sweep(sweep: SweepSpec | str | Path, out: str | Path, *, executor: str =
     ----------
     sweep : SweepSpec or path of a sweep file
     out : str or Path
-        The ``RESULT.zarr`` store. Existing points are kept and only missing points computed;
-        a store made by another sweep/model file is refused unless ``overwrite``.
+        The ``RESULT.zarr`` store. Existing points are kept and only missing points computed
+        (plus the error points if ``retry_errors``); a store made by another sweep/model file
+        is refused unless ``overwrite``.
     executor : {"serial", "processes", "dask"}
         Where tasks run. ``scheduler`` or ``client`` imply ``"dask"``.
     scheduler : str, optional
@@ -282,6 +292,11 @@ def run_sweep(sweep: SweepSpec | str | Path, out: str | Path, *, executor: str =
     fail_fast : bool
         Stop at the first point with status "error" (pending tasks are cancelled; the points
         done so far stay stored).
+    retry_errors : bool
+        Also recompute the points stored with status "error" (a transient failure, or a
+        cause fixed outside the sweep and model files). Points with status "ok" are never
+        recomputed; a retried point that fails again is stored with its new message. The
+        point set of one run is ``todo = (status == "") | (retry_errors & (status == "error"))``.
     progress : bool
         Show a progress bar (points done, rate, time left) on stderr.
 
@@ -303,23 +318,29 @@ def run_sweep(sweep: SweepSpec | str | Path, out: str | Path, *, executor: str =
         raise ModelError(f"executor: expected one of {', '.join(EXECUTORS)}, got {executor!r}")
     if workers is not None and (isinstance(workers, bool) or int(workers) < 1):
         raise ModelError(f"workers: expected a positive integer, got {workers!r}")
+    if not isinstance(retry_errors, (bool, np.bool_)):
+        raise ModelError(f"retry_errors: expected True or False, got {retry_errors!r}")
     store = SweepStore.open(out, spec, overwrite=overwrite)
     with store.lock():
-        return _run(spec, store, out, executor, scheduler, workers, client, fail_fast, progress)
+        return _run(spec, store, out, executor, scheduler, workers, client, fail_fast,
+                    bool(retry_errors), progress)
 
 
-def _run(spec, store, out, executor, scheduler, workers, client, fail_fast, progress
-         ) -> SweepSummary:
+def _run(spec, store, out, executor, scheduler, workers, client, fail_fast, retry_errors,
+         progress) -> SweepSummary:
     status = store.status()
     before = int(np.sum(status != STATUS_MISSING))
+    redo = (STATUS_MISSING, STATUS_ERROR) if retry_errors else (STATUS_MISSING,)
     jobs = []
     for b in spec.blocks():
-        todo = status[b] == STATUS_MISSING
+        todo = np.isin(status[b], redo)
         if todo.any():
             jobs.append((b, todo))
     n_todo = sum(int(t.sum()) for _, t in jobs)
+    n_retry = int(np.sum(status == STATUS_ERROR)) if retry_errors else 0
     t0 = time.perf_counter()
-    counts = {"computed": 0, "ok": 0, "error": 0, "lost": 0, "task_seconds": 0.0}
+    counts = {"computed": 0, "ok": 0, "error": 0, "lost": 0, "task_seconds": 0.0,
+              "retried": 0, "recovered": 0}
     errors: list = []
     stopped = interrupted = False
     ex = None
@@ -339,7 +360,9 @@ def _run(spec, store, out, executor, scheduler, workers, client, fail_fast, prog
                                workers=workers)
                 ex_name, n_workers = ex.name, ex.workers
             run = store.start_run({"executor": ex_name, "workers": n_workers,
-                                   "missing_at_start": n_todo})
+                                   "missing_at_start": n_todo - n_retry,
+                                   "retry_errors": retry_errors,
+                                   "errors_to_retry": n_retry})
             with bar:
                 for block, res, exc in (ex.run(jobs) if ex else ()):
                     if exc is not None:
@@ -351,6 +374,9 @@ def _run(spec, store, out, executor, scheduler, workers, client, fail_fast, prog
                     counts["computed"] += done
                     counts["ok"] += int(np.sum(res.status == STATUS_OK))
                     counts["error"] += res.n_errors
+                    was_error = status[block] == STATUS_ERROR
+                    counts["retried"] += int(np.sum(res.computed & was_error))
+                    counts["recovered"] += int(np.sum(was_error & (res.status == STATUS_OK)))
                     if res.n_errors and len(errors) < 5:
                         for local in zip(*np.nonzero(res.status == STATUS_ERROR)):
                             idx = tuple(int(s.start + i) for s, i in zip(block, local))
@@ -370,7 +396,8 @@ def _run(spec, store, out, executor, scheduler, workers, client, fail_fast, prog
             store.finish_run(run, {"computed": counts["computed"], "ok": counts["ok"],
                                    "error": counts["error"], "lost_chunks": counts["lost"],
                                    "elapsed": elapsed, "task_seconds": counts["task_seconds"],
-                                   "stopped": stopped,
+                                   "stopped": stopped, "retried": counts["retried"],
+                                   "recovered": counts["recovered"],
                                    "pool_restarts": getattr(ex, "restarts", 0),
                                    "interrupted": interrupted})
     final = store.status()
@@ -385,7 +412,8 @@ def _run(spec, store, out, executor, scheduler, workers, client, fail_fast, prog
         missing=int(np.sum(final == STATUS_MISSING)), run=run, executor=ex_name,
         workers=n_workers, elapsed=elapsed, task_seconds=counts["task_seconds"],
         lost_chunks=counts["lost"], stopped=stopped,
-        errors=tuple(errors[:5]), error_kinds=kinds)
+        errors=tuple(errors[:5]), error_kinds=kinds, retry_errors=retry_errors,
+        retried=counts["retried"], recovered=counts["recovered"])
 
 
 def _store_block(store: SweepStore, spec: SweepSpec, res: ChunkResult, run: int) -> None:
