@@ -196,6 +196,21 @@ def test_retry_with_missing_points_and_persistent_errors(tmp_path, monkeypatch):
                                   [[s2.run, s.run], [s2.run, s.run]])
 
 
+def test_retry_on_process_pool_matches_serial(tmp_path):
+    """The pool executor receives the same point sets: its retried store equals the serial
+    one (run numbers included)."""
+    p = write(tmp_path, DARK_SWEEP)
+    stores = {}
+    for executor in ("serial", "processes"):
+        out = tmp_path / f"{executor}.zarr"
+        run_sweep(p, out, executor="serial", fail_fast=True)
+        s = run_sweep(p, out, executor=executor, workers=2, retry_errors=True)
+        assert (s.executor, s.computed, s.retried, s.error) == (executor, 4, 1, 2)
+        stores[executor] = load_result(out)
+    xr.testing.assert_identical(stores["serial"].drop_attrs(),
+                                stores["processes"].drop_attrs())
+
+
 def test_retry_errors_must_be_a_flag(tmp_path):
     with pytest.raises(ModelError, match="retry_errors"):
         run_sweep(write(tmp_path, DARK_SWEEP), tmp_path / "x.zarr", executor="serial",
