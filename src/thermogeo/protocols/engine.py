@@ -15,8 +15,27 @@ with ``y = A^2 / (kappa_bar T L^2)`` and ``eta_C = X`` (linear response),
     eta(tau*)  = (eta_C / 2) y / (y + 2)                           efficiency at maximum power
     eta_max    = eta_C (sqrt(1 + y) - 1) / (sqrt(1 + y) + 1)        best efficiency over tau
 
-A loop with ``X A < 0`` is not an engine: it consumes work and moves heat against the bias
-(refrigerator or heat pump); reversing its orientation makes it an engine, and vice versa.
+A loop with ``X A < 0`` is not an engine: it consumes work and moves heat against the bias, a
+refrigerator; reversing its orientation makes it an engine, and vice versa. With
+``a = |A|``, ``x = |X|``, the share ``f`` of the dissipated work released into the cold bath
+and the leak ``k = kappa_bar T x`` (heat per unit time from hot to cold), per cycle::
+
+    Q_c(tau)  = a - f L^2 / tau - k tau          heat extracted from the cold bath
+    W_in(tau) = x a + L^2 / tau                  work consumed
+    J_c(tau)  = Q_c / tau = a / tau - f L^2 / tau^2 - k      cooling power
+    J_c,max   = a^2 / (4 f L^2) - k              at  tau_c = 2 f L^2 / a
+    COP(tau_c) = f (1 - 4 f x / y) / (1 + 2 f x)
+    COP_max   = COP_C (s - 1 - 2 f x) / (s + 1),  s = sqrt(1 + y (1 + f x)),
+                at  tau = L^2 (s - 1) / (x a),   COP_C = 1 / x
+
+(derivation and sign conventions: docs/decisions/0306-refrigerator-figures.md). ``f`` is a
+property of the loop, not of ``A`` and ``L``; the default ``f = 1`` (all of the dissipated work
+ends in the cold bath) makes the cooling figures lower bounds whenever the true share is at
+most 1. The exact share of a loop at the constant-dissipation timing is
+``-Q_cold^(2) / L^2`` from :func:`thermogeo.dynamics.expansion_cycle`.
+
+Reference: K. Brandner, K. Saito, PRL 124, 040602 (2020); the dissipation share as in the
+minimally nonlinear refrigerator of Y. Izumida et al., EPL 101, 10005 (2013).
 """
 
 from __future__ import annotations
@@ -26,45 +45,81 @@ import numpy as np
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 
+REFRIGERATOR_KEYS = ("cooling_power_max", "best_cooling_period", "cop_at_max_cooling",
+                     "cooling_per_cycle_at_max_cooling", "max_cop", "max_cop_period",
+                     "carnot_cop", "dissipation_share", "cools")
+
+
+def _check(name: str, value, expected: str, ok) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected {expected}, got {value!r}") from None
+    if not np.isfinite(v) or not ok(v):
+        raise ValueError(f"{name}: expected {expected}, got {value!r}")
+    return v
+
 
 def engine_figures(A: float, length: float, bias: float, heat_leak: float | None,
-                   T: float) -> dict:
-    """Linear-response figures of merit of a cycle.
+                   T: float, *, dissipation_share: float = 1.0) -> dict:
+    """Linear-response figures of merit of a cycle, as an engine or as a refrigerator.
 
     Parameters
     ----------
     A : float
         Geometric heat ``Q_hot^geo`` pumped out of the hot bath per cycle at equal temperatures.
     length : float
-        Thermodynamic length ``L`` of the loop (``tau W_diss = L^2`` at best timing).
+        Thermodynamic length ``L > 0`` of the loop (``tau W_diss = L^2`` at best timing).
     bias : float
-        ``X = dT / T``.
+        ``X = dT / T`` (nonzero; negative: the bath of ``A`` is the colder one).
     heat_leak : float or None
-        ``kappa_bar``, the cycle-averaged thermal conductance (None: no leak, eta at P_max =
-        eta_C / 2).
+        ``kappa_bar``, the cycle-averaged thermal conductance (None or <= 0: no leak, eta at
+        P_max = eta_C / 2).
     T : float
         The mean temperature.
+    dissipation_share : float
+        Refrigerator only: ``f > 0``, the share of the dissipated work ``L^2 / tau`` released
+        into the cold bath (default 1: all of it; see the module docstring).
 
     Returns
     -------
-    dict with ``mode`` ("engine" if ``X A > 0`` else "refrigerator"), ``max_power``
-    ``X^2 A^2 / (4 L^2)``, ``best_period`` ``2 L^2 / (X A)`` (None if not an engine),
-    ``work_per_cycle_at_best_period`` ``X A / 2``, ``efficiency_at_max_power``,
-    ``max_efficiency``, ``carnot_efficiency`` ``X``.
+    dict
+        Always ``mode`` ("engine" if ``X A > 0`` else "refrigerator"), ``bias``,
+        ``carnot_efficiency`` ``X``, and the engine keys ``max_power``
+        ``X^2 A^2 / (4 L^2)``, ``best_period`` ``2 L^2 / (X A)``,
+        ``work_per_cycle_at_best_period`` ``X A / 2``, ``efficiency_at_max_power``,
+        ``max_efficiency`` (zeros and ``best_period`` None for a refrigerator). A refrigerator
+        also gets (``a = |A|``, ``x = |X|``, ``y = A^2 / (kappa_bar T L^2)``):
+        ``cooling_power_max`` ``a^2 / (4 f L^2) - kappa_bar T x`` (heat per unit time taken
+        from the cold bath), ``best_cooling_period`` ``2 f L^2 / a``,
+        ``cooling_per_cycle_at_max_cooling`` ``a / 2 - 2 f kappa_bar T x L^2 / a``,
+        ``cop_at_max_cooling`` ``f (1 - 4 f x / y) / (1 + 2 f x)``, ``max_cop``
+        ``(s - 1 - 2 f x) / (x (s + 1))`` with ``s = sqrt(1 + y (1 + f x))`` (``1 / x``
+        without a leak, the supremum as ``tau -> inf``), ``max_cop_period``
+        ``L^2 (s - 1) / (x a)`` (None without a leak), ``carnot_cop`` ``1 / x`` (linear
+        response, as ``eta_C = X``), ``dissipation_share`` ``f`` and ``cools`` (``True`` if
+        some period gives a positive cooling power, i.e. ``y > 4 f x``). With ``A = 0`` the
+        periods and COPs are None.
 
     Examples
     --------
     >>> f = engine_figures(A=1.0, length=2.0, bias=0.1, heat_leak=None, T=1.0)
     >>> round(f["max_power"], 6), round(f["best_period"], 6), f["efficiency_at_max_power"]
     (0.000625, 80.0, 0.05)
+    >>> r = engine_figures(A=-1.0, length=2.0, bias=0.1, heat_leak=None, T=1.0)
+    >>> r["mode"], r["cooling_power_max"], r["best_cooling_period"], r["carnot_cop"]
+    ('refrigerator', 0.0625, 8.0, 10.0)
     """
     X = float(bias)
     if not np.isfinite(X) or X == 0:
         raise ValueError(f"bias: expected a finite nonzero X = dT/T, got {bias}")
+    A = _check("A", A, "a finite number (heat per cycle)", lambda v: True)
+    length = _check("length", length, "a finite thermodynamic length L > 0", lambda v: v > 0)
     xa = X * A
     L2 = length**2
     out = {"bias": X, "carnot_efficiency": X, "mode": "engine" if xa > 0 else "refrigerator"}
-    if heat_leak is None or heat_leak <= 0:
+    leak = heat_leak is not None and heat_leak > 0
+    if not leak:
         eff_mp, eff_max = 0.5 * X, X
     else:
         y = A**2 / (heat_leak * T * L2)
@@ -78,7 +133,108 @@ def engine_figures(A: float, length: float, bias: float, heat_leak: float | None
     else:
         out.update(max_power=0.0, best_period=None, work_per_cycle_at_best_period=0.0,
                    efficiency_at_max_power=0.0, max_efficiency=0.0)
+        out.update(refrigerator_figures(A, length, X, heat_leak if leak else None, T,
+                                        dissipation_share=dissipation_share))
     return out
+
+
+def refrigerator_figures(A: float, length: float, bias: float, heat_leak: float | None,
+                         T: float, *, dissipation_share: float = 1.0) -> dict:
+    """Cooling power, its best period and the coefficients of performance of a refrigerator.
+
+    The loop must refrigerate, ``X A < 0``: with ``a = |A|``, ``x = |X|``, the share ``f`` of
+    the dissipated work released into the cold bath and ``k = kappa_bar T x``, the heat taken
+    from the cold bath and the work consumed per cycle are
+    ``Q_c(tau) = a - f L^2/tau - k tau`` and ``W_in(tau) = x a + L^2/tau``; the figures are the
+    maxima over ``tau`` of ``Q_c / tau`` and of ``COP = Q_c / W_in`` (see
+    :func:`engine_figures` for the keys and the closed forms).
+
+    Parameters
+    ----------
+    A, length, bias, heat_leak, T : float
+        As in :func:`engine_figures` (``heat_leak`` None or <= 0: no leak).
+    dissipation_share : float
+        ``f > 0`` (default 1).
+
+    Returns
+    -------
+    dict with the keys of :data:`REFRIGERATOR_KEYS`.
+
+    Examples
+    --------
+    >>> r = refrigerator_figures(-1.0, 2.0, 0.1, 0.01, 1.0, dissipation_share=0.5)
+    >>> round(r["cooling_power_max"], 6), r["best_cooling_period"], round(r["max_cop"], 4)
+    (0.124, 4.0, 6.6239)
+    """
+    X = _check("bias", bias, "a finite nonzero X = dT/T", lambda v: v != 0)
+    A = _check("A", A, "a finite number (heat per cycle)", lambda v: True)
+    length = _check("length", length, "a finite thermodynamic length L > 0", lambda v: v > 0)
+    f = _check("dissipation_share", dissipation_share, "a finite share f > 0 of the "
+               "dissipated work released into the cold bath (1 = all of it)", lambda v: v > 0)
+    if X * A > 0:
+        raise ValueError(f"A: the loop is an engine at this bias (X A = {X * A:g} > 0); a "
+                         "refrigerator needs X A <= 0 (reverse the loop)")
+    a, x, L2 = abs(A), abs(X), length**2
+    kappa = float(heat_leak) if heat_leak is not None and heat_leak > 0 else 0.0
+    if kappa > 0:
+        T = _check("T", T, "a finite temperature T > 0", lambda v: v > 0)
+    k = kappa * T * x
+    out = {"carnot_cop": 1.0 / x, "dissipation_share": f}
+    if a == 0:
+        out.update(cooling_power_max=-k, best_cooling_period=None, cop_at_max_cooling=None,
+                   cooling_per_cycle_at_max_cooling=None, max_cop=None, max_cop_period=None,
+                   cools=False)
+        return out
+    tau_c = 2 * f * L2 / a
+    out.update(cooling_power_max=a**2 / (4 * f * L2) - k, best_cooling_period=tau_c,
+               cooling_per_cycle_at_max_cooling=a / 2 - k * tau_c)
+    if kappa > 0:
+        y = a**2 / (kappa * T * L2)
+        s = float(np.sqrt(1 + y * (1 + f * x)))
+        out.update(cop_at_max_cooling=f * (1 - 4 * f * x / y) / (1 + 2 * f * x),
+                   max_cop=(s - 1 - 2 * f * x) / (x * (s + 1)),
+                   max_cop_period=L2 * (s - 1) / (x * a), cools=bool(y > 4 * f * x))
+    else:
+        out.update(cop_at_max_cooling=f / (1 + 2 * f * x), max_cop=1.0 / x,
+                   max_cop_period=None, cools=True)
+    return out
+
+
+def refrigerator_heats(period, A: float, length: float, bias: float,
+                       heat_leak: float | None, T: float, *,
+                       dissipation_share: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Heat taken from the cold bath and work consumed per cycle of a refrigerator.
+
+    ``Q_c(tau) = a - f L^2 / tau - kappa_bar T x tau`` and ``W_in(tau) = x a + L^2 / tau``
+    (``a = |A|``, ``x = |X|``, ``f`` the share of the dissipated work released into the cold
+    bath); the cooling power is ``Q_c / tau`` and the coefficient of performance
+    ``Q_c / W_in``. Linear response in ``X`` and best timing (``tau W_diss = L^2``).
+
+    Parameters
+    ----------
+    period : array (*p,)
+        ``tau > 0``.
+    A, length, bias, heat_leak, T, dissipation_share
+        As in :func:`refrigerator_figures` (``X A <= 0``).
+
+    Returns
+    -------
+    cooling : (*p,)   ``Q_c``
+    work : (*p,)      ``W_in``
+
+    Examples
+    --------
+    >>> q, w = refrigerator_heats([4.0, 8.0], -1.0, 2.0, 0.1, None, 1.0)
+    >>> q.tolist(), w.tolist()
+    ([0.0, 0.5], [1.1, 0.6])
+    """
+    refrigerator_figures(A, length, bias, heat_leak, T, dissipation_share=dissipation_share)
+    tau = np.asarray(period, dtype=float)
+    if not np.all(np.isfinite(tau) & (tau > 0)):
+        raise ValueError(f"period: expected finite periods tau > 0, got {period!r}")
+    a, x, L2 = abs(float(A)), abs(float(bias)), float(length) ** 2
+    k = float(heat_leak) * T * x if heat_leak is not None and heat_leak > 0 else 0.0
+    return (a - float(dissipation_share) * L2 / tau - k * tau, x * a + L2 / tau)
 
 
 def thermal_conductance(machine: Machine, lam, *, hot: int = 0,
