@@ -89,7 +89,9 @@ def _retry_lines(s) -> list[str]:
     if s.retry_errors:
         lines.append(f"retried {s.retried} error point(s): {s.recovered} now ok, "
                      f"{s.retried - s.recovered} failed again")
-    if s.error:
+    if s.error and s.retry_errors:
+        lines.append(f"the store holds {s.error} error point(s)")
+    elif s.error:
         lines.append(f"the store holds {s.error} error point(s); rerun with --retry-errors "
                      "to recompute them (ok points are kept)")
     return lines
