@@ -208,6 +208,24 @@ def cycle_cmd(
                    f"tau* = {bp}, efficiency at P_max = {e['efficiency_at_max_power']:.6g}, "
                    f"max efficiency = {e['max_efficiency']:.6g}, heat leak kappa_bar = "
                    f"{e['heat_leak']:.6g}")
+        if e["mode"] == "refrigerator":
+            _print_refrigerator(e)
+
+
+def _print_refrigerator(e: dict) -> None:
+    """Text lines of the refrigerator figures (:func:`thermogeo.protocols.engine.
+    refrigerator_figures`); ``--json`` prints the same keys."""
+    def num(v, fmt=".6g"):
+        return "-" if v is None else f"{v:{fmt}}"
+
+    typer.echo(f"refrigerator (share {e['dissipation_share']:g} of the dissipated work into "
+               f"the cold bath): max cooling power = {num(e['cooling_power_max'])} at tau_c = "
+               f"{num(e['best_cooling_period'])} ({num(e['cooling_per_cycle_at_max_cooling'])} "
+               f"per cycle), COP there = {num(e['cop_at_max_cooling'])}")
+    period = "tau -> inf" if e["max_cop_period"] is None else f"tau = {e['max_cop_period']:.6g}"
+    typer.echo(f"best COP = {num(e['max_cop'])} at {period}, Carnot COP = "
+               f"{e['carnot_cop']:.6g}" + ("" if e["cools"] else
+                                          "; the heat leak wins: no period cools"))
 
 
 def _region(text: str, plane, resolution: str):
