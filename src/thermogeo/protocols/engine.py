@@ -192,7 +192,9 @@ def refrigerator_figures(A: float, length: float, bias: float, heat_leak: float 
         y = a**2 / (kappa * T * L2)
         s = float(np.sqrt(1 + y * (1 + f * x)))
         out.update(cop_at_max_cooling=f * (1 - 4 * f * x / y) / (1 + 2 * f * x),
-                   max_cop=(s - 1 - 2 * f * x) / (x * (s + 1)),
+                   # (s - 1 - 2 f x) / (x (s + 1)), written so that it never rounds
+                   # above the Carnot COP 1/x as kappa -> 0
+                   max_cop=(1 - 2 * (1 + f * x) / (s + 1)) / x,
                    max_cop_period=L2 * (s - 1) / (x * a), cools=bool(y > 4 * f * x))
     else:
         out.update(cop_at_max_cooling=f / (1 + 2 * f * x), max_cop=1.0 / x,
