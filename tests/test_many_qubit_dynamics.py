@@ -155,19 +155,21 @@ def test_auto_picks_eigenframe_beyond_the_dense_kernels_and_the_laws_hold():
 
 def test_blocks_that_cannot_fit_are_refused_before_allocation():
     """Ten qubits, uniform fields, all-to-all exchange: collective spin multiplets make a zero
-    block of 63504 elements (64 GB dense); the kernels refuse with the sizes, not a crash."""
+    block of 63504 elements (64 GB dense); asked to store every block, the kernels refuse with
+    the sizes, not a crash (by default such blocks are matrix-free: test_level_blocks)."""
     import warnings
 
     from thermogeo import InsufficientMemoryError, response
     from thermogeo.response.structured import steady_state
 
     m = heisenberg(10, "all")
+    stored = Numerics(kernel="structured", dense_block_max=10**9)  # every block stored
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(InsufficientMemoryError, match=r"zero block 63504 x 63504"):
-            response(m, m.point())
+            response(m, m.point(), numerics=stored)
         with pytest.raises(InsufficientMemoryError, match="break the degeneracy"):
-            steady_state(m, m.point())
+            steady_state(m, m.point(), numerics=stored)
 
 
 def test_eigenframe_refuses_a_dark_sector():

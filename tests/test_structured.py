@@ -131,12 +131,13 @@ def test_block_drazin_identities(keep_inverses, monkeypatch):
         STRUCTURED_RTOL * np.abs(x).max()
 
 
-def _compare(machine, lam):
+def _compare(machine, lam, numerics=STRUCT):
+    """Every response field of the dense kernels and of the structured ones (``numerics``)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SecularApproximationWarning)
         a = tg.response(machine, lam, plane=("Bx", "Bz") if "Bx" in machine.parameters
                         else tuple(machine.parameter_names[:2]), numerics=DENSE)
-        b = tg.response(machine, lam, plane=a.plane, numerics=STRUCT)
+        b = tg.response(machine, lam, plane=a.plane, numerics=numerics)
     assert b.unique.all()
     _close(a.spectrum, b.spectrum)
     _close(a.steady_state, b.steady_state)
@@ -153,7 +154,9 @@ def _compare(machine, lam):
     # are derivatives of Lambda with respect to parameters of order one).
     _close(a.rotor, b.rotor, max(np.abs(a.rotor).max(), np.abs(a.heat_response).max()))
     assert np.array_equal(a.differentiable, b.differentiable)
-    assert np.allclose(a.rcond, b.rcond, rtol=1.0)  # gecon estimates the zero block's part
+    if numerics.dense_block_max >= machine.dim**2:  # every block factorised
+        assert np.allclose(a.rcond, b.rcond, rtol=1.0)  # gecon estimates the zero block's part
+    return a, b
 
 
 @pytest.mark.parametrize("machine", HANDMADE, ids=lambda m: m.name)

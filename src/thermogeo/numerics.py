@@ -36,6 +36,11 @@ class Numerics:
     dense_max_qubits : int
         Largest number of qubits for which ``kernel="auto"`` uses the dense kernels. Default 3
         (measured per point with the rotor: 4 qubits dense 0.66 s, structured 0.035 s).
+    dense_block_max : int
+        Structured kernels: Bohr blocks with more elements than this are not stored but
+        applied matrix-free, energy level by energy level, and solved by preconditioned GMRES
+        (:mod:`thermogeo.lindblad.levels`); smaller ones are stored and factorised. Only highly
+        degenerate spectra (collective spin multiplets) have such blocks. Default 4096.
     """
 
     degeneracy_tol: float = 1e-9
@@ -44,6 +49,7 @@ class Numerics:
     chunk_bytes: int = 256 * 2**20
     kernel: str = "auto"
     dense_max_qubits: int = 3
+    dense_block_max: int = 4096
 
     def __post_init__(self):
         if not 0 < self.degeneracy_tol < 1e-2:
@@ -57,6 +63,9 @@ class Numerics:
                              f"{self.derivative!r}")
         if self.kernel not in KERNELS:
             raise ModelError(f"kernel: expected one of {KERNELS}, got {self.kernel!r}")
+        if not (isinstance(self.dense_block_max, int) and self.dense_block_max >= 1):
+            raise ModelError(f"dense_block_max: expected a positive integer, got "
+                             f"{self.dense_block_max!r}")
         if self.chunk_bytes < 2**20:
             raise ModelError(f"chunk_bytes: expected at least 1 MiB, got {self.chunk_bytes}")
 

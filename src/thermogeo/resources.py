@@ -68,7 +68,8 @@ def _point(machine: Machine, lam) -> np.ndarray:
 
 def estimate_response_bytes(d: int, d0: int, n_single: int, multi_sizes: dict[int, int], *,
                             parameters: int, derivatives: int, baths: int, plane: bool,
-                            real: bool, method: str = "gibbs") -> dict[str, int]:
+                            real: bool, method: str = "gibbs", dense_max: int | None = None
+                            ) -> dict[str, int]:
     """Bytes of the arrays of one structured pointwise response, by component.
 
     Counted from ``thermogeo.response.structured._point`` (one point, structured kernel),
@@ -88,6 +89,12 @@ def estimate_response_bytes(d: int, d0: int, n_single: int, multi_sizes: dict[in
         block fill: 80 bytes per entry of the largest chunk of block entries built at once,
                     max(d (d0 - d), min(2^20, (d0 - d)^2), min(2^20, count s^2) per size).
 
+    Blocks larger than ``dense_max`` (``Numerics.dense_block_max``) are matrix-free
+    (:mod:`thermogeo.lindblad.levels`): they store no entries; instead the eigenframe couplings
+    are kept (``m s d^2``, plus ``n m s d^2`` for the derivative terms when the zero block is
+    matrix-free), their level-pair products are cached (``<= m s d^2``), and GMRES holds
+    ``GMRES_RESTART + 6`` complex vectors of the largest matrix-free set of blocks.
+
     Parameters
     ----------
     d, d0, n_single : int
@@ -102,14 +109,23 @@ def estimate_response_bytes(d: int, d0: int, n_single: int, multi_sizes: dict[in
     real : bool
         ``H`` and the couplings are real (the kernels then work in real arithmetic).
     method : {"gibbs", "general"}
+    dense_max : int, optional
+        Largest block stored densely (default: all).
 
     Returns
     -------
     dict
         Component name -> bytes, with ``"total"`` the estimated peak.
     """
+    from thermogeo.lindblad.levels import GMRES_RESTART
+
     s = 8 if real else 16
-    k, n, d2, z2 = parameters, derivatives, d * d, d0 * d0
+    k, n, d2 = parameters, derivatives, d * d
+    def big(size):
+        return (dense_max is not None and size > dense_max)
+    free = [d0] * big(d0) + [size * count for size, count in multi_sizes.items() if big(size)]
+    multi_sizes = {size: count for size, count in multi_sizes.items() if not big(size)}
+    z2 = 0 if big(d0) else d0 * d0
     S2 = sum(size * size * count for size, count in multi_sizes.items())
     held = {
         "eigenvectors": s * d2,
@@ -124,7 +140,10 @@ def estimate_response_bytes(d: int, d0: int, n_single: int, multi_sizes: dict[in
                                  and 16 * S2 <= INVERSE_BUDGET_BYTES else 0),
         "steady state": 16 * d2 if d <= STATE_MAX_DIM else 0,
     }
-    coh = d0 - d
+    if free:
+        held["matrix-free blocks"] = (2 * baths * s * d2 + baths * n * s * d2 * big(d0)
+                                      + 16 * (GMRES_RESTART + 6) * max(free))
+    coh = d0 - d if z2 else 0
     fill = 8 * CHUNK_ARRAYS * max([d * coh, min(CHUNK_ELEMENTS, coh * coh)]
                                   + [min(CHUNK_ELEMENTS, size * size * count)
                                      for size, count in multi_sizes.items()])
@@ -205,7 +224,8 @@ def structure_summary(machine: Machine, lam=None, numerics: Numerics | None = No
     else:
         est = estimate_response_bytes(d, st.d0, len(st.single), multi, parameters=k,
                                       derivatives=n, baths=m, plane=plane and k >= 2,
-                                      real=real, method=method)
+                                      real=real, method=method,
+                                      dense_max=numerics.dense_block_max)
     return {
         "kernel": "dense" if dense else "structured",
         "qubits": machine.qubits,

@@ -47,6 +47,9 @@ def structured_secular_report(fp, numerics: Numerics) -> list[str]:
     D = fp.D
 
     def bound(M):  # (..., s, s) -> column Gershgorin bound
+        if not isinstance(M, np.ndarray):  # matrix-free block: its 1-norm, a larger bound
+            from scipy.sparse.linalg import onenormest
+            return float(onenormest(M))
         a = np.abs(M)
         diag = np.abs(np.diagonal(M, axis1=-2, axis2=-1).real)
         return float((a.sum(axis=-2) - np.diagonal(a, axis1=-2, axis2=-1) + diag).max())

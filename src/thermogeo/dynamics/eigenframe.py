@@ -76,13 +76,20 @@ class BlockExp:
         self.D, self.c = D, float(c)
         nu = st.nu.reshape(-1)
         nu0 = nu[st.zero]
-        Z = D.zero.astype(complex)
-        Z[np.arange(st.d0), np.arange(st.d0)] += -1j * nu0
-        self.zero = sla.expm(c * Z) if st.d0 <= DENSE_EXPM_MAX else c * Z
+        if isinstance(D.zero, np.ndarray):
+            Z = D.zero.astype(complex)
+            Z[np.arange(st.d0), np.arange(st.d0)] += -1j * nu0
+            self.zero = sla.expm(c * Z) if st.d0 <= DENSE_EXPM_MAX else c * Z
+        else:  # matrix-free (thermogeo.lindblad.levels): expm_multiply on the operator
+            self.zero = _scaled(D.zero.variant(hamiltonian=True), c)
         self.single = np.exp(c * (D.single - 1j * nu[st.single]))
         self.multi = []
         for idx, blk in zip(st.multi, D.multi):
             s = idx.shape[1]
+            if not isinstance(blk, np.ndarray):  # matrix-free: exp(c D) times the phases
+                self.multi.append((None, np.exp(-1j * c * nu[idx.reshape(-1)]),
+                                   _scaled(blk, c)))
+                continue
             nub = nu[idx]  # equal within a block up to the degeneracy tolerance
             nbar = nub.mean(axis=1)
             M = c * blk.astype(complex)
@@ -101,11 +108,14 @@ class BlockExp:
         st = self.D.structure
         out = np.empty(st.d**2, complex)
         y0 = y[st.zero]
-        out[st.zero] = (self.zero @ y0 if st.d0 <= DENSE_EXPM_MAX
-                        else _expm_multiply(self.zero, y0))
+        out[st.zero] = (self.zero @ y0 if isinstance(self.zero, np.ndarray)
+                        and st.d0 <= DENSE_EXPM_MAX else _expm_multiply(self.zero, y0))
         out[st.single] = self.single * y[st.single]
         for idx, (dense, phase, M) in zip(st.multi, self.multi):
-            if dense:
+            if dense is None:  # matrix-free blocks of one size, all at once
+                flat = idx.reshape(-1)
+                out[flat] = phase * _expm_multiply(M, y[flat])
+            elif dense:
                 out[idx] = phase[:, None] * np.einsum("bij,bj->bi", M, y[idx])
             else:
                 for b in range(idx.shape[0]):
@@ -123,10 +133,21 @@ def block_expm_apply(D: BlockOperator, c: float, y: np.ndarray) -> np.ndarray:
     return BlockExp(D, c).apply(y)
 
 
-def _expm_multiply(A: np.ndarray, v: np.ndarray) -> np.ndarray:
+def _expm_multiply(A, v: np.ndarray) -> np.ndarray:
+    """``exp(A) v`` for a dense matrix or a :func:`_scaled` matrix-free operator."""
+    trace = complex(np.trace(A)) if isinstance(A, np.ndarray) else A.trace
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # scipy's norm-estimate chatter on tiny matrices
-        return expm_multiply(A, v.astype(complex), traceA=complex(np.trace(A)))
+        return expm_multiply(A, v.astype(complex), traceA=trace)
+
+
+def _scaled(op, c: float) -> LinearOperator:
+    """``c op`` for a matrix-free :class:`~thermogeo.lindblad.levels.LevelOperator`, with its
+    trace (``expm_multiply`` needs it)."""
+    out = LinearOperator(op.shape, matvec=lambda x: c * op.matvec(x),
+                         rmatvec=lambda x: c * op.rmatvec(x), dtype=complex)
+    out.trace = complex(c * op.diagonal().sum())
+    return out
 
 
 def relaxation_rate(fp: FrozenPoint) -> float:
@@ -142,21 +163,20 @@ def relaxation_rate(fp: FrozenPoint) -> float:
         rates.append(float(-np.real(D.single).max()))
     for idx, blk in zip(st.multi, D.multi):
         s = idx.shape[1]
-        if s <= 64:
+        if s <= 64 and isinstance(blk, np.ndarray):
             M = blk.astype(complex)
             M[:, np.arange(s), np.arange(s)] += -1j * nu[idx]
             rates.append(float(-np.real(np.linalg.eigvals(M)).max()))
     d, d0 = st.d, st.d0
-    if d0 <= 512:
+    if d0 <= 512 and isinstance(D.zero, np.ndarray):
         ev = np.linalg.eigvals(D.zero.astype(complex) - 1j * np.diag(nu[st.zero]))
         ev = ev[np.argsort(np.abs(ev))][1:]  # drop the steady state's zero
         if len(ev):
             rates.append(float(-np.real(ev).max()))
     else:
         solver = fp.solver
-        op = LinearOperator((d0, d0), matvec=lambda x: sla.lu_solve(
-            solver.lu, x.astype(np.result_type(solver.lu[0], x)), check_finite=False),
-            dtype=complex)
+        op = LinearOperator((d0, d0), matvec=lambda x: solver.zero_solve(np.asarray(x)),
+                            dtype=complex)
         mu = 1.0 / eigs(op, k=3, which="LM", return_eigenvectors=False)
         # M0 = L_0 + |w>><<1| has the eigenvalue 1 in place of the steady state's 0
         mu = mu[np.abs(mu - 1.0) > 1e-9]

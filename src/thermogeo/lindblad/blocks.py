@@ -309,22 +309,45 @@ class BlockOperator:
     single: np.ndarray
     multi: tuple
 
+    @property
+    def iterative(self) -> bool:
+        """Whether some block is a matrix-free :class:`~thermogeo.lindblad.levels.
+        LevelOperator` (too large to store) rather than a dense array."""
+        return not isinstance(self.zero, np.ndarray) or any(
+            not isinstance(m, np.ndarray) for m in self.multi)
+
     def apply(self, y: np.ndarray) -> np.ndarray:
         """``S y`` for vectorised operators ``y (..., d*d)`` (row-major), same shape."""
         st = self.structure
         out = np.zeros(np.broadcast_shapes(y.shape, (st.d**2,)), complex)
-        out[..., st.zero] = np.einsum("ij,...j->...i", self.zero, y[..., st.zero])
+        out[..., st.zero] = apply_block(self.zero, y[..., st.zero])
         out[..., st.single] = self.single * y[..., st.single]
         for idx, blk in zip(st.multi, self.multi):
-            out[..., idx] = np.einsum("bij,...bj->...bi", blk, y[..., idx])
+            if isinstance(blk, np.ndarray):
+                out[..., idx] = np.einsum("bij,...bj->...bi", blk, y[..., idx])
+            else:  # one matrix-free operator on all blocks of this size
+                flat = idx.reshape(-1)
+                out[..., flat] = apply_block(blk, y[..., flat])
         return out
 
     def add_(self, other: BlockOperator) -> None:
-        """In-place ``self += other`` (same structure)."""
+        """In-place ``self += other`` (same structure, dense blocks only)."""
+        if self.iterative or other.iterative:
+            raise ValueError("BlockOperator.add_: matrix-free blocks cannot be added; add "
+                             "the terms with block_superop(..., out=...) instead")
         np.add(self.zero, other.zero, out=self.zero)
         np.add(self.single, other.single, out=self.single)
         for a, b in zip(self.multi, other.multi):
             np.add(a, b, out=a)
+
+
+def apply_block(blk, y: np.ndarray) -> np.ndarray:
+    """``blk y`` over the last axis of ``y (..., n)`` for a dense ``(n, n)`` block or a
+    matrix-free operator (applied vector by vector)."""
+    if isinstance(blk, np.ndarray):
+        return np.einsum("ij,...j->...i", blk, y)
+    flat = y.reshape(-1, y.shape[-1])
+    return np.stack([blk.matvec(v) for v in flat]).reshape(y.shape)
 
 
 def block_superop(st: BlockStructure, g: np.ndarray, B: np.ndarray, C: np.ndarray,
@@ -340,8 +363,9 @@ def block_superop(st: BlockStructure, g: np.ndarray, B: np.ndarray, C: np.ndarra
         Eigenframe operators (``B = C = U^+ A_alpha U`` for the Davies dissipator).
     out : BlockOperator, optional
         Add the blocks into ``out`` (in place, no copy of the small blocks) and return
-        ``out``; its zero block is left untouched (add :func:`zero_block` yourself, which the
-        callers need separately for per-bath energy rows).
+        ``out``; a dense zero block is left untouched (add :func:`zero_block` yourself, which
+        the callers need separately for per-bath energy rows), a matrix-free one (see
+        :func:`empty_blocks`) receives the term.
 
     Returns
     -------
@@ -363,7 +387,12 @@ def block_superop(st: BlockStructure, g: np.ndarray, B: np.ndarray, C: np.ndarra
     else:
         out.single[...] += single
     del single
+    if not isinstance(out.zero, np.ndarray):
+        out.zero.add_term(g, B, C)
     for idx, o in zip(st.multi, out.multi):
+        if not isinstance(o, np.ndarray):  # matrix-free: keeps the operators, no entries
+            o.add_term(g, B, C)
+            continue
         s = idx.shape[1]
         step = max(1, _CHUNK // (s * s))
         for i in range(0, idx.shape[0], step):
@@ -372,11 +401,31 @@ def block_superop(st: BlockStructure, g: np.ndarray, B: np.ndarray, C: np.ndarra
     return out
 
 
-def empty_blocks(st: BlockStructure, dtype=float) -> BlockOperator:
-    """A zero :class:`BlockOperator` of the given dtype (to accumulate into)."""
-    return BlockOperator(st, np.zeros((st.d0, st.d0), dtype), np.zeros(len(st.single), dtype),
-                         tuple(np.zeros((i.shape[0], i.shape[1], i.shape[1]), dtype)
-                               for i in st.multi))
+def empty_blocks(st: BlockStructure, dtype=float, dense_max: int | None = None
+                 ) -> BlockOperator:
+    """A zero :class:`BlockOperator` of the given dtype (to accumulate into).
+
+    Parameters
+    ----------
+    st : BlockStructure
+    dtype : dtype of the dense blocks
+    dense_max : int, optional
+        Blocks larger than this (the zero block; for the other blocks, their size) are not
+        stored: they become one matrix-free :class:`~thermogeo.lindblad.levels.LevelOperator`
+        each (for the zero block) or per block size (all blocks of that size together), which
+        collect the terms given to :func:`block_superop`. Default: every block dense.
+    """
+    from thermogeo.lindblad.levels import LevelBlock, LevelOperator, level_slices
+
+    def big(n):
+        return (dense_max is not None and n > dense_max)
+    slices = level_slices(st) if big(st.d0) or any(big(i.shape[1]) for i in st.multi) else None
+    zero = (LevelOperator(LevelBlock(st, st.zero), slices=slices) if big(st.d0)
+            else np.zeros((st.d0, st.d0), dtype))
+    multi = tuple(LevelOperator(LevelBlock(st, i.reshape(-1)), slices=slices)
+                  if big(i.shape[1]) else np.zeros((i.shape[0], i.shape[1], i.shape[1]), dtype)
+                  for i in st.multi)
+    return BlockOperator(st, zero, np.zeros(len(st.single), dtype), multi)
 
 
 def with_hamiltonian(D: BlockOperator) -> BlockOperator:

@@ -43,6 +43,9 @@ import scipy.sparse as sp
 from thermogeo.errors import InsufficientMemoryError, NonUniqueSteadyStateError
 from thermogeo.lindblad.blocks import (BlockOperator, BlockStructure, block_structure,
                                        block_superop, empty_blocks, zero_block)
+from thermogeo.lindblad.levels import (IterativeSolveError, LevelBlock, LevelOperator,
+                                       gmres_solve, iterative_rcond, jacobi, level_rows,
+                                       zero_preconditioner)
 from thermogeo.linalg.bohr import bohr_groups
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
@@ -122,27 +125,34 @@ class BlockSolve:
                  rhs: np.ndarray | None = None, keep_inverses: bool = True):
         st = D.structure
         self.multi_inv = None
+        self.multi_ops = {}
         self.rhs_solution = None
         out = None if rhs is None else np.zeros(rhs.shape, complex)
         self.structure, self.D, self.zero_only = st, D, zero_only
         d, d0 = st.d, st.d0
         nu = st.nu.reshape(-1)
-        nu0 = nu[st.zero]
-        M0 = D.zero.astype(complex if np.any(nu0) else D.zero.dtype)  # a copy
-        M0[np.arange(d0), np.arange(d0)] += -1j * nu0 if np.any(nu0) else 0.0
-        M0[:d, :d] += 1.0 / d  # |w>><<1| on the populations
-        if np.iscomplexobj(M0) and not np.any(M0.imag):
-            M0 = M0.real
-        norm0 = np.abs(M0).sum(axis=0).max()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self.lu = sla.lu_factor(M0, check_finite=False)
-            gecon = sla.get_lapack_funcs("gecon", (M0,))
-            rc0, _ = gecon(self.lu[0], norm0, norm="1")
-        del M0
-        diagU = np.abs(np.diagonal(self.lu[0]))
-        if not np.all(np.isfinite(diagU)) or diagU.min() == 0:
-            rc0 = 0.0
+        self.lu = self.zero_op = None
+        if isinstance(D.zero, np.ndarray):
+            nu0 = nu[st.zero]
+            M0 = D.zero.astype(complex if np.any(nu0) else D.zero.dtype)  # a copy
+            M0[np.arange(d0), np.arange(d0)] += -1j * nu0 if np.any(nu0) else 0.0
+            M0[:d, :d] += 1.0 / d  # |w>><<1| on the populations
+            if np.iscomplexobj(M0) and not np.any(M0.imag):
+                M0 = M0.real
+            norm0 = np.abs(M0).sum(axis=0).max()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.lu = sla.lu_factor(M0, check_finite=False)
+                gecon = sla.get_lapack_funcs("gecon", (M0,))
+                rc0, _ = gecon(self.lu[0], norm0, norm="1")
+            del M0
+            diagU = np.abs(np.diagonal(self.lu[0]))
+            if not np.all(np.isfinite(diagU)) or diagU.min() == 0:
+                rc0 = 0.0
+        else:  # matrix-free zero block: preconditioned GMRES (thermogeo.lindblad.levels)
+            self.zero_op = D.zero.variant(hamiltonian=True, rank_one=True)
+            self.zero_prec = zero_preconditioner(self.zero_op)
+            norm0, rc0 = iterative_rcond(self.zero_op, self.zero_prec, "zero Bohr block")
         inv_norm = 1.0 / (rc0 * norm0) if rc0 > 0 else np.inf
         norm = norm0
         if not zero_only:
@@ -155,11 +165,23 @@ class BlockSolve:
                 norm = max(norm, np.abs(lsingle).max())
                 inv_norm = max(inv_norm, np.abs(self.single_inv).max())
             del lsingle
-            keep = keep_inverses and 16 * sum(b.size for b in D.multi) <= INVERSE_BUDGET_BYTES
+            keep = keep_inverses and 16 * sum(b.size for b in D.multi if isinstance(b, np.ndarray)
+                                              ) <= INVERSE_BUDGET_BYTES
             self.multi_inv = [] if keep else None
             for j in range(len(st.multi)):
                 invs = []
                 idx = st.multi[j]
+                if not isinstance(D.multi[j], np.ndarray):  # matrix-free (GMRES)
+                    op = D.multi[j].variant(hamiltonian=True)
+                    self.multi_ops[j] = (op, jacobi(op))
+                    if keep:
+                        self.multi_inv.append(None)
+                    if out is not None:
+                        try:
+                            out[:, idx.reshape(-1)] = self._multi_solve(j, rhs[:, idx.reshape(-1)])
+                        except IterativeSolveError:
+                            inv_norm = np.inf
+                    continue
                 large = idx.shape[1] >= LU_BLOCK
                 for sl, blk in self._multi_blocks(j):
                     if large:  # LU and LAPACK's condition estimate, block by block
@@ -196,10 +218,16 @@ class BlockSolve:
         w[:d] = 1.0 / d
         with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
             warnings.simplefilter("ignore")
-            x = sla.lu_solve(self.lu, w.astype(self.lu[0].dtype), check_finite=False)
+            try:
+                x = self.zero_solve(w)
+            except IterativeSolveError:
+                x = np.full(d0, np.nan)
             self.rho0 = _clean_state(st, x)
         if out is not None and not zero_only:
-            out[:, st.zero] = self.zero_drazin(rhs[:, st.zero])
+            if self.unique or self.lu is not None:
+                out[:, st.zero] = self.zero_drazin(rhs[:, st.zero])
+            else:  # a singular matrix-free zero block: GMRES would not converge
+                out[...] = np.nan
             self.rhs_solution = out
 
     def _multi_blocks(self, j: int):
@@ -216,17 +244,36 @@ class BlockSolve:
             blk[:, ar, ar] += -1j * nu[idx[sl]]
             yield sl, blk
 
+    def zero_solve(self, y0: np.ndarray, transposed: bool = False) -> np.ndarray:
+        """``M0^{-1} y0`` (or ``M0^{-T} y0``) on zero-block vectors ``y0 (..., d0)``, with
+        ``M0 = L_0 + |w>><<1|``: LU solves, or GMRES on a matrix-free zero block."""
+        flat = y0.reshape(-1, y0.shape[-1]).T
+        if self.lu is None:
+            op, M = self.zero_op, self.zero_prec
+            if transposed:  # M0^T x = y  <=>  M0^+ conj(x) = conj(y)
+                x = np.conj(gmres_solve(op.H, np.conj(flat), M.H, what="zero Bohr block"))
+            else:
+                x = gmres_solve(op, flat, M, what="zero Bohr block")
+        elif np.isrealobj(self.lu[0]) and np.iscomplexobj(flat):
+            t = int(transposed)
+            x = (sla.lu_solve(self.lu, flat.real, trans=t, check_finite=False)
+                 + 1j * sla.lu_solve(self.lu, flat.imag, trans=t, check_finite=False))
+        else:
+            x = sla.lu_solve(self.lu, flat.astype(np.result_type(self.lu[0], flat)),
+                             trans=int(transposed), check_finite=False)
+        return x.T.reshape(y0.shape[:-1] + (x.shape[0],))
+
     def zero_drazin(self, y0: np.ndarray) -> np.ndarray:
         """``L^D`` on zero-block vectors ``y0 (..., d0)``: ``M0^{-1} (y0 - rho0 Tr y0)``."""
         d = self.structure.d
         y0 = y0 - self.rho0 * y0[..., :d].sum(axis=-1, keepdims=True)
-        flat = y0.reshape(-1, y0.shape[-1]).T
-        if np.isrealobj(self.lu[0]) and np.iscomplexobj(flat):
-            x = (sla.lu_solve(self.lu, flat.real, check_finite=False)
-                 + 1j * sla.lu_solve(self.lu, flat.imag, check_finite=False))
-        else:
-            x = sla.lu_solve(self.lu, flat, check_finite=False)
-        return x.T.reshape(y0.shape)
+        return self.zero_solve(y0)
+
+    def _multi_solve(self, j: int, y: np.ndarray) -> np.ndarray:
+        """``L^{-1}`` on the matrix-free blocks of size class ``j``: ``y (n, nb*s)``."""
+        op, M = self.multi_ops[j]
+        return gmres_solve(op, np.asarray(y, complex).T, M,
+                           what=f"Bohr blocks of size {self.structure.multi[j].shape[1]}").T
 
     def drazin(self, y: np.ndarray) -> np.ndarray:
         """``L^D y`` for vectorised operators ``y (n, d*d)`` (small blocks solved afresh)."""
@@ -237,6 +284,9 @@ class BlockSolve:
         out[:, st.zero] = self.zero_drazin(y[:, st.zero])
         out[:, st.single] = self.single_inv * y[:, st.single]
         for j, idx in enumerate(st.multi):
+            if j in self.multi_ops:
+                out[:, idx.reshape(-1)] = self._multi_solve(j, y[:, idx.reshape(-1)])
+                continue
             if self.multi_inv is not None and isinstance(self.multi_inv[j], list):  # LU
                 for b, lu in enumerate(self.multi_inv[j]):
                     out[:, idx[b]] = sla.lu_solve(lu, y[:, idx[b]].T, check_finite=False).T
@@ -381,7 +431,8 @@ def available_memory_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def check_memory(machine: Machine, st: BlockStructure, derivatives: int) -> None:
+def check_memory(machine: Machine, st: BlockStructure, derivatives: int,
+                 dense_max: int | None = None) -> None:
     """Refuse a point whose Bohr blocks cannot be held: raise
     :class:`~thermogeo.errors.InsufficientMemoryError` when the estimate of
     :func:`thermogeo.resources.estimate_response_bytes` exceeds the available memory."""
@@ -391,7 +442,8 @@ def check_memory(machine: Machine, st: BlockStructure, derivatives: int) -> None
     need = estimate_response_bytes(
         st.d, st.d0, len(st.single), multi, parameters=len(machine.parameters),
         derivatives=derivatives, baths=len(machine.baths), plane=derivatives >= 2,
-        real=False, method="general" if derivatives else "gibbs")["total"]
+        real=False, method="general" if derivatives else "gibbs",
+        dense_max=dense_max)["total"]
     have = available_memory_bytes()
     if need > have:
         biggest = max([st.d0] + list(multi))
@@ -420,6 +472,38 @@ def _rates(bath, omega, derivative: bool, cache: dict):
     return out
 
 
+def _zero_piece(D: BlockOperator, terms):
+    """The zero block of ``sum_terms S(g, B, C)``: dense ``(d0, d0)`` when ``D``'s is, else a
+    matrix-free :class:`~thermogeo.lindblad.levels.LevelOperator` on the same levels."""
+    if isinstance(D.zero, np.ndarray):
+        return zero_block(D.structure, terms)
+    return LevelOperator(D.zero.block, terms, slices=D.zero.slices, cache=False)
+
+
+def _zero_sum(D: BlockOperator):
+    """An empty accumulator for :func:`_zero_piece` results (see :func:`_zero_add`)."""
+    if isinstance(D.zero, np.ndarray):
+        return np.zeros((D.structure.d0, D.structure.d0), complex)
+    return LevelOperator(D.zero.block, slices=D.zero.slices, cache=False)
+
+
+def _zero_add(acc, piece) -> None:
+    if isinstance(acc, np.ndarray):
+        acc += piece
+    else:
+        acc.absorb(piece)
+
+
+def _zero_row(Z, y: np.ndarray) -> np.ndarray:
+    """``y^T Z`` for a zero-block piece; ``y`` is ``(d0,)``, or ``(d,)`` for the energies on
+    the populations (zero on the coherences)."""
+    if isinstance(Z, np.ndarray):
+        return y @ Z[:len(y)]
+    if len(y) < Z.shape[0]:
+        y = np.concatenate([y, np.zeros(Z.shape[0] - len(y))])
+    return level_rows(Z, y)
+
+
 def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Numerics,
            want_state: bool) -> dict:
     """All response fields at one point ``lam (k,)`` (no leading batch axis)."""
@@ -427,7 +511,7 @@ def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Nume
     E, U = _eigh(machine, lam)
     groups = bohr_groups(E, numerics.degeneracy_tol)
     st = block_structure(E, groups)
-    check_memory(machine, st, len(need))
+    check_memory(machine, st, len(need), numerics.dense_block_max)
     omega = groups.omega
     del groups
     _, Vs, As = _sparse_operators(machine)
@@ -444,30 +528,32 @@ def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Nume
     vlev = {x: np.where(same_level, Vt[x][zb, za], 0.0) for x in plane}
 
     real = not np.iscomplexobj(U) and not any(np.iscomplexobj(A.data) for A in As)
-    D = empty_blocks(st, float if real else complex)
+    D = empty_blocks(st, float if real else complex, numerics.dense_block_max)
+    implicit = not isinstance(D.zero, np.ndarray)
     rows = np.zeros((m, d0), complex)  # energy rows r_alpha on the zero block
     rfix = {x: np.zeros((m, d0), complex) for x in plane}
     q = {x: np.zeros((m, d0), complex) for x in plane}
-    F0 = {i: np.zeros((d0, d0), complex) for i in need}
+    F0 = {i: _zero_sum(D) for i in need}
     rate_cache: dict = {}  # baths with equal spectral density and temperature share rates
     for alpha, bath in enumerate(machine.baths):
         At = _to_eigenframe(U, As[alpha])
         g, drate = _rates(bath, omega, bool(need), rate_cache)
-        Za = zero_block(st, [(g, At, At)])
         block_superop(st, g, At, At, out=D)
-        D.zero[...] += Za
-        rows[alpha] = E @ Za[:d]
+        Za = _zero_piece(D, [(g, At, At)])
+        if not implicit:
+            D.zero[...] += Za
+        rows[alpha] = _zero_row(Za, E)
         for x in plane:
-            q[x][alpha] = vlev[x] @ Za
+            q[x][alpha] = _zero_row(Za, vlev[x])
         del Za
         for i in need:
             # X is anti-Hermitian, so X A~ = -(A~ X)^+ and [A~, X] = P + P^+ with P = A~ X
             dA = At @ X[i]
             dA += dA.conj().T.copy()
-            Fa = zero_block(st, [(drate * dW[i], At, At), (g, dA, At), (g, At, dA)])
-            F0[i] += Fa
+            Fa = _zero_piece(D, [(drate * dW[i], At, At), (g, dA, At), (g, At, dA)])
+            _zero_add(F0[i], Fa)
             if i in rfix:
-                rfix[i][alpha] = E @ Fa[:d]
+                rfix[i][alpha] = _zero_row(Fa, E)
             del dA, Fa
         del At, g
     if method == "gibbs":
@@ -477,6 +563,16 @@ def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Nume
                             keep_inverses=False)
     else:
         solver = BlockSolve(D, numerics.uniqueness_rcond)
+    diff = _differentiable(st, Vt, 1e3 * numerics.degeneracy_tol)
+    if not solver.unique and solver.lu is None:  # matrix-free: no solve on a singular block
+        nan = np.full((k,), np.nan)
+        return dict(spectrum=E, steady_state=(np.full((d, d), np.nan, complex) if want_state
+                                              else None),
+                    heat_current=np.full(m, np.nan), entropy=np.float64(np.nan),
+                    entropy_gradient=nan, heat_response=np.full((m, k), np.nan),
+                    G=np.full((k, k), np.nan),
+                    rotor=np.full(m, np.nan) if pidx is not None else None,
+                    rcond=np.float64(solver.rcond), unique=np.bool_(False), differentiable=diff)
     x0 = solver.rho0
     R = _zero_to_sparse(st, x0)
     J = np.real(rows @ x0)
@@ -511,7 +607,6 @@ def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Nume
             t = q[xi] @ zy0 + rfix[xi] @ zy0 - rows @ cz - rows @ w0
             terms.append(t)
         rotor = np.real(terms[0] - terms[1])
-    diff = _differentiable(st, Vt, 1e3 * numerics.degeneracy_tol)
     state = None
     if want_state:
         state = U @ (R @ np.conj(U.T))
@@ -582,12 +677,15 @@ def steady_state(machine: Machine, lam=None, *, numerics: Numerics | None = None
         E, U = _eigh(machine, p)
         groups = bohr_groups(E, numerics.degeneracy_tol)
         st = block_structure(E, groups)
-        check_memory(machine, st, 0)
-        Z = None
+        check_memory(machine, st, 0, numerics.dense_block_max)
+        Z = (LevelOperator(LevelBlock(st, st.zero)) if st.d0 > numerics.dense_block_max
+             else np.zeros((st.d0, st.d0)))
         for alpha, bath in enumerate(machine.baths):
             At = _to_eigenframe(U, As[alpha])
-            z = zero_block(st, [(bath.rate(groups.omega), At, At)])
-            Z = z if Z is None else Z + z
+            if isinstance(Z, np.ndarray):
+                Z = Z + zero_block(st, [(bath.rate(groups.omega), At, At)])
+            else:
+                Z.add_term(bath.rate(groups.omega), At, At)
         solver = BlockSolve(BlockOperator(st, Z, np.zeros(0), ()), numerics.uniqueness_rcond,
                             zero_only=True)
         if not solver.unique:
@@ -657,15 +755,9 @@ class FrozenPoint:
         """``(m, d0)``: the rows ``<<H| D_alpha L^D`` on the zero block (``L^D`` keeps the
         blocks and the energy rows live on the zero block), so that
         ``Tr[H D_alpha L^D y] = left_drazin_rows[alpha] . y[zero]`` for traceless ``y``."""
-        lu = self.solver.lu
         d = self.structure.d
-        r = self.rows.T
-        if np.isrealobj(lu[0]):
-            x = (sla.lu_solve(lu, r.real, trans=1, check_finite=False)
-                 + 1j * sla.lu_solve(lu, r.imag, trans=1, check_finite=False))
-        else:
-            x = sla.lu_solve(lu, r.astype(complex), trans=1, check_finite=False)
-        x = x.T  # r^D = x - (x . rho_0) e,  e = indicator of the populations
+        x = self.solver.zero_solve(self.rows, transposed=True)
+        # r^D = x - (x . rho_0) e,  e = indicator of the populations
         x[:, :d] -= (x @ self.rho0)[:, None]
         return x
 
@@ -707,7 +799,7 @@ def frozen_point(machine: Machine, lam, velocity, numerics: Numerics | None = No
     E, U = _eigh(machine, lam)
     groups = bohr_groups(E, numerics.degeneracy_tol)
     st = block_structure(E, groups)
-    check_memory(machine, st, 1 if general else 0)
+    check_memory(machine, st, 1 if general else 0, numerics.dense_block_max)
     omega = groups.omega
     del groups
     _, Vs, As = _sparse_operators(machine)
@@ -717,31 +809,34 @@ def frozen_point(machine: Machine, lam, velocity, numerics: Numerics | None = No
             Vdir = Vdir + c * V
     Vt = _to_eigenframe(U, Vdir)
     real = not np.iscomplexobj(U) and not any(np.iscomplexobj(A.data) for A in As)
-    D = empty_blocks(st, float if real else complex)
+    D = empty_blocks(st, float if real else complex, numerics.dense_block_max)
     rows = np.zeros((m, st.d0), complex)
     if general:
         X = _perturbation(st, E, Vt)
         dE = np.real(np.diagonal(Vt))
         dW = dE[None, :] - dE[:, None]
-        F0 = np.zeros((st.d0, st.d0), complex)
+        F0 = _zero_sum(D)
     cache: dict = {}
     for alpha, bath in enumerate(machine.baths):
         At = _to_eigenframe(U, As[alpha])
         g, drate = _rates(bath, omega, general, cache)
-        Za = zero_block(st, [(g, At, At)])
         block_superop(st, g, At, At, out=D)
-        D.zero[...] += Za
-        rows[alpha] = E @ Za[:d]
+        Za = _zero_piece(D, [(g, At, At)])
+        if isinstance(D.zero, np.ndarray):
+            D.zero[...] += Za
+        rows[alpha] = _zero_row(Za, E)
         del Za
         if general:
             dA = At @ X
             dA += dA.conj().T.copy()
-            F0 += zero_block(st, [(drate * dW, At, At), (g, dA, At), (g, At, dA)])
+            _zero_add(F0, _zero_piece(D, [(drate * dW, At, At), (g, dA, At), (g, At, dA)]))
             del dA
         del At
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         if general:
             solver = BlockSolve(D, numerics.uniqueness_rcond)
+            if not solver.unique and (check or solver.lu is None):
+                return _not_unique(machine, lam, solver, numerics, check, E, U, D, rows, Vt)
             R = _zero_to_sparse(st, solver.rho0)
             Y0 = _zero_to_sparse(st, D.zero @ solver.rho0)
             drho = _steady_derivative(st, D, solver, R, Y0, Vt, X, F0)
@@ -750,10 +845,19 @@ def frozen_point(machine: Machine, lam, velocity, numerics: Numerics | None = No
             drho = _gibbs_derivative(st, E, Vt, float(machine.temperatures[0]))
             solver = BlockSolve(D, numerics.uniqueness_rcond, rhs=drho.reshape(1, -1))
             z = solver.rhs_solution.reshape(d, d)
-    if check and not solver.unique:
+    if not solver.unique:
+        return _not_unique(machine, lam, solver, numerics, check, E, U, D, rows, Vt)
+    return FrozenPoint(E=E, U=U, D=D, solver=solver, rows=rows, Vt=Vt, drho=drho, z=z)
+
+
+def _not_unique(machine, lam, solver, numerics, check, E, U, D, rows, Vt) -> FrozenPoint:
+    """Raise :class:`NonUniqueSteadyStateError` (``check``) or return a frozen point whose
+    states are NaN."""
+    if check:
         raise NonUniqueSteadyStateError(
             f"the steady state is not unique at "
             f"{dict(zip(machine.parameter_names, np.round(lam, 12).tolist()))} (rcond "
             f"{solver.rcond:.2e} < {numerics.uniqueness_rcond:.0e}): the couplings leave part "
             "of the state space dark; break the symmetry")
-    return FrozenPoint(E=E, U=U, D=D, solver=solver, rows=rows, Vt=Vt, drho=drho, z=z)
+    nan = np.full((len(E), len(E)), np.nan, complex)
+    return FrozenPoint(E=E, U=U, D=D, solver=solver, rows=rows, Vt=Vt, drho=nan, z=nan.copy())

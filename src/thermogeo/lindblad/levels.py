@@ -1,0 +1,431 @@
+"""Large Bohr blocks applied matrix-free, energy level by energy level.
+
+Highly degenerate spectra (uniform fields on all-to-all graphs: collective spin multiplets)
+make Bohr blocks of ``10^4 - 10^6`` elements, whose dense matrices do not fit in memory. A
+Bohr block is a union of *level pairs* ``(l, k)``: all elements ``(a, b)`` with ``a`` in
+level ``l`` and ``b`` in level ``k`` (``E_l - E_k`` in the block's group). Writing ``X_lk`` for
+the ``(s_l, s_k)`` sub-matrix of ``X`` on a level pair, the map ``S(g, B, C)`` of
+:mod:`thermogeo.lindblad.blocks` acts as::
+
+    S(X)_lk = sum_{(l',k')} [lab(l,l') == lab(k,k')] (g o B)_{l l'} X_{l'k'} (C_{k k'})^+
+              - 1/2 (K_l X_lk + X_lk K_k)
+
+(``lab`` the Bohr group of a jump between levels, ``K`` the level-diagonal matrix of
+:func:`~thermogeo.lindblad.blocks.k_matrix`, ``o`` the elementwise product). Coupling
+operators link each level to a few others (selection rules), so one application costs a few
+products of level-sized matrices per level pair and stores nothing larger than the block's
+vector. :class:`LevelOperator` applies ``S`` (and ``-i nu``, and its adjoint);
+:func:`gmres_solve` solves with it (preconditioned GMRES, :mod:`scipy.sparse.linalg`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse.linalg as spla
+
+from thermogeo.lindblad.blocks import BlockStructure, LevelMatrix, k_matrix
+
+#: Relative residual of the iterative solves (well below the 1e-10 agreement with dense).
+GMRES_RTOL = 1e-13
+#: Krylov vectors kept between restarts.
+GMRES_RESTART = 40
+#: Restart cycles before a solve is declared not converged.
+GMRES_MAXITER = 50
+#: Level-pair blocks of an operator below this fraction of its largest entry are treated as
+#: zero (selection rules hold only up to rounding in a numerical eigenbasis).
+NEGLIGIBLE = 1e-14
+
+
+class IterativeSolveError(RuntimeError):
+    """A preconditioned GMRES solve on a large Bohr block did not converge."""
+
+
+def level_slices(st: BlockStructure) -> list:
+    """Eigenvalue indices of each level: slices when contiguous (ascending ``E``), else arrays."""
+    out = []
+    for li in range(len(st.level_size)):
+        m = st.level_members[st.level_start[li]:st.level_start[li] + st.level_size[li]]
+        if m[-1] - m[0] == len(m) - 1 and np.all(np.diff(m) == 1):
+            out.append(slice(int(m[0]), int(m[-1]) + 1))
+        else:
+            out.append(m)
+    return out
+
+
+def _sub(M: np.ndarray, r, c) -> np.ndarray:
+    if isinstance(r, slice) and isinstance(c, slice):
+        return M[r, c]
+    return M[np.ix_(np.arange(M.shape[0])[r], np.arange(M.shape[1])[c])]
+
+
+def level_norms(st: BlockStructure, M: np.ndarray, slices=None) -> np.ndarray:
+    """``(n_levels, n_levels)``: the largest ``|M_ac|`` over each level pair."""
+    slices = slices if slices is not None else level_slices(st)
+    A = np.abs(M)
+    if all(isinstance(s, slice) for s in slices):
+        starts = np.array([s.start for s in slices])
+        order = np.argsort(starts)
+        st_sorted = starts[order]
+        R = np.maximum.reduceat(np.maximum.reduceat(A, st_sorted, axis=0), st_sorted, axis=1)
+        out = np.empty_like(R)
+        out[np.ix_(order, order)] = R
+        return out
+    n = len(slices)
+    return np.array([[_sub(A, slices[i], slices[j]).max() for j in range(n)]
+                     for i in range(n)])
+
+
+class LevelBlock:
+    """The level pairs of a set of Bohr-block elements.
+
+    Parameters
+    ----------
+    st : BlockStructure
+    idx : (n,) int
+        Flat element indices ``a*d + b`` (one or several whole Bohr blocks).
+
+    Attributes
+    ----------
+    pairs : list of (l, k)
+    pos : list of (s_l, s_k) int arrays
+        Position in ``idx`` of element ``(members_l[i], members_k[j])``.
+    index : dict (l, k) -> pair number
+    nu : (n_pairs,) float
+        ``E_l - E_k``.
+    """
+
+    def __init__(self, st: BlockStructure, idx: np.ndarray):
+        d = st.d
+        self.structure, self.n = st, len(idx)
+        a, b = np.divmod(np.asarray(idx), d)
+        nl = len(st.level_size)
+        key = st.level[a] * nl + st.level[b]
+        order = np.argsort(key, kind="stable")
+        ukeys, starts, counts = np.unique(key[order], return_index=True, return_counts=True)
+        self.pairs, self.pos = [], []
+        for u, s0, c in zip(ukeys, starts, counts):
+            l, k = divmod(int(u), nl)
+            if c != st.level_size[l] * st.level_size[k]:
+                raise ValueError("LevelBlock: the elements do not form whole level pairs")
+            sel = order[s0:s0 + c]
+            P = np.empty((st.level_size[l], st.level_size[k]), int)
+            P[st.level_pos[a[sel]], st.level_pos[b[sel]]] = sel
+            self.pairs.append((l, k))
+            self.pos.append(P)
+        self.index = {p: i for i, p in enumerate(self.pairs)}
+        E = st.nu[:, 0]  # E_a - E_0: energies up to a constant
+        first = st.level_members[st.level_start]
+        self.nu = np.array([E[first[l]] - E[first[k]] for l, k in self.pairs])
+
+    def gather(self, x: np.ndarray) -> list:
+        return [x[p] for p in self.pos]
+
+    def scatter(self, Ys: list, dtype=complex) -> np.ndarray:
+        out = np.empty(self.n, dtype)
+        for p, Y in zip(self.pos, Ys):
+            out[p] = Y
+        return out
+
+
+class LevelOperator(spla.LinearOperator):
+    """``sum_t S(g_t, B_t, C_t)`` (minus ``i nu`` if asked) on a :class:`LevelBlock`.
+
+    Parameters
+    ----------
+    block : LevelBlock
+    terms : sequence of (g, B, C), each (d, d)
+        As in :func:`~thermogeo.lindblad.blocks.zero_block`; kept by reference, not copied.
+    hamiltonian : bool
+        Add ``-i nu_lk`` on every level pair (the generator ``L``, not only ``D``).
+    rank_one : bool
+        Add ``|w>><<1|`` (``w = 1/d`` on the populations, ``<<1|`` the trace): the zero block
+        of :class:`~thermogeo.response.structured.BlockSolve` (``block`` must then contain
+        the populations as the pairs ``(l, l)``).
+    slices : list, optional
+        :func:`level_slices` (shared between operators of one point).
+    cache : bool
+        Keep the level-pair blocks of ``g o B`` between applications (operators applied
+        many times, inside GMRES); off for operators applied once or twice.
+    """
+
+    def __init__(self, block: LevelBlock, terms=(), hamiltonian: bool = False,
+                 rank_one: bool = False, slices=None, cache: bool = True):
+        st = block.structure
+        self.block = block
+        self.hamiltonian, self.rank_one = hamiltonian, rank_one
+        self.slices = slices if slices is not None else level_slices(st)
+        first = st.level_members[st.level_start]
+        self._lab = st.label[np.ix_(first, first)]  # lab[l, l']: group of the jump l' -> l
+        self.terms, self.links, self._gains = [], [], {} if cache else None
+        self._Kl = {l: 0.0 for pair in block.pairs for l in pair}
+        self.real = True
+        if rank_one:
+            self._pop = [(i, np.diag_indices(st.level_size[l])) for i, (l, k)
+                         in enumerate(block.pairs) if l == k]
+        for g, B, C in terms:
+            self.add_term(g, B, C)
+        super().__init__(complex, (block.n, block.n))
+
+    def add_term(self, g: np.ndarray, B: np.ndarray, C: np.ndarray) -> None:
+        """Add ``S(g, B, C)`` (arrays kept by reference)."""
+        st, block, lab = self.block.structure, self.block, self._lab
+        nB, nC = level_norms(st, B, self.slices), level_norms(st, C, self.slices)
+        nzB = nB > NEGLIGIBLE * max(nB.max(), 1e-300)
+        nzC = nC > NEGLIGIBLE * max(nC.max(), 1e-300)
+        links = []
+        for src, (lp, kp) in enumerate(block.pairs):
+            ks = []
+            for k in np.flatnonzero(nzC[:, kp]):
+                ls = np.flatnonzero(nzB[:, lp] & (lab[:, lp] == lab[k, kp]))
+                tg = [(int(l), block.index[(int(l), int(k))]) for l in ls
+                      if (int(l), int(k)) in block.index]
+                if tg:
+                    ks.append((int(k), tg))
+            if ks:
+                links.append((src, lp, kp, ks))
+        self.terms.append((g, B, C))
+        self.links.append(links)
+        K = k_matrix(st, g, B, C)
+        for l in self._Kl:
+            o, s = st.level_offset[l], st.level_size[l]
+            self._Kl[l] = self._Kl[l] + K.store[o:o + s * s].reshape(s, s)
+        self.real = self.real and not any(np.iscomplexobj(x) for x in (g, B, C))
+        if self.real:  # K of real operators is real; drop a zero imaginary part (in place:
+            for l in self._Kl:  # variants share the dict)
+                self._Kl[l] = np.real(self._Kl[l])
+
+    def absorb(self, other: LevelOperator) -> None:
+        """Add the terms of ``other`` (same block; its links are reused, not recomputed)."""
+        if other.block is not self.block:
+            raise ValueError("LevelOperator.absorb: operators on different blocks")
+        self.terms += other.terms
+        self.links += other.links
+        for l in self._Kl:
+            self._Kl[l] = self._Kl[l] + other._Kl[l]
+        self.real = self.real and other.real
+
+    def variant(self, hamiltonian: bool = False, rank_one: bool = False) -> LevelOperator:
+        """The same dissipative terms (shared, not copied) with or without ``-i nu`` and the
+        rank-one trace term."""
+        out = LevelOperator(self.block, (), hamiltonian, rank_one, self.slices,
+                            cache=self._gains is not None)
+        out.terms, out.links, out._gains, out._Kl = self.terms, self.links, self._gains, self._Kl
+        out.real = self.real
+        return out
+
+    # -- pieces ---------------------------------------------------------------------------
+    # Level-pair matrices are carried as (c, s_l, s_k) arrays: c = 2 (real and imaginary
+    # parts) when every operator is real, so that all products are real; c = 1 (complex)
+    # otherwise.
+    def _gain(self, t: int, l: int, lp: int) -> np.ndarray:
+        key = (t, l, lp)
+        G = None if self._gains is None else self._gains.get(key)
+        if G is None:
+            g, B, _ = self.terms[t]
+            r, c = self.slices[l], self.slices[lp]
+            G = _sub(g, r, c) * _sub(B, r, c)
+            if self._gains is not None:
+                self._gains[key] = G
+        return G
+
+    def _split(self, x: np.ndarray) -> list:
+        Xs = self.block.gather(x)
+        if self.real:
+            return [np.stack([X.real, X.imag]) for X in Xs]
+        return [X.astype(complex)[None] for X in Xs]
+
+    def _join(self, Ys: list) -> np.ndarray:
+        if self.real:
+            return self.block.scatter([Y[0] + 1j * Y[1] for Y in Ys])
+        return self.block.scatter([Y[0] for Y in Ys])
+
+    def _rotate(self, X: np.ndarray, c: complex) -> np.ndarray:
+        """``c X`` for a purely imaginary ``c`` in the (c, s, s) representation."""
+        if not self.real:
+            return c * X
+        return np.stack([-c.imag * X[1], c.imag * X[0]])
+
+    def _apply(self, Xs: list, adjoint: bool) -> list:
+        blk = self.block
+        Ys = [np.zeros(X.shape, X.dtype) for X in Xs]
+        sl = self.slices
+        for t, (_g, _B, C) in enumerate(self.terms):
+            for src, lp, kp, ks in self.links[t]:
+                for k, tg in ks:
+                    Ckk = _sub(C, sl[k], sl[kp])  # (s_k, s_k')
+                    if not adjoint:
+                        Y = Xs[src] @ np.conj(Ckk.T)
+                        for l, tgt in tg:
+                            Ys[tgt] += self._gain(t, l, lp) @ Y
+                    else:
+                        acc = None
+                        for l, tgt in tg:
+                            part = np.conj(self._gain(t, l, lp).T) @ Xs[tgt]
+                            acc = part if acc is None else acc + part
+                        Ys[src] += acc @ Ckk
+        for i, (l, k) in enumerate(blk.pairs):
+            Kl, Kk = self._Kl[l], self._Kl[k]
+            if adjoint:
+                Kl, Kk = np.conj(Kl.T), np.conj(Kk.T)
+            Ys[i] -= 0.5 * (Kl @ Xs[i] + Xs[i] @ Kk)
+            if self.hamiltonian and blk.nu[i] != 0:
+                Ys[i] += self._rotate(Xs[i], (1j if adjoint else -1j) * blk.nu[i])
+        if self.rank_one:
+            d = self.block.structure.d
+            # forward |w>><<1| x: the trace of x spread over the populations; adjoint
+            # |1>><<w| y: the mean of the populations of y added to each
+            tr = sum(Xs[i][:, di[0], di[1]].sum(axis=-1) for i, di in self._pop) / d
+            for i, di in self._pop:
+                Ys[i][:, di[0], di[1]] += tr[:, None]
+        return Ys
+
+    def _matvec(self, x):
+        return self._join(self._apply(self._split(np.asarray(x).reshape(-1)), False))
+
+    def _rmatvec(self, y):
+        return self._join(self._apply(self._split(np.asarray(y).reshape(-1)), True))
+
+    def _matmat(self, X):
+        return np.stack([self._matvec(c) for c in np.asarray(X).T], axis=1)
+
+    def _rmatmat(self, Y):
+        return np.stack([self._rmatvec(c) for c in np.asarray(Y).T], axis=1)
+
+    def diagonal(self) -> np.ndarray:
+        """``(n,)``: the diagonal ``S[(a,b),(a,b)]`` (Jacobi preconditioner)."""
+        st, blk = self.block.structure, self.block
+        out = []
+        for i, (l, k) in enumerate(blk.pairs):
+            rl, rk = self.slices[l], self.slices[k]
+            v = np.zeros((st.level_size[l], st.level_size[k]), complex)
+            for g, B, C in self.terms:
+                ga = np.diagonal(_sub(g, rl, rl) * _sub(B, rl, rl))
+                cb = np.conj(np.diagonal(_sub(C, rk, rk)))
+                v += ga[:, None] * cb[None, :]
+            v -= 0.5 * (np.diagonal(self._Kl[l])[:, None] + np.diagonal(self._Kl[k])[None, :])
+            if self.hamiltonian:
+                v -= 1j * blk.nu[i]
+            if self.rank_one and l == k:
+                v[np.diag_indices(len(v))] += 1.0 / st.d
+            out.append(v)
+        return blk.scatter(out)
+
+
+def level_rows(op: LevelOperator, y: np.ndarray) -> np.ndarray:
+    """``y^T S`` for a vector ``y (n,)`` on the block: the row of ``<<Y| S`` (no transposed
+    matrix), ``conj(S^+ conj(y))``."""
+    return np.conj(op.rmatvec(np.conj(y)))
+
+
+def gmres_solve(A: spla.LinearOperator, b: np.ndarray, M=None, *, what: str = "block",
+                rtol: float = GMRES_RTOL, maxiter: int = GMRES_MAXITER) -> np.ndarray:
+    """Solve ``A x = b`` by restarted, preconditioned GMRES; raise if it does not converge.
+
+    Parameters
+    ----------
+    A : LinearOperator (n, n)
+    b : (n,) or (n, r) complex
+        One or several right-hand sides (solved one by one).
+    M : LinearOperator, optional
+        Approximate inverse of ``A`` (preconditioner).
+    what : str
+        Named in the error message.
+    maxiter : int
+        Restart cycles allowed.
+
+    Returns
+    -------
+    x : same shape as ``b``
+
+    Raises
+    ------
+    IterativeSolveError
+        Relative residual above ``100 rtol`` after ``GMRES_MAXITER`` restart cycles.
+    """
+    b = np.asarray(b, complex)
+    if b.ndim == 2:
+        return np.stack([gmres_solve(A, c, M, what=what, rtol=rtol, maxiter=maxiter)
+                         for c in b.T], axis=1)
+    nb = np.linalg.norm(b)
+    if nb == 0:
+        return np.zeros_like(b)
+    x, info = spla.gmres(A, b, M=M, rtol=rtol, atol=0.0, restart=GMRES_RESTART,
+                         maxiter=maxiter)
+    res = np.linalg.norm(A @ x - b) / nb
+    if not np.isfinite(res) or res > 100 * rtol:
+        raise IterativeSolveError(
+            f"GMRES on the {what} did not converge (relative residual {res:.1e} after "
+            f"{maxiter} restarts of {GMRES_RESTART}): the generator is singular or badly "
+            "conditioned there (a non-unique steady state?)")
+    return x
+
+
+#: Restart cycles of the uniqueness probe of :func:`iterative_rcond` (a singular zero block
+#: never converges; a regular one needs one or two cycles).
+PROBE_MAXITER = 4
+
+
+def zero_preconditioner(op: LevelOperator) -> spla.LinearOperator:
+    """Approximate inverse of the zero block ``M0 = L_0 + |w>><<1|`` (``op`` with
+    ``rank_one``): the exact inverse of its population corner (the classical rate matrix
+    ``W - diag(sum_e W_e.) + 1/d``, ``W = sum_t g B conj(C)``, one LU of ``d x d``) and the
+    diagonal on the coherences inside levels. The populations must be the first ``d`` elements
+    of the block (as in ``BlockStructure.zero``)."""
+    st = op.block.structure
+    d = st.d
+    W = 0.0
+    for g, B, C in op.terms:
+        W = W + g * B * np.conj(C)
+    P = W - np.diag(np.sum(W, axis=0)) + 1.0 / d
+    del W
+    lu = sla.lu_factor(P, check_finite=False)
+    dg = op.diagonal()[d:]
+    dg = np.where(np.abs(dg) > 0, dg, 1.0)
+
+    def solve(y, trans):
+        y = np.asarray(y).reshape(-1)
+        out = np.empty(y.shape, complex)
+        if np.isrealobj(lu[0]):
+            out[:d] = (sla.lu_solve(lu, y[:d].real, trans=trans, check_finite=False)
+                       + 1j * sla.lu_solve(lu, y[:d].imag, trans=trans, check_finite=False))
+        else:
+            out[:d] = sla.lu_solve(lu, y[:d].astype(complex), trans=2 * trans,
+                                   check_finite=False)
+        out[d:] = y[d:] / (np.conj(dg) if trans else dg)
+        return out
+
+    return spla.LinearOperator(op.shape, matvec=lambda y: solve(y, 0),
+                               rmatvec=lambda y: solve(y, 1), dtype=complex)
+
+
+def iterative_rcond(op: spla.LinearOperator, M, what: str, seed: int = 0
+                    ) -> tuple[float, float]:
+    """``(||op||_1 estimate, reciprocal condition estimate)`` of a matrix-free block.
+
+    ``||op^-1||_1`` is estimated from below by one preconditioned solve with a random
+    right-hand side (``||x||_1 / ||b||_1``), so the returned ``rcond`` is an upper estimate;
+    a solve that does not converge within ``PROBE_MAXITER`` restarts (a singular block: a
+    non-unique steady state) gives ``rcond = 0``.
+    """
+    norm = float(spla.onenormest(op))
+    b = np.random.default_rng(seed).standard_normal(op.shape[0]).astype(complex)
+    try:
+        x = gmres_solve(op, b, M, what=what, maxiter=PROBE_MAXITER)
+    except IterativeSolveError:
+        return norm, 0.0
+    return norm, float(np.abs(b).sum() / (norm * np.abs(x).sum()))
+
+
+def jacobi(op: LevelOperator) -> spla.LinearOperator:
+    """Diagonal preconditioner ``x -> x / diag(op)``."""
+    dg = op.diagonal()
+    dg = np.where(np.abs(dg) > 0, dg, 1.0)
+    return spla.LinearOperator(op.shape, matvec=lambda x: np.asarray(x).reshape(-1) / dg,
+                               rmatvec=lambda x: np.asarray(x).reshape(-1) / np.conj(dg),
+                               dtype=complex)
+
+
+__all__ = ["GMRES_RTOL", "IterativeSolveError", "LevelBlock", "LevelMatrix", "LevelOperator",
+           "gmres_solve", "iterative_rcond", "jacobi", "level_norms", "level_rows",
+           "level_slices", "zero_preconditioner"]
