@@ -27,7 +27,7 @@ import scipy.sparse.linalg as spla
 from thermogeo.lindblad.blocks import BlockStructure, LevelMatrix, k_matrix
 
 #: Relative residual of the iterative solves (well below the 1e-10 agreement with dense).
-GMRES_RTOL = 1e-13
+GMRES_RTOL = 1e-12
 #: Krylov vectors kept between restarts.
 GMRES_RESTART = 40
 #: Restart cycles before a solve is declared not converged.
@@ -157,7 +157,8 @@ class LevelOperator(spla.LinearOperator):
         self.slices = slices if slices is not None else level_slices(st)
         first = st.level_members[st.level_start]
         self._lab = st.label[np.ix_(first, first)]  # lab[l, l']: group of the jump l' -> l
-        self.terms, self.links, self._gains = [], [], {} if cache else None
+        self.terms, self.links = [], []
+        self._shared = {"plan": None, "cache": {} if cache else None}
         self._Kl = {l: 0.0 for pair in block.pairs for l in pair}
         self.real = True
         if rank_one:
@@ -186,6 +187,7 @@ class LevelOperator(spla.LinearOperator):
                 links.append((src, lp, kp, ks))
         self.terms.append((g, B, C))
         self.links.append(links)
+        self._changed()
         K = k_matrix(st, g, B, C)
         for l in self._Kl:
             o, s = st.level_offset[l], st.level_size[l]
@@ -201,6 +203,7 @@ class LevelOperator(spla.LinearOperator):
             raise ValueError("LevelOperator.absorb: operators on different blocks")
         self.terms += other.terms
         self.links += other.links
+        self._changed()
         for l in self._Kl:
             self._Kl[l] = self._Kl[l] + other._Kl[l]
         self.real = self.real and other.real
@@ -208,27 +211,70 @@ class LevelOperator(spla.LinearOperator):
     def variant(self, hamiltonian: bool = False, rank_one: bool = False) -> LevelOperator:
         """The same dissipative terms (shared, not copied) with or without ``-i nu`` and the
         rank-one trace term."""
-        out = LevelOperator(self.block, (), hamiltonian, rank_one, self.slices,
-                            cache=self._gains is not None)
-        out.terms, out.links, out._gains, out._Kl = self.terms, self.links, self._gains, self._Kl
+        out = LevelOperator(self.block, (), hamiltonian, rank_one, self.slices)
+        out.terms, out.links, out._shared, out._Kl = self.terms, self.links, self._shared, self._Kl
         out.real = self.real
         return out
+
+    def _changed(self) -> None:
+        self._shared["plan"] = None
+        if self._shared["cache"] is not None:
+            self._shared["cache"].clear()
+
+    def _plan(self):
+        """The links grouped for few, larger products: ``groups[i] = (t, src, l', k',
+        entries)`` with ``entries = [(k, l, tgt, column offset, s_k)]`` (one per linked
+        target), and ``into[tgt] = [(group, entry)]``."""
+        plan = self._shared["plan"]
+        if plan is None:
+            size = self.block.structure.level_size
+            groups, into = [], {}
+            for t, links in enumerate(self.links):
+                for src, lp, kp, ks in links:
+                    ent, off = [], 0
+                    for k, tg in ks:
+                        for l, tgt in tg:
+                            into.setdefault(tgt, []).append((len(groups), len(ent)))
+                            ent.append((k, l, tgt, off, int(size[k])))
+                            off += int(size[k])
+                    groups.append((t, src, lp, kp, ent))
+            plan = self._shared["plan"] = (groups, into)
+        return plan
+
+    def _cached(self, key, make):
+        cache = self._shared["cache"]
+        if cache is None:
+            return make()
+        out = cache.get(key)
+        if out is None:
+            out = cache[key] = make()
+        return out
+
+    def _ccat(self, gi: int) -> np.ndarray:
+        """``(sum_e s_k, s_k')``: the blocks ``C_t[k_e, k']`` of group ``gi`` stacked."""
+        t, _, _, kp, ent = self._plan()[0][gi]
+        C, sl = self.terms[t][2], self.slices
+        return self._cached(("C", gi), lambda: np.concatenate(
+            [_sub(C, sl[k], sl[kp]) for k, *_ in ent], axis=0))
+
+    def _gcat(self, tgt: int) -> np.ndarray:
+        """``(s_l, sum_e s_l')``: the blocks ``(g o B)_t[l, l'_e]`` into target ``tgt``."""
+        groups, into = self._plan()
+
+        def make():
+            parts = []
+            for gi, ei in into[tgt]:
+                t, _, lp, _, ent = groups[gi]
+                g, B, _ = self.terms[t]
+                r, c = self.slices[ent[ei][1]], self.slices[lp]
+                parts.append(_sub(g, r, c) * _sub(B, r, c))
+            return np.concatenate(parts, axis=1)
+        return self._cached(("G", tgt), make)
 
     # -- pieces ---------------------------------------------------------------------------
     # Level-pair matrices are carried as (c, s_l, s_k) arrays: c = 2 (real and imaginary
     # parts) when every operator is real, so that all products are real; c = 1 (complex)
     # otherwise.
-    def _gain(self, t: int, l: int, lp: int) -> np.ndarray:
-        key = (t, l, lp)
-        G = None if self._gains is None else self._gains.get(key)
-        if G is None:
-            g, B, _ = self.terms[t]
-            r, c = self.slices[l], self.slices[lp]
-            G = _sub(g, r, c) * _sub(B, r, c)
-            if self._gains is not None:
-                self._gains[key] = G
-        return G
-
     def _split(self, x: np.ndarray) -> list:
         Xs = self.block.gather(x)
         if self.real:
@@ -249,21 +295,29 @@ class LevelOperator(spla.LinearOperator):
     def _apply(self, Xs: list, adjoint: bool) -> list:
         blk = self.block
         Ys = [np.zeros(X.shape, X.dtype) for X in Xs]
-        sl = self.slices
-        for t, (_g, _B, C) in enumerate(self.terms):
-            for src, lp, kp, ks in self.links[t]:
-                for k, tg in ks:
-                    Ckk = _sub(C, sl[k], sl[kp])  # (s_k, s_k')
-                    if not adjoint:
-                        Y = Xs[src] @ np.conj(Ckk.T)
-                        for l, tgt in tg:
-                            Ys[tgt] += self._gain(t, l, lp) @ Y
-                    else:
-                        acc = None
-                        for l, tgt in tg:
-                            part = np.conj(self._gain(t, l, lp).T) @ Xs[tgt]
-                            acc = part if acc is None else acc + part
-                        Ys[src] += acc @ Ckk
+        groups, into = self._plan()
+        if not adjoint:
+            # W = X_src C_cat^+ per group, then one product per target:
+            # out_tgt = [(g o B)[l, l'_1] ...] @ [W_1[:, k cols]; ...]
+            W = [Xs[src] @ np.conj(self._ccat(gi).T) for gi, (_, src, *_r) in
+                 enumerate(groups)]
+            for tgt, ins in into.items():
+                parts = [W[gi][..., groups[gi][4][ei][3]:groups[gi][4][ei][3]
+                               + groups[gi][4][ei][4]] for gi, ei in ins]
+                Ys[tgt] += self._gcat(tgt) @ np.concatenate(parts, axis=-2)
+        else:
+            # P = G_cat^+ Y_tgt per target, split by entry; out_src += [P_e ...] @ C_cat
+            pieces = {}
+            for tgt, ins in into.items():
+                P = np.conj(self._gcat(tgt).T) @ Xs[tgt]
+                o = 0
+                for gi, ei in ins:
+                    n = int(blk.structure.level_size[groups[gi][2]])  # s_l'
+                    pieces[(gi, ei)] = P[..., o:o + n, :]
+                    o += n
+            for gi, (_, src, _, _, ent) in enumerate(groups):
+                Z = np.concatenate([pieces[(gi, ei)] for ei in range(len(ent))], axis=-1)
+                Ys[src] += Z @ self._ccat(gi)
         for i, (l, k) in enumerate(blk.pairs):
             Kl, Kk = self._Kl[l], self._Kl[k]
             if adjoint:
@@ -368,35 +422,86 @@ PROBE_MAXITER = 4
 
 def zero_preconditioner(op: LevelOperator) -> spla.LinearOperator:
     """Approximate inverse of the zero block ``M0 = L_0 + |w>><<1|`` (``op`` with
-    ``rank_one``): the exact inverse of its population corner (the classical rate matrix
-    ``W - diag(sum_e W_e.) + 1/d``, ``W = sum_t g B conj(C)``, one LU of ``d x d``) and the
-    diagonal on the coherences inside levels. The populations must be the first ``d`` elements
-    of the block (as in ``BlockStructure.zero``)."""
-    st = op.block.structure
+    ``rank_one``), in the basis of each degenerate level that diagonalises ``K_l``.
+
+    Any orthonormal basis of a degenerate level is an eigenbasis of ``H``; in the one where
+    ``K_l = W_l kappa W_l^+`` is diagonal the anticommutator ``-1/2 {K, X}`` is diagonal too.
+    There the preconditioner inverts exactly the population corner (the classical rate matrix
+    ``R - diag(sum_e R_e.) + 1/d``, ``R = sum_t (g o B)' o conj(C')`` of the rotated
+    operators, one LU of ``d x d``) and divides the coherences inside levels by their diagonal
+    ``sum_t (g o B)'_aa conj(C'_bb) - (kappa_a + kappa_b)/2``. Cost of setting up: one
+    level-block rotation of each term (``O(d d0)``) and the LU.
+    """
+    st, blk, sl = op.block.structure, op.block, op.slices
     d = st.d
-    W = 0.0
-    for g, B, C in op.terms:
-        W = W + g * B * np.conj(C)
-    P = W - np.diag(np.sum(W, axis=0)) + 1.0 / d
-    del W
+    rot = {}  # level -> (W_l, kappa_l) for the degenerate levels
+    for l in range(len(st.level_size)):
+        if st.level_size[l] > 1:
+            K = op._Kl[l]
+            rot[l] = np.linalg.eigh(0.5 * (K + np.conj(K.T)))[1]
+    ix = [np.arange(d)[x] for x in sl]
+
+    def rotate(M):  # W^+ M W with W = blockdiag(W_l)
+        M = np.array(M, dtype=np.result_type(M, *rot.values()) if rot else M.dtype)
+        for l, Wl in rot.items():
+            M[ix[l], :] = np.conj(Wl.T) @ M[ix[l], :]
+        for l, Wl in rot.items():
+            M[:, ix[l]] = M[:, ix[l]] @ Wl
+        return M
+
+    R = 0.0
+    diag_g = np.zeros((len(op.terms), d), complex)
+    diag_c = np.zeros((len(op.terms), d), complex)
+    for t, (g, B, C) in enumerate(op.terms):
+        G = rotate(g * B)
+        Cr = rotate(C)
+        R = R + G * np.conj(Cr)
+        diag_g[t], diag_c[t] = np.diagonal(G), np.conj(np.diagonal(Cr))
+        del G, Cr
+    if np.iscomplexobj(R) and not np.any(np.imag(R)):
+        R = np.real(R)
+    P = R - np.diag(np.sum(R, axis=0)) + 1.0 / d
+    del R
     lu = sla.lu_factor(P, check_finite=False)
-    dg = op.diagonal()[d:]
-    dg = np.where(np.abs(dg) > 0, dg, 1.0)
+    del P
+    kap = np.empty(d)  # diagonal of K in the rotated basis
+    for l in range(len(st.level_size)):
+        K = op._Kl[l]
+        kap[ix[l]] = (np.linalg.eigvalsh(0.5 * (K + np.conj(K.T))) if l in rot
+                      else np.real(np.diagonal(K)))
+    # coherence diagonal per level pair (l, l), in the rotated basis
+    cdiag = []
+    for (l, k) in blk.pairs:
+        a = ix[l]
+        v = np.einsum("ta,tb->ab", diag_g[:, a], diag_c[:, a])
+        v -= 0.5 * (kap[a][:, None] + kap[a][None, :])
+        v = np.where(np.abs(v) > 0, v, 1.0)
+        cdiag.append(v)
+    order = [ix[l] for l, _ in blk.pairs]
 
-    def solve(y, trans):
+    def solve(y, adjoint):
         y = np.asarray(y).reshape(-1)
-        out = np.empty(y.shape, complex)
+        Ys = blk.gather(y)
+        Ys = [np.conj(rot[l].T) @ Y @ rot[l] if l in rot else Y.astype(complex)
+              for (l, _), Y in zip(blk.pairs, Ys)]
+        pops = np.empty(d, complex)
+        for a, Y in zip(order, Ys):
+            pops[a] = np.diagonal(Y)
+        t = 1 if adjoint else 0
         if np.isrealobj(lu[0]):
-            out[:d] = (sla.lu_solve(lu, y[:d].real, trans=trans, check_finite=False)
-                       + 1j * sla.lu_solve(lu, y[:d].imag, trans=trans, check_finite=False))
+            xp = (sla.lu_solve(lu, pops.real, trans=t, check_finite=False)
+                  + 1j * sla.lu_solve(lu, pops.imag, trans=t, check_finite=False))
         else:
-            out[:d] = sla.lu_solve(lu, y[:d].astype(complex), trans=2 * trans,
-                                   check_finite=False)
-        out[d:] = y[d:] / (np.conj(dg) if trans else dg)
-        return out
+            xp = sla.lu_solve(lu, pops, trans=2 * t, check_finite=False)
+        Xs = []
+        for (l, _), a, Y, v in zip(blk.pairs, order, Ys, cdiag):
+            X = Y / (np.conj(v) if adjoint else v)
+            X[np.diag_indices(len(a))] = xp[a]
+            Xs.append(rot[l] @ X @ np.conj(rot[l].T) if l in rot else X)
+        return blk.scatter(Xs)
 
-    return spla.LinearOperator(op.shape, matvec=lambda y: solve(y, 0),
-                               rmatvec=lambda y: solve(y, 1), dtype=complex)
+    return spla.LinearOperator(op.shape, matvec=lambda y: solve(y, False),
+                               rmatvec=lambda y: solve(y, True), dtype=complex)
 
 
 def iterative_rcond(op: spla.LinearOperator, M, what: str, seed: int = 0
