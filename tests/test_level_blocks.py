@@ -19,6 +19,7 @@ from zoo import ZOO
 import thermogeo as tg
 from thermogeo.dynamics import ExactOptions, exact_cycle
 from thermogeo.errors import NonUniqueSteadyStateError
+from thermogeo.lindblad import blocks
 from thermogeo.lindblad.blocks import (block_structure, block_superop, empty_blocks,
                                        with_hamiltonian, zero_block)
 from thermogeo.lindblad.levels import LevelBlock, LevelOperator, level_rows
@@ -27,11 +28,18 @@ from thermogeo.numerics import Numerics
 from thermogeo.protocols import Circle
 from thermogeo.response.structured import frozen_point, steady_state
 
-#: Every block with more than one element is matrix-free.
+#: Every block with more than one element is matrix-free (with the fixture below).
 FREE = Numerics(kernel="structured", dense_block_max=1)
 STRUCT = Numerics(kernel="structured")
 # GMRES stops at a relative residual of 1e-13; times the condition numbers of these small
 # machines (<= 1e4) the solutions agree with LU to STRUCTURED_RTOL.
+
+
+@pytest.fixture(autouse=True)
+def every_block_matrix_free(monkeypatch):
+    """Also blocks of non-degenerate levels (one element per level pair), which the kernels
+    store by default (tiny products would be slower than one factorisation)."""
+    monkeypatch.setattr(blocks, "MIN_PAIR_ELEMENTS", 0)
 
 
 def _blocks(machine):

@@ -19,7 +19,7 @@ import sys
 
 import numpy as np
 
-from thermogeo.lindblad.blocks import BlockStructure, block_structure
+from thermogeo.lindblad.blocks import BlockStructure, block_structure, matrix_free
 from thermogeo.linalg.bohr import bohr_groups
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
@@ -68,7 +68,7 @@ def _point(machine: Machine, lam) -> np.ndarray:
 
 def estimate_response_bytes(d: int, d0: int, n_single: int, multi_sizes: dict[int, int], *,
                             parameters: int, derivatives: int, baths: int, plane: bool,
-                            real: bool, method: str = "gibbs", dense_max: int | None = None
+                            real: bool, method: str = "gibbs", free_sizes=()
                             ) -> dict[str, int]:
     """Bytes of the arrays of one structured pointwise response, by component.
 
@@ -89,7 +89,7 @@ def estimate_response_bytes(d: int, d0: int, n_single: int, multi_sizes: dict[in
         block fill: 80 bytes per entry of the largest chunk of block entries built at once,
                     max(d (d0 - d), min(2^20, (d0 - d)^2), min(2^20, count s^2) per size).
 
-    Blocks larger than ``dense_max`` (``Numerics.dense_block_max``) are matrix-free
+    Blocks whose size is in ``free_sizes`` are matrix-free
     (:mod:`thermogeo.lindblad.levels`): they store no entries; instead the eigenframe couplings
     are kept (``m s d^2``, plus ``n m s d^2`` for the derivative terms when the zero block is
     matrix-free), their level-pair products are cached (``<= m s d^2``), and GMRES holds
@@ -109,8 +109,9 @@ def estimate_response_bytes(d: int, d0: int, n_single: int, multi_sizes: dict[in
     real : bool
         ``H`` and the couplings are real (the kernels then work in real arithmetic).
     method : {"gibbs", "general"}
-    dense_max : int, optional
-        Largest block stored densely (default: all).
+    free_sizes : collection of int
+        Sizes of the blocks (``d0`` for the zero block) that are matrix-free
+        (:func:`free_block_sizes`); default none.
 
     Returns
     -------
@@ -121,8 +122,10 @@ def estimate_response_bytes(d: int, d0: int, n_single: int, multi_sizes: dict[in
 
     s = 8 if real else 16
     k, n, d2 = parameters, derivatives, d * d
+
     def big(size):
-        return (dense_max is not None and size > dense_max)
+        return size in free_sizes
+
     free = [d0] * big(d0) + [size * count for size, count in multi_sizes.items() if big(size)]
     multi_sizes = {size: count for size, count in multi_sizes.items() if not big(size)}
     z2 = 0 if big(d0) else d0 * d0
@@ -159,6 +162,14 @@ def estimate_response_bytes(d: int, d0: int, n_single: int, multi_sizes: dict[in
     out[f"transient ({top})"] = transient[top]
     out["total"] = int(sum(held.values()) + transient[top])
     return {key: int(v) for key, v in out.items()}
+
+
+def free_block_sizes(st: BlockStructure, numerics: Numerics) -> set[int]:
+    """Sizes of the Bohr blocks that the structured kernels apply matrix-free
+    (:func:`thermogeo.lindblad.blocks.matrix_free`; ``d0`` stands for the zero block)."""
+    dmax = numerics.dense_block_max
+    out = {st.d0} if matrix_free(st, st.zero, dmax) else set()
+    return out | {i.shape[1] for i in st.multi if matrix_free(st, i[0], dmax)}
 
 
 def structure_summary(machine: Machine, lam=None, numerics: Numerics | None = None, *,
@@ -225,7 +236,7 @@ def structure_summary(machine: Machine, lam=None, numerics: Numerics | None = No
         est = estimate_response_bytes(d, st.d0, len(st.single), multi, parameters=k,
                                       derivatives=n, baths=m, plane=plane and k >= 2,
                                       real=real, method=method,
-                                      dense_max=numerics.dense_block_max)
+                                      free_sizes=free_block_sizes(st, numerics))
     return {
         "kernel": "dense" if dense else "structured",
         "qubits": machine.qubits,

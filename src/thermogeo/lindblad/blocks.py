@@ -222,8 +222,12 @@ def k_matrix(st: BlockStructure, g: np.ndarray, B: np.ndarray, C: np.ndarray
         s = st.level_size[li]
         idx = st.level_members[st.level_start[li]:st.level_start[li] + s]
         lab = st.label[:, idx]
-        same = lab[:, :, None] == lab[:, None, :]
-        Kl = np.einsum("ea,ec,eac->ac", g[:, idx] * np.conj(C[:, idx]), B[:, idx], same)
+        if np.array_equal(lab, np.repeat(lab[:, :1], s, axis=1)):
+            # equal energies: every jump e <- a and e <- c of the level is one group
+            Kl = (g[:, idx] * np.conj(C[:, idx])).T @ B[:, idx]
+        else:  # a clustering boundary inside the level: keep the group condition
+            same = lab[:, :, None] == lab[:, None, :]
+            Kl = np.einsum("ea,ec,eac->ac", g[:, idx] * np.conj(C[:, idx]), B[:, idx], same)
         o = st.level_offset[li]
         store[o:o + s * s] = Kl.reshape(-1)
     return LevelMatrix(st, store)
@@ -388,10 +392,10 @@ def block_superop(st: BlockStructure, g: np.ndarray, B: np.ndarray, C: np.ndarra
         out.single[...] += single
     del single
     if not isinstance(out.zero, np.ndarray):
-        out.zero.add_term(g, B, C)
+        out.zero.add_term(g, B, C, K)
     for idx, o in zip(st.multi, out.multi):
         if not isinstance(o, np.ndarray):  # matrix-free: keeps the operators, no entries
-            o.add_term(g, B, C)
+            o.add_term(g, B, C, K)
             continue
         s = idx.shape[1]
         step = max(1, _CHUNK // (s * s))
@@ -399,6 +403,27 @@ def block_superop(st: BlockStructure, g: np.ndarray, B: np.ndarray, C: np.ndarra
             blk = idx[i:i + step]
             o[i:i + step] += _entries(st, g, B, C, K, blk[:, :, None], blk[:, None, :])
     return out
+
+
+#: Matrix-free blocks need level pairs of at least this many elements on average (smaller
+#: pairs make many tiny products, slower than one dense factorisation) ...
+MIN_PAIR_ELEMENTS = 4
+#: ... unless the block is larger than this (a dense block of it would take 4 GiB).
+ALWAYS_FREE = 16384
+
+
+def matrix_free(st: BlockStructure, idx: np.ndarray, dense_max: int | None) -> bool:
+    """Whether a Bohr block (element indices ``idx``) is applied matrix-free: larger than
+    ``dense_max`` and made of level pairs of ``>= MIN_PAIR_ELEMENTS`` elements on average
+    (degenerate levels), or larger than ``ALWAYS_FREE``."""
+    n = len(idx)
+    if dense_max is None or n <= dense_max:
+        return False
+    if n > ALWAYS_FREE:
+        return True
+    a, b = np.divmod(idx, st.d)
+    pairs = len(np.unique(st.level[a] * len(st.level_size) + st.level[b]))
+    return n >= MIN_PAIR_ELEMENTS * pairs
 
 
 def empty_blocks(st: BlockStructure, dtype=float, dense_max: int | None = None
@@ -410,21 +435,22 @@ def empty_blocks(st: BlockStructure, dtype=float, dense_max: int | None = None
     st : BlockStructure
     dtype : dtype of the dense blocks
     dense_max : int, optional
-        Blocks larger than this (the zero block; for the other blocks, their size) are not
-        stored: they become one matrix-free :class:`~thermogeo.lindblad.levels.LevelOperator`
-        each (for the zero block) or per block size (all blocks of that size together), which
-        collect the terms given to :func:`block_superop`. Default: every block dense.
+        Blocks that :func:`matrix_free` selects (larger than this, made of degenerate levels)
+        are not stored: they become one matrix-free
+        :class:`~thermogeo.lindblad.levels.LevelOperator` each (for the zero block) or per
+        block size (all blocks of that size together), which collect the terms given to
+        :func:`block_superop`. Default: every block dense.
     """
     from thermogeo.lindblad.levels import LevelBlock, LevelOperator, level_slices
 
-    def big(n):
-        return (dense_max is not None and n > dense_max)
-    slices = level_slices(st) if big(st.d0) or any(big(i.shape[1]) for i in st.multi) else None
-    zero = (LevelOperator(LevelBlock(st, st.zero), slices=slices) if big(st.d0)
+    free_zero = matrix_free(st, st.zero, dense_max)
+    free = [matrix_free(st, i[0], dense_max) for i in st.multi]
+    slices = level_slices(st) if free_zero or any(free) else None
+    zero = (LevelOperator(LevelBlock(st, st.zero), slices=slices) if free_zero
             else np.zeros((st.d0, st.d0), dtype))
     multi = tuple(LevelOperator(LevelBlock(st, i.reshape(-1)), slices=slices)
-                  if big(i.shape[1]) else np.zeros((i.shape[0], i.shape[1], i.shape[1]), dtype)
-                  for i in st.multi)
+                  if f else np.zeros((i.shape[0], i.shape[1], i.shape[1]), dtype)
+                  for i, f in zip(st.multi, free))
     return BlockOperator(st, zero, np.zeros(len(st.single), dtype), multi)
 
 

@@ -168,8 +168,10 @@ class LevelOperator(spla.LinearOperator):
             self.add_term(g, B, C)
         super().__init__(complex, (block.n, block.n))
 
-    def add_term(self, g: np.ndarray, B: np.ndarray, C: np.ndarray) -> None:
-        """Add ``S(g, B, C)`` (arrays kept by reference)."""
+    def add_term(self, g: np.ndarray, B: np.ndarray, C: np.ndarray,
+                 K: LevelMatrix | None = None) -> None:
+        """Add ``S(g, B, C)`` (arrays kept by reference; ``K``: its
+        :func:`~thermogeo.lindblad.blocks.k_matrix` if already computed)."""
         st, block, lab = self.block.structure, self.block, self._lab
         nB, nC = level_norms(st, B, self.slices), level_norms(st, C, self.slices)
         nzB = nB > NEGLIGIBLE * max(nB.max(), 1e-300)
@@ -188,7 +190,7 @@ class LevelOperator(spla.LinearOperator):
         self.terms.append((g, B, C))
         self.links.append(links)
         self._changed()
-        K = k_matrix(st, g, B, C)
+        K = k_matrix(st, g, B, C) if K is None else K
         for l in self._Kl:
             o, s = st.level_offset[l], st.level_size[l]
             self._Kl[l] = self._Kl[l] + K.store[o:o + s * s].reshape(s, s)

@@ -42,7 +42,7 @@ import scipy.sparse as sp
 
 from thermogeo.errors import InsufficientMemoryError, NonUniqueSteadyStateError
 from thermogeo.lindblad.blocks import (BlockOperator, BlockStructure, block_structure,
-                                       block_superop, empty_blocks, zero_block)
+                                       block_superop, empty_blocks, matrix_free, zero_block)
 from thermogeo.lindblad.levels import (IterativeSolveError, LevelBlock, LevelOperator,
                                        gmres_solve, iterative_rcond, jacobi, level_rows,
                                        zero_preconditioner)
@@ -320,9 +320,14 @@ def _comm0(st: BlockStructure, P, Q) -> np.ndarray:
     d = st.d
     out = np.empty(st.d0, complex)
     out[:d] = np.einsum("ac,ca->a", P, Q) - np.einsum("ac,ca->a", Q, P)
-    if st.d0 > d:
+    if st.d0 > d:  # coherences inside levels: one product of level rows and columns each
         a, b = np.divmod(st.zero[d:], d)
-        out[d:] = (np.einsum("ic,ci->i", P[a], Q[:, b]) - np.einsum("ic,ci->i", Q[a], P[:, b]))
+        la = st.level[a]
+        for l in np.unique(la):
+            sel = np.flatnonzero(la == l)
+            idx = st.level_members[st.level_start[l]:st.level_start[l] + st.level_size[l]]
+            M = P[idx] @ Q[:, idx] - Q[idx] @ P[:, idx]
+            out[d + sel] = M[st.level_pos[a[sel]], st.level_pos[b[sel]]]
     return out
 
 
@@ -432,18 +437,18 @@ def available_memory_bytes() -> int:
 
 
 def check_memory(machine: Machine, st: BlockStructure, derivatives: int,
-                 dense_max: int | None = None) -> None:
+                 numerics: Numerics | None = None) -> None:
     """Refuse a point whose Bohr blocks cannot be held: raise
     :class:`~thermogeo.errors.InsufficientMemoryError` when the estimate of
     :func:`thermogeo.resources.estimate_response_bytes` exceeds the available memory."""
-    from thermogeo.resources import estimate_response_bytes
+    from thermogeo.resources import estimate_response_bytes, free_block_sizes
 
     multi = {blk.shape[1]: blk.shape[0] for blk in st.multi}
     need = estimate_response_bytes(
         st.d, st.d0, len(st.single), multi, parameters=len(machine.parameters),
         derivatives=derivatives, baths=len(machine.baths), plane=derivatives >= 2,
         real=False, method="general" if derivatives else "gibbs",
-        dense_max=dense_max)["total"]
+        free_sizes=free_block_sizes(st, numerics or Numerics()))["total"]
     have = available_memory_bytes()
     if need > have:
         biggest = max([st.d0] + list(multi))
@@ -511,7 +516,7 @@ def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Nume
     E, U = _eigh(machine, lam)
     groups = bohr_groups(E, numerics.degeneracy_tol)
     st = block_structure(E, groups)
-    check_memory(machine, st, len(need), numerics.dense_block_max)
+    check_memory(machine, st, len(need), numerics)
     omega = groups.omega
     del groups
     _, Vs, As = _sparse_operators(machine)
@@ -677,8 +682,9 @@ def steady_state(machine: Machine, lam=None, *, numerics: Numerics | None = None
         E, U = _eigh(machine, p)
         groups = bohr_groups(E, numerics.degeneracy_tol)
         st = block_structure(E, groups)
-        check_memory(machine, st, 0, numerics.dense_block_max)
-        Z = (LevelOperator(LevelBlock(st, st.zero)) if st.d0 > numerics.dense_block_max
+        check_memory(machine, st, 0, numerics)
+        Z = (LevelOperator(LevelBlock(st, st.zero))
+             if matrix_free(st, st.zero, numerics.dense_block_max)
              else np.zeros((st.d0, st.d0)))
         for alpha, bath in enumerate(machine.baths):
             At = _to_eigenframe(U, As[alpha])
@@ -799,7 +805,7 @@ def frozen_point(machine: Machine, lam, velocity, numerics: Numerics | None = No
     E, U = _eigh(machine, lam)
     groups = bohr_groups(E, numerics.degeneracy_tol)
     st = block_structure(E, groups)
-    check_memory(machine, st, 1 if general else 0, numerics.dense_block_max)
+    check_memory(machine, st, 1 if general else 0, numerics)
     omega = groups.omega
     del groups
     _, Vs, As = _sparse_operators(machine)
