@@ -473,7 +473,7 @@ def zero_preconditioner(op: LevelOperator) -> spla.LinearOperator:
                       else np.real(np.diagonal(K)))
     # coherence diagonal per level pair (l, l), in the rotated basis
     cdiag = []
-    for (l, k) in blk.pairs:
+    for (l, _k) in blk.pairs:
         a = ix[l]
         v = np.einsum("ta,tb->ab", diag_g[:, a], diag_c[:, a])
         v -= 0.5 * (kap[a][:, None] + kap[a][None, :])
