@@ -85,7 +85,7 @@ def estimate_response_bytes(d: int, d0: int, n_single: int, multi_sizes: dict[in
         peak   = held + max(transients)
         transients: eigh 3 s d^2; Bohr grouping 100 d^2; per bath 3 s d^2 + 16 d^2
                     + s d0^2 + 16 d0^2 + block fill; zero-block system 32 d0^2;
-                    rotor commutators 32 (d0 - d) d.
+                    rotor commutators (level rows and columns) 64 d sqrt(d0).
         block fill: 80 bytes per entry of the largest chunk of block entries built at once,
                     max(d (d0 - d), min(2^20, (d0 - d)^2), min(2^20, count s^2) per size).
 
@@ -155,7 +155,7 @@ def estimate_response_bytes(d: int, d0: int, n_single: int, multi_sizes: dict[in
         "Bohr grouping": 100 * d2,
         "bath loop": 3 * s * d2 + 16 * d2 + s * z2 + 16 * z2 + fill,
         "zero-block system": 32 * z2,
-        "rotor commutators": 32 * (d0 - d) * d if plane else 0,
+        "rotor commutators": 64 * d * int(np.sqrt(d0)) if plane and d0 > d else 0,
     }
     out = dict(held)
     top = max(transient, key=transient.get)
