@@ -201,3 +201,27 @@ def test_overflowing_magnus_steps_say_so():
     with pytest.raises(FloatingPointError, match="method='eigenframe'"):
         exact_cycle(m, loop, 6.4e4, expansion=False, options=ExactOptions(
             method="magnus", min_steps=16, max_steps=32, numerics=Numerics(kernel="dense")))
+
+
+def test_structured_expansion_reports_kinks():
+    """As the dense path (through ``response``): a loop crossing D = 0 along D splits the
+    degenerate triplet transitions of the uniform-field dimer (test_invariants); the
+    structured expansion warns at the two nodes where the velocity is along D, and is silent
+    on a loop away from D = 0."""
+    import warnings
+
+    from thermogeo import Bath, Machine, Ohmic
+    from thermogeo.errors import SecularApproximationWarning
+
+    m = Machine(qubits=2, parameters={"Bx": 0.3, "Bz": 0.5, "D": 0.0},
+                hamiltonian=[("Bx", "X0 + X1"), ("Bz", "Z0 + Z1"), ("D", "Z0 Z1"),
+                             (0.5, "X0 X1 + Y0 Y1 + Z0 Z1")],
+                baths=[Bath("L", 1.0, "X0 + 2*X1", Ohmic(0.05)),
+                       Bath("R", 1.0, "Z0 + 2*Z1", Ohmic(0.05))])
+    with pytest.warns(SecularApproximationWarning, match="at 2 node"):
+        path_expansion(m, Circle(("Bz", "D"), center=(0.5, 0.0), radius=0.2), nodes=16,
+                       numerics=STRUCTURED)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SecularApproximationWarning)
+        path_expansion(m, Circle(("Bz", "D"), center=(0.5, 0.5), radius=0.2), nodes=16,
+                       numerics=STRUCTURED)

@@ -26,11 +26,13 @@ velocity jumps, ``z`` jumps by ``Dz`` and the relaxation back to the slow manifo
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from thermogeo.dynamics.frozen import frozen_path
+from thermogeo.errors import SecularApproximationWarning
 from thermogeo.dynamics.periodic import check_period
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
@@ -202,8 +204,10 @@ def _structured_path_expansion(machine, loop, s, w, lam, vel, numerics) -> PathE
     p0, p1, e1, TdS = np.zeros(n), np.zeros(n), np.zeros(n), np.full(n, np.nan)
     z_lab = np.empty((n, d, d), complex)
     Us, left, zeros = [], [], []
+    kinks = 0
     for j in range(n):
         fp = frozen_point(machine, lam[j], vel[j], numerics, check=True)
+        kinks += not fp.differentiable
         st = fp.structure
         zf = fp.z.reshape(-1)
         Vf = fp.Vt.reshape(-1)
@@ -243,6 +247,11 @@ def _structured_path_expansion(machine, loop, s, w, lam, vel, numerics) -> PathE
             fc = frozen_point(machine, lam_c[c], np.zeros_like(lam_c[c]), numerics, check=True)
             y = fc.to_eig(np.tensordot(jumpw[c], z_lab, axes=(0, 0))).reshape(-1)
             jump += np.real(fc.left_drazin_rows() @ y[fc.structure.zero])
+    if kinks:  # as thermogeo.response warns for the dense kernels
+        warnings.warn(
+            f"at {kinks} node(s) of the loop the velocity splits degenerate Bohr frequencies: "
+            "the secular generator is not differentiable there and the expansion is "
+            "one-sided", SecularApproximationWarning, stacklevel=3)
     return PathExpansion(s=s, weights=w, lam=lam, velocity=vel, heat_current=J, j1=j1, j2=j2,
                          p0=p0, p1=p1, T_dS_ds=TdS, e1=e1, de1=de1.real, jump_heat=jump,
                          corners=corners)

@@ -723,6 +723,8 @@ class FrozenPoint:
     Vt : (d, d)                    ``U^+ (sum_i v_i V_i) U``
     drho : (d, d)                  ``d_v rho_0`` (eigenframe)
     z : (d, d)                     ``L^D d_v rho_0`` (eigenframe; ``rho_1 = z / tau``)
+    differentiable : bool          the secular generator is differentiable along ``v`` (no
+                                   group of degenerate Bohr frequencies split by ``v``)
     """
 
     E: np.ndarray
@@ -733,6 +735,7 @@ class FrozenPoint:
     Vt: np.ndarray
     drho: np.ndarray
     z: np.ndarray
+    differentiable: bool = True
 
     @property
     def structure(self) -> BlockStructure:
@@ -853,7 +856,9 @@ def frozen_point(machine: Machine, lam, velocity, numerics: Numerics | None = No
             z = solver.rhs_solution.reshape(d, d)
     if not solver.unique:
         return _not_unique(machine, lam, solver, numerics, check, E, U, D, rows, Vt)
-    return FrozenPoint(E=E, U=U, D=D, solver=solver, rows=rows, Vt=Vt, drho=drho, z=z)
+    diff = bool(_differentiable(st, [Vt], 1e3 * numerics.degeneracy_tol)[0])
+    return FrozenPoint(E=E, U=U, D=D, solver=solver, rows=rows, Vt=Vt, drho=drho, z=z,
+                       differentiable=diff)
 
 
 def _not_unique(machine, lam, solver, numerics, check, E, U, D, rows, Vt) -> FrozenPoint:
