@@ -264,18 +264,29 @@ def _steps(machine, loop, tau, edges, numerics, cache: list | None):
             yield j, h[j], step
 
 
+#: A pass that starts from a converged coarser pass stops after one cycle when the slowest
+#: relaxation forgets the start within the period: ``exp(-rate tau) <= FORGET * rtol``.
+FORGET = 1e-3
+
+
 def _pass(machine: Machine, loop, tau: float, steps: int, options, delta: np.ndarray,
-          want_rate: bool):
+          rate: float | None):
     """Whole cycles with ``steps`` exponential-midpoint steps from ``delta(0)`` (lab frame)
     until ``delta(0)`` and the heats repeat; returns
-    ``(delta, Q, W, cycles, change, slowest rate)``."""
+    ``(delta, Q, W, cycles, change, slowest rate)``.
+
+    ``rate``: the slowest relaxation rate along the loop if known (then ``delta`` is the
+    periodic state of a coarser pass, and one cycle suffices when ``exp(-rate tau)`` is below
+    ``FORGET * rtol``: the reported change is then the start's weight times the change);
+    ``None``: measured during the first cycle, and at least two cycles are run."""
+    want_rate = rate is None
+    rate = math.inf if rate is None else rate
     from thermogeo.dynamics.periodic import step_grid
 
     edges = step_grid(loop, steps)
     d = machine.dim
     per_step = 24 * 16 * d * d  # frozen point, target, window (complex d x d arrays)
     cache = [None] * (len(edges) - 1) if per_step * (len(edges) - 1) <= CACHE_BYTES else None
-    rate = math.inf
     change = math.inf
     cycles = 0
     Q_prev = None
@@ -307,6 +318,10 @@ def _pass(machine: Machine, loop, tau: float, steps: int, options, delta: np.nda
             delta = _clean(fp.to_lab(y.reshape(d, d)))
             del fp, y, step
         change = float(np.abs(delta - start).max())
+        forget = math.exp(-rate * tau) if rate > 0 else 1.0
+        if not want_rate and forget <= FORGET * options.rtol:
+            change *= forget  # what is left of the start after one period
+            break
         dq = math.inf if Q_prev is None else float(np.abs(Q - Q_prev).max())
         Q_prev = Q
         if change <= options.rtol * 1e-2 and dq <= options.rtol * 1e-2 * max(
@@ -346,11 +361,11 @@ def eigenframe_cycle(machine: Machine, loop, tau: float, options) -> dict:
     n = options.steps if options.steps is not None else options.min_steps
     coarse = max(1, n // 2) if options.steps is not None else n
     fine = n if options.steps is not None else 2 * n
-    delta, Q0, W0, _, _, rate, _ = _pass(machine, loop, tau, coarse, options, delta, True)
+    delta, Q0, W0, _, _, rate, _ = _pass(machine, loop, tau, coarse, options, delta, None)
     t_rel = 1.0 / rate if rate > 0 else math.inf
     while True:
         delta, Q, Wk, cycles, change, _, (Q2, ratio) = _pass(machine, loop, tau, fine,
-                                                             options, delta, False)
+                                                             options, delta, rate)
         err = max(np.max(np.abs(Q - Q0)), abs(Wk - W0)) / 3.0
         scale = max(np.max(np.abs(Q)), abs(Wk), np.finfo(float).tiny)
         # Steps longer than the relaxation time land on the second-order quasi-static state:

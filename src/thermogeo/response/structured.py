@@ -842,8 +842,8 @@ def frozen_point(machine: Machine, lam, velocity, numerics: Numerics | None = No
             del dA
         del At
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        if general:
-            solver = BlockSolve(D, numerics.uniqueness_rcond)
+        if general:  # small-block inverses not kept: two or three solves per point
+            solver = BlockSolve(D, numerics.uniqueness_rcond, keep_inverses=False)
             if not solver.unique and (check or solver.lu is None):
                 return _not_unique(machine, lam, solver, numerics, check, E, U, D, rows, Vt)
             R = _zero_to_sparse(st, solver.rho0)
@@ -852,7 +852,8 @@ def frozen_point(machine: Machine, lam, velocity, numerics: Numerics | None = No
             z = solver.drazin(drho.reshape(1, -1)).reshape(d, d)
         else:
             drho = _gibbs_derivative(st, E, Vt, float(machine.temperatures[0]))
-            solver = BlockSolve(D, numerics.uniqueness_rcond, rhs=drho.reshape(1, -1))
+            solver = BlockSolve(D, numerics.uniqueness_rcond, rhs=drho.reshape(1, -1),
+                                keep_inverses=False)
             z = solver.rhs_solution.reshape(d, d)
     if not solver.unique:
         return _not_unique(machine, lam, solver, numerics, check, E, U, D, rows, Vt)
