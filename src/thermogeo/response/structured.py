@@ -43,8 +43,8 @@ import scipy.sparse as sp
 from thermogeo.errors import InsufficientMemoryError, NonUniqueSteadyStateError
 from thermogeo.lindblad.blocks import (BlockOperator, BlockStructure, block_structure,
                                        block_superop, empty_blocks, matrix_free, zero_block)
-from thermogeo.lindblad.levels import (IterativeSolveError, LevelBlock, LevelOperator,
-                                       gmres_solve, iterative_rcond, jacobi, level_rows,
+from thermogeo.lindblad.levels import (GMRES_RTOL, IterativeSolveError, LevelBlock,
+                                       LevelOperator, gmres_solve, iterative_rcond, jacobi, level_rows,
                                        zero_preconditioner)
 from thermogeo.linalg.bohr import bohr_groups
 from thermogeo.model.machine import Machine
@@ -244,16 +244,19 @@ class BlockSolve:
             blk[:, ar, ar] += -1j * nu[idx[sl]]
             yield sl, blk
 
-    def zero_solve(self, y0: np.ndarray, transposed: bool = False) -> np.ndarray:
+    def zero_solve(self, y0: np.ndarray, transposed: bool = False,
+                   rtol: float = GMRES_RTOL) -> np.ndarray:
         """``M0^{-1} y0`` (or ``M0^{-T} y0``) on zero-block vectors ``y0 (..., d0)``, with
-        ``M0 = L_0 + |w>><<1|``: LU solves, or GMRES on a matrix-free zero block."""
+        ``M0 = L_0 + |w>><<1|``: LU solves, or GMRES (to ``rtol``) on a matrix-free zero
+        block."""
         flat = y0.reshape(-1, y0.shape[-1]).T
         if self.lu is None:
             op, M = self.zero_op, self.zero_prec
             if transposed:  # M0^T x = y  <=>  M0^+ conj(x) = conj(y)
-                x = np.conj(gmres_solve(op.H, np.conj(flat), M.H, what="zero Bohr block"))
+                x = np.conj(gmres_solve(op.H, np.conj(flat), M.H, what="zero Bohr block",
+                                        rtol=rtol))
             else:
-                x = gmres_solve(op, flat, M, what="zero Bohr block")
+                x = gmres_solve(op, flat, M, what="zero Bohr block", rtol=rtol)
         elif np.isrealobj(self.lu[0]) and np.iscomplexobj(flat):
             t = int(transposed)
             x = (sla.lu_solve(self.lu, flat.real, trans=t, check_finite=False)
