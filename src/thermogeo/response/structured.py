@@ -44,8 +44,8 @@ from thermogeo.errors import InsufficientMemoryError, NonUniqueSteadyStateError
 from thermogeo.lindblad.blocks import (BlockOperator, BlockStructure, block_structure,
                                        block_superop, empty_blocks, matrix_free, zero_block)
 from thermogeo.lindblad.levels import (GMRES_RTOL, IterativeSolveError, LevelBlock,
-                                       LevelOperator, gmres_solve, iterative_rcond, jacobi, level_rows,
-                                       zero_preconditioner)
+                                       LevelOperator, gmres_solve, iterative_rcond, jacobi,
+                                       level_rows, zero_preconditioner)
 from thermogeo.linalg.bohr import bohr_groups
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
