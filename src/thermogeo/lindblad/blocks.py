@@ -446,9 +446,10 @@ def empty_blocks(st: BlockStructure, dtype=float, dense_max: int | None = None
     free_zero = matrix_free(st, st.zero, dense_max)
     free = [matrix_free(st, i[0], dense_max) for i in st.multi]
     slices = level_slices(st) if free_zero or any(free) else None
-    zero = (LevelOperator(LevelBlock(st, st.zero), slices=slices) if free_zero
+    gains: dict = {}  # g o B of each term, shared by all the operators
+    zero = (LevelOperator(LevelBlock(st, st.zero), slices=slices, gains=gains) if free_zero
             else np.zeros((st.d0, st.d0), dtype))
-    multi = tuple(LevelOperator(LevelBlock(st, i.reshape(-1)), slices=slices)
+    multi = tuple(LevelOperator(LevelBlock(st, i.reshape(-1)), slices=slices, gains=gains)
                   if f else np.zeros((i.shape[0], i.shape[1], i.shape[1]), dtype)
                   for i, f in zip(st.multi, free))
     return BlockOperator(st, zero, np.zeros(len(st.single), dtype), multi)

@@ -32,6 +32,9 @@ GMRES_RTOL = 1e-12
 GMRES_RESTART = 40
 #: Restart cycles before a solve is declared not converged.
 GMRES_MAXITER = 50
+#: Elements of the intermediate products held at once by one application (about 16 bytes
+#: each): the terms are applied in batches below this.
+BATCH_ELEMENTS = 2**24
 #: Level-pair blocks of an operator below this fraction of its largest entry are treated as
 #: zero (selection rules hold only up to rounding in a numerical eigenbasis).
 NEGLIGIBLE = 1e-14
@@ -145,12 +148,16 @@ class LevelOperator(spla.LinearOperator):
     slices : list, optional
         :func:`level_slices` (shared between operators of one point).
     cache : bool
-        Keep the level-pair blocks of ``g o B`` between applications (operators applied
-        many times, inside GMRES); off for operators applied once or twice.
+        Keep ``g o B`` of every term as one ``(d, d)`` array between applications (operators
+        applied many times, inside GMRES); off for operators applied once or twice.
+    gains : dict, optional
+        Store of those arrays shared between operators of one point (one array per term, not
+        per operator).
     """
 
     def __init__(self, block: LevelBlock, terms=(), hamiltonian: bool = False,
-                 rank_one: bool = False, slices=None, cache: bool = True):
+                 rank_one: bool = False, slices=None, cache: bool = True,
+                 gains: dict | None = None):
         st = block.structure
         self.block = block
         self.hamiltonian, self.rank_one = hamiltonian, rank_one
@@ -158,7 +165,8 @@ class LevelOperator(spla.LinearOperator):
         first = st.level_members[st.level_start]
         self._lab = st.label[np.ix_(first, first)]  # lab[l, l']: group of the jump l' -> l
         self.terms, self.links = [], []
-        self._shared = {"plan": None, "cache": {} if cache else None}
+        self._shared = {"plan": None,
+                        "gains": (gains if gains is not None else {}) if cache else None}
         self._Kl = {l: 0.0 for pair in block.pairs for l in pair}
         self.real = True
         if rank_one:
@@ -220,18 +228,24 @@ class LevelOperator(spla.LinearOperator):
 
     def _changed(self) -> None:
         self._shared["plan"] = None
-        if self._shared["cache"] is not None:
-            self._shared["cache"].clear()
 
     def _plan(self):
-        """The links grouped for few, larger products: ``groups[i] = (t, src, l', k',
-        entries)`` with ``entries = [(k, l, tgt, column offset, s_k)]`` (one per linked
-        target), and ``into[tgt] = [(group, entry)]``."""
+        """The links grouped for few, larger products, in batches of terms: each batch is
+        ``(groups, into)`` with ``groups[i] = (t, src, l', k', entries)``, ``entries =
+        [(k, l, tgt, column offset, s_k)]`` (one per linked target) and ``into[tgt] =
+        [(group, entry)]``. A batch's intermediate products (``sum_groups s_l' sum_e s_k``
+        elements) stay below ``BATCH_ELEMENTS``."""
         plan = self._shared["plan"]
         if plan is None:
             size = self.block.structure.level_size
-            groups, into = [], {}
+            plan, groups, into, held = [], [], {}, 0
             for t, links in enumerate(self.links):
+                work = sum(int(size[lp]) * sum(int(size[k]) * len(tg) for k, tg in ks)
+                           for _, lp, _, ks in links)
+                if groups and held + work > BATCH_ELEMENTS:
+                    plan.append((groups, into))
+                    groups, into, held = [], {}, 0
+                held += work
                 for src, lp, kp, ks in links:
                     ent, off = [], 0
                     for k, tg in ks:
@@ -240,43 +254,47 @@ class LevelOperator(spla.LinearOperator):
                             ent.append((k, l, tgt, off, int(size[k])))
                             off += int(size[k])
                     groups.append((t, src, lp, kp, ent))
-            plan = self._shared["plan"] = (groups, into)
+            if groups:
+                plan.append((groups, into))
+            self._shared["plan"] = plan
         return plan
 
-    def _cached(self, key, make):
-        cache = self._shared["cache"]
-        if cache is None:
-            return make()
-        out = cache.get(key)
-        if out is None:
-            out = cache[key] = make()
-        return out
+    def _gain(self, t: int) -> np.ndarray | None:
+        """``g o B`` of term ``t`` as one ``(d, d)`` array (kept for operators applied many
+        times, shared by the operators given the same ``gains`` store; ``None`` otherwise:
+        then formed level pair by level pair)."""
+        store = self._shared["gains"]
+        if store is None:
+            return None
+        g, B, _ = self.terms[t]
+        key = (id(g), id(B))  # the terms keep g and B alive, so ids are not reused
+        G = store.get(key)
+        if G is None:
+            G = store[key] = g * B
+        return G
 
-    def _ccat(self, gi: int) -> np.ndarray:
-        """``(sum_e s_k, s_k')``: the blocks ``C_t[k_e, k']`` of group ``gi`` stacked."""
-        t, _, _, kp, ent = self._plan()[0][gi]
+    def _ccat(self, group) -> np.ndarray:
+        """``(sum_e s_k, s_k')``: the blocks ``C_t[k_e, k']`` of a group stacked."""
+        t, _, _, kp, ent = group
         C, sl = self.terms[t][2], self.slices
-        return self._cached(("C", gi), lambda: np.concatenate(
-            [_sub(C, sl[k], sl[kp]) for k, *_ in ent], axis=0))
+        return np.concatenate([_sub(C, sl[k], sl[kp]) for k, *_ in ent], axis=0)
 
-    def _gcat(self, tgt: int) -> np.ndarray:
-        """``(s_l, sum_e s_l')``: the blocks ``(g o B)_t[l, l'_e]`` into target ``tgt``."""
-        groups, into = self._plan()
-
-        def make():
-            parts = []
-            for gi, ei in into[tgt]:
-                t, _, lp, _, ent = groups[gi]
+    def _gcat(self, groups, ins) -> np.ndarray:
+        """``(s_l, sum_e s_l')``: the blocks ``(g o B)_t[l, l'_e]`` of the entries ``ins``
+        into one target (stacked afresh at each application from views: no duplicated
+        storage)."""
+        parts = []
+        for gi, ei in ins:
+            t, _, lp, _, ent = groups[gi]
+            r, c = self.slices[ent[ei][1]], self.slices[lp]
+            G = self._gain(t)
+            if G is None:
                 g, B, _ = self.terms[t]
-                r, c = self.slices[ent[ei][1]], self.slices[lp]
                 parts.append(_sub(g, r, c) * _sub(B, r, c))
-            return np.concatenate(parts, axis=1)
-        return self._cached(("G", tgt), make)
+            else:
+                parts.append(_sub(G, r, c))
+        return np.concatenate(parts, axis=1)
 
-    # -- pieces ---------------------------------------------------------------------------
-    # Level-pair matrices are carried as (c, s_l, s_k) arrays: c = 2 (real and imaginary
-    # parts) when every operator is real, so that all products are real; c = 1 (complex)
-    # otherwise.
     def _split(self, x: np.ndarray) -> list:
         Xs = self.block.gather(x)
         if self.real:
@@ -297,29 +315,33 @@ class LevelOperator(spla.LinearOperator):
     def _apply(self, Xs: list, adjoint: bool) -> list:
         blk = self.block
         Ys = [np.zeros(X.shape, X.dtype) for X in Xs]
-        groups, into = self._plan()
-        if not adjoint:
-            # W = X_src C_cat^+ per group, then one product per target:
-            # out_tgt = [(g o B)[l, l'_1] ...] @ [W_1[:, k cols]; ...]
-            W = [Xs[src] @ np.conj(self._ccat(gi).T) for gi, (_, src, *_r) in
-                 enumerate(groups)]
-            for tgt, ins in into.items():
-                parts = [W[gi][..., groups[gi][4][ei][3]:groups[gi][4][ei][3]
-                               + groups[gi][4][ei][4]] for gi, ei in ins]
-                Ys[tgt] += self._gcat(tgt) @ np.concatenate(parts, axis=-2)
-        else:
-            # P = G_cat^+ Y_tgt per target, split by entry; out_src += [P_e ...] @ C_cat
-            pieces = {}
-            for tgt, ins in into.items():
-                P = np.conj(self._gcat(tgt).T) @ Xs[tgt]
-                o = 0
-                for gi, ei in ins:
-                    n = int(blk.structure.level_size[groups[gi][2]])  # s_l'
-                    pieces[(gi, ei)] = P[..., o:o + n, :]
-                    o += n
-            for gi, (_, src, _, _, ent) in enumerate(groups):
-                Z = np.concatenate([pieces[(gi, ei)] for ei in range(len(ent))], axis=-1)
-                Ys[src] += Z @ self._ccat(gi)
+        for groups, into in self._plan():
+            if not adjoint:
+                # W = X_src C_cat^+ per group, then one product per target:
+                # out_tgt = [(g o B)[l, l'_1] ...] @ [W_1[:, k cols]; ...]
+                W = [Xs[grp[1]] @ np.conj(self._ccat(grp).T) for grp in groups]
+                for tgt, ins in into.items():
+                    parts = []
+                    for gi, ei in ins:
+                        off, n = groups[gi][4][ei][3:5]
+                        parts.append(W[gi][..., off:off + n])
+                    Ys[tgt] += self._gcat(groups, ins) @ np.concatenate(parts, axis=-2)
+                del W
+            else:
+                # P = G_cat^+ Y_tgt per target, split by entry; out_src += [P_e ...] @ C_cat
+                pieces = {}
+                for tgt, ins in into.items():
+                    P = np.conj(self._gcat(groups, ins).T) @ Xs[tgt]
+                    o = 0
+                    for gi, ei in ins:
+                        n = int(blk.structure.level_size[groups[gi][2]])  # s_l'
+                        pieces[(gi, ei)] = P[..., o:o + n, :]
+                        o += n
+                for gi, grp in enumerate(groups):
+                    Z = np.concatenate([pieces[(gi, ei)] for ei in range(len(grp[4]))],
+                                       axis=-1)
+                    Ys[grp[1]] += Z @ self._ccat(grp)
+                del pieces
         for i, (l, k) in enumerate(blk.pairs):
             Kl, Kk = self._Kl[l], self._Kl[k]
             if adjoint:
