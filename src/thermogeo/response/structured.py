@@ -543,6 +543,7 @@ def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Nume
     q = {x: np.zeros((m, d0), complex) for x in plane}
     F0 = {i: _zero_sum(D) for i in need}
     rate_cache: dict = {}  # baths with equal spectral density and temperature share rates
+    dwr: dict = {}
     for alpha, bath in enumerate(machine.baths):
         At = _to_eigenframe(U, As[alpha])
         g, drate = _rates(bath, omega, bool(need), rate_cache)
@@ -558,7 +559,10 @@ def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Nume
             # X is anti-Hermitian, so X A~ = -(A~ X)^+ and [A~, X] = P + P^+ with P = A~ X
             dA = At @ X[i]
             dA += dA.conj().T.copy()
-            Fa = _zero_piece(D, [(drate * dW[i], At, At), (g, dA, At), (g, At, dA)])
+            key = (id(drate), i)  # baths that share rates share drate * dW_i (the entry
+            if key not in dwr:  # keeps drate alive, so its id is not reused)
+                dwr[key] = (drate, drate * dW[i])
+            Fa = _zero_piece(D, [(dwr[key][1], At, At), (g, dA, At), (g, At, dA)])
             _zero_add(F0[i], Fa)
             if i in rfix:
                 rfix[i][alpha] = _zero_row(Fa, E)
