@@ -21,6 +21,22 @@ def models_dir() -> Path:
     return MODELS
 
 
+@pytest.fixture(scope="module")
+def q1():
+    """Model Q1 of physics.md section 7 (``models/qubit_pump.toml``)."""
+    from thermogeo import load_model
+
+    return load_model(MODELS / "qubit_pump.toml")
+
+
+@pytest.fixture(scope="module")
+def circle():
+    """The circle of physics.md section 7 in the (Bx, Bz) plane."""
+    from thermogeo.protocols.paths import Circle
+
+    return Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5)
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20261128)

@@ -21,14 +21,6 @@ LINEAR_RESPONSE_SLOPE_TOL = 0.1  # the O(X) correction halves with X to within 1
 LEAK_STEP_RTOL = 1e-6  # exact conductance vs a test-only central difference, O(step^2)
 
 
-@pytest.fixture(scope="module")
-def q1():
-    return load_model("models/qubit_pump.toml")
-
-
-@pytest.fixture(scope="module")
-def circle():
-    return Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5)
 
 
 @pytest.mark.parametrize("kappa_R, expected", [(1.0, 0.2729526880), (2.0, 0.2298805190)])

@@ -19,10 +19,6 @@ SPECTRAL_RTOL = 1e-9  # spectrally converged quadrature / differentiation on smo
 CIRCLE = Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5)
 
 
-@pytest.fixture(scope="module")
-def q1():
-    return load_model(MODELS / "qubit_pump.toml")
-
 
 @pytest.fixture(scope="module")
 def dimer():

@@ -38,10 +38,6 @@ ORDER_TOL = 0.35
 RICHARDSON_SAFETY = 3.0  # the error estimate is within this factor of the true error
 
 
-@pytest.fixture(scope="module")
-def q1():
-    return load_model(MODELS / "qubit_pump.toml")
-
 
 @pytest.fixture(scope="module")
 def dimer():

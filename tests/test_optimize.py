@@ -5,15 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from thermogeo import ModelError, load_model
+from thermogeo import ModelError
 from thermogeo.protocols import Circle, FourierLoop, optimize_protocol
 
 LENGTH_RTOL = 1e-4  # equality constraint of SLSQP on the fixed-node length, then adaptive
 
-
-@pytest.fixture(scope="module")
-def q1():
-    return load_model("models/qubit_pump.toml")
 
 
 @pytest.fixture(scope="module")

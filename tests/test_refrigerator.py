@@ -16,10 +16,9 @@ from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
 from typer.testing import CliRunner
 
-from thermogeo import load_model
 from thermogeo.cli.app import app
 from thermogeo.dynamics.expansion import expansion_cycle
-from thermogeo.protocols import Circle, cycle_summary, engine_figures
+from thermogeo.protocols import cycle_summary, engine_figures
 from thermogeo.protocols.engine import (REFRIGERATOR_KEYS, refrigerator_figures,
                                         refrigerator_heats)
 
@@ -35,14 +34,6 @@ ENGINE_KEYS = {"bias", "carnot_efficiency", "mode", "max_power", "best_period",
                "work_per_cycle_at_best_period", "efficiency_at_max_power", "max_efficiency"}
 
 
-@pytest.fixture(scope="module")
-def q1():
-    return load_model("models/qubit_pump.toml")
-
-
-@pytest.fixture(scope="module")
-def circle():
-    return Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5)
 
 
 @pytest.fixture(scope="module")

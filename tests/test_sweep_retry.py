@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import xarray as xr
 from conftest import MODELS
+from test_sweeps import DIMER_SWEEP
 from typer.testing import CliRunner
 
 from thermogeo import ModelError
@@ -43,17 +44,7 @@ FLAKY_POINTS = {(2.0, 1.5), (3.0, 1.5), (3.0, 2.0)}
 OK_ONLY_BLOCK = "0."  # chunk-key prefix of the J = 1 block (sweep dims come first)
 
 # b = 1 is non-unique for every J: a failure that a retry cannot cure.
-DARK_SWEEP = f"""
-model = "{DIMER}"
-kind = "response"
-chunk = 1
-[combos]
-J = [1.0, 2.0]
-b = [1.0, 2.0]
-[response]
-grid = {{ Bx = [0.3, 0.8], Bz = [0.5] }}
-plane = ["Bx", "Bz"]
-"""
+DARK_SWEEP = DIMER_SWEEP.replace("chunk = 2", "chunk = 1")
 
 
 class Flaky:
