@@ -203,13 +203,16 @@ def cycle_cmd(
                f"A = Q_{c.bath} = {c.A:+.10g}   A^2/L^2 = {c.A2_over_L2:.10g}")
     if c.engine is not None:
         e = c.engine
-        bp = "-" if e["best_period"] is None else f"{e['best_period']:.6g}"
-        typer.echo(f"bias X = {e['bias']:g} ({e['mode']}): P_max = {e['max_power']:.6g} at "
-                   f"tau* = {bp}, efficiency at P_max = {e['efficiency_at_max_power']:.6g}, "
-                   f"max efficiency = {e['max_efficiency']:.6g}, heat leak kappa_bar = "
-                   f"{e['heat_leak']:.6g}")
-        if e["mode"] == "refrigerator":
+        if e["mode"] == "refrigerator":  # the engine figures are all zero: not printed
+            typer.echo(f"bias X = {e['bias']:g} (refrigerator), heat leak kappa_bar = "
+                       f"{e['heat_leak']:.6g}")
             _print_refrigerator(e)
+        else:
+            bp = "-" if e["best_period"] is None else f"{e['best_period']:.6g}"
+            typer.echo(f"bias X = {e['bias']:g} ({e['mode']}): P_max = {e['max_power']:.6g} "
+                       f"at tau* = {bp}, efficiency at P_max = "
+                       f"{e['efficiency_at_max_power']:.6g}, max efficiency = "
+                       f"{e['max_efficiency']:.6g}, heat leak kappa_bar = {e['heat_leak']:.6g}")
 
 
 def _print_refrigerator(e: dict) -> None:
