@@ -200,7 +200,8 @@ def structure_summary(machine: Machine, lam=None, numerics: Numerics | None = No
         ``d``, ``d0``, ``levels`` (distinct energy levels), ``single_blocks``,
         ``block_sizes`` (``{size: count}``, zero block included, so that
         ``sum(size * count) == d^2``), ``largest_block`` (the zero block included),
-        ``largest_small_block``, ``real`` (real arithmetic), ``estimated_bytes`` (estimated
+        ``largest_small_block``, ``real`` (real arithmetic), ``matrix_free_sizes`` (sizes of
+        the blocks applied matrix-free, ``d0`` for the zero block), ``estimated_bytes`` (estimated
         peak of one pointwise response with the kernel used; dense:
         ``3 * 16 d^4 (m (2 + n) + 3 + 2 n)``, the budget of the dense path; structured: see
         :func:`estimate_response_bytes`) and ``estimate`` (its components).
@@ -248,6 +249,7 @@ def structure_summary(machine: Machine, lam=None, numerics: Numerics | None = No
         "largest_block": int(max(sizes)),
         "largest_small_block": int(max(multi)) if multi else (1 if len(st.single) else 0),
         "real": bool(real),
+        "matrix_free_sizes": sorted(int(x) for x in free_block_sizes(st, numerics)),
         "estimated_bytes": int(est["total"]),
         "estimate": est,
     }
