@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import MODELS
 from test_sweeps import DIMER_SWEEP
 from typer.testing import CliRunner
 
@@ -26,20 +25,10 @@ from thermogeo.cli.app import app
 from thermogeo.sweeps import load_result, run_sweep
 from thermogeo.sweeps import tasks as sweep_tasks
 
-DIMER = (MODELS / "heisenberg_dimer.toml").as_posix()
 
 # Blocks are rows of J (chunk = 2 along b): J = 1 all ok, J = 2 mixed, J = 3 all failing.
-FLAKY_SWEEP = f"""
-model = "{DIMER}"
-kind = "response"
-chunk = 2
-[combos]
-J = [1.0, 2.0, 3.0]
-b = [1.5, 2.0]
-[response]
-grid = {{ Bx = [0.3, 0.8], Bz = [0.5] }}
-plane = ["Bx", "Bz"]
-"""
+FLAKY_SWEEP = (DIMER_SWEEP.replace("J = [1.0, 2.0]", "J = [1.0, 2.0, 3.0]")
+               .replace("b = [1.0, 2.0]", "b = [1.5, 2.0]"))
 FLAKY_POINTS = {(2.0, 1.5), (3.0, 1.5), (3.0, 2.0)}
 OK_ONLY_BLOCK = "0."  # chunk-key prefix of the J = 1 block (sweep dims come first)
 

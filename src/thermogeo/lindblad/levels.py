@@ -364,12 +364,6 @@ class LevelOperator(spla.LinearOperator):
     def _rmatvec(self, y):
         return self._join(self._apply(self._split(np.asarray(y).reshape(-1)), True))
 
-    def _matmat(self, X):
-        return np.stack([self._matvec(c) for c in np.asarray(X).T], axis=1)
-
-    def _rmatmat(self, Y):
-        return np.stack([self._rmatvec(c) for c in np.asarray(Y).T], axis=1)
-
     def diagonal(self) -> np.ndarray:
         """``(n,)``: the diagonal ``S[(a,b),(a,b)]`` (Jacobi preconditioner)."""
         st, blk = self.block.structure, self.block
@@ -492,12 +486,15 @@ def zero_preconditioner(op: LevelOperator) -> spla.LinearOperator:
     """
     st, blk, sl = op.block.structure, op.block, op.slices
     d = st.d
-    rot = {}  # level -> (W_l, kappa_l) for the degenerate levels
-    for l in range(len(st.level_size)):
-        if st.level_size[l] > 1:
-            K = op._Kl[l]
-            rot[l] = np.linalg.eigh(0.5 * (K + np.conj(K.T)))[1]
     ix = [np.arange(d)[x] for x in sl]
+    rot = {}  # level -> W_l for the degenerate levels
+    kap = np.empty(d)  # diagonal of K in the rotated basis
+    for l in range(len(st.level_size)):
+        K = op._Kl[l]
+        if st.level_size[l] > 1:
+            kap[ix[l]], rot[l] = np.linalg.eigh(0.5 * (K + np.conj(K.T)))
+        else:
+            kap[ix[l]] = np.real(np.diagonal(K))
 
     def rotate(M):  # W^+ M W with W = blockdiag(W_l)
         M = np.array(M, dtype=np.result_type(M, *rot.values()) if rot else M.dtype)
@@ -522,11 +519,6 @@ def zero_preconditioner(op: LevelOperator) -> spla.LinearOperator:
     del R
     lu = sla.lu_factor(P, check_finite=False)
     del P
-    kap = np.empty(d)  # diagonal of K in the rotated basis
-    for l in range(len(st.level_size)):
-        K = op._Kl[l]
-        kap[ix[l]] = (np.linalg.eigvalsh(0.5 * (K + np.conj(K.T))) if l in rot
-                      else np.real(np.diagonal(K)))
     # coherence diagonal per level pair (l, l), in the rotated basis
     cdiag = []
     for (l, _k) in blk.pairs:
@@ -589,6 +581,6 @@ def jacobi(op: LevelOperator) -> spla.LinearOperator:
                                dtype=complex)
 
 
-__all__ = ["GMRES_RTOL", "IterativeSolveError", "LevelBlock", "LevelMatrix", "LevelOperator",
+__all__ = ["GMRES_RTOL", "IterativeSolveError", "LevelBlock", "LevelOperator",
            "gmres_solve", "iterative_rcond", "jacobi", "level_norms", "level_rows",
            "level_slices", "zero_preconditioner"]

@@ -502,6 +502,16 @@ def _zero_add(acc, piece) -> None:
         acc.absorb(piece)
 
 
+def _add_bath(D: BlockOperator, g: np.ndarray, At: np.ndarray):
+    """Add ``S(g, A~, A~)`` of one bath to ``D`` (every block) and return its zero block
+    (:func:`_zero_piece`), which the callers reduce to per-bath rows."""
+    block_superop(D.structure, g, At, At, out=D)
+    Za = _zero_piece(D, [(g, At, At)])
+    if isinstance(D.zero, np.ndarray):  # a matrix-free zero block got the term above
+        D.zero[...] += Za
+    return Za
+
+
 def _zero_row(Z, y: np.ndarray) -> np.ndarray:
     """``y^T Z`` for a zero-block piece; ``y`` is ``(d0,)``, or ``(d,)`` for the energies on
     the populations (zero on the coherences)."""
@@ -537,7 +547,6 @@ def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Nume
 
     real = not np.iscomplexobj(U) and not any(np.iscomplexobj(A.data) for A in As)
     D = empty_blocks(st, float if real else complex, numerics.dense_block_max)
-    implicit = not isinstance(D.zero, np.ndarray)
     rows = np.zeros((m, d0), complex)  # energy rows r_alpha on the zero block
     rfix = {x: np.zeros((m, d0), complex) for x in plane}
     q = {x: np.zeros((m, d0), complex) for x in plane}
@@ -547,10 +556,7 @@ def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Nume
     for alpha, bath in enumerate(machine.baths):
         At = _to_eigenframe(U, As[alpha])
         g, drate = _rates(bath, omega, bool(need), rate_cache)
-        block_superop(st, g, At, At, out=D)
-        Za = _zero_piece(D, [(g, At, At)])
-        if not implicit:
-            D.zero[...] += Za
+        Za = _add_bath(D, g, At)
         rows[alpha] = _zero_row(Za, E)
         for x in plane:
             q[x][alpha] = _zero_row(Za, vlev[x])
@@ -576,7 +582,7 @@ def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Nume
     else:
         solver = BlockSolve(D, numerics.uniqueness_rcond)
     diff = _differentiable(st, Vt, 1e3 * numerics.degeneracy_tol)
-    if not solver.unique and solver.lu is None:  # matrix-free: no solve on a singular block
+    if not solver.unique:  # no solve on a singular block: every field NaN
         nan = np.full((k,), np.nan)
         return dict(spectrum=E, steady_state=(np.full((d, d), np.nan, complex) if want_state
                                               else None),
@@ -619,16 +625,7 @@ def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Nume
             t = q[xi] @ zy0 + rfix[xi] @ zy0 - rows @ cz - rows @ w0
             terms.append(t)
         rotor = np.real(terms[0] - terms[1])
-    state = None
-    if want_state:
-        state = U @ (R @ np.conj(U.T))
-        state = np.asarray(state)
-    if not solver.unique:
-        for arr in (J, dS, Lam, G) + ((rotor,) if rotor is not None else ()):
-            arr[...] = np.nan
-        S = np.nan
-        if state is not None:
-            state[...] = np.nan
+    state = np.asarray(U @ (R @ np.conj(U.T))) if want_state else None
     return dict(spectrum=E, steady_state=state, heat_current=J, entropy=np.float64(S),
                 entropy_gradient=dS, heat_response=Lam, G=G, rotor=rotor,
                 rcond=np.float64(solver.rcond), unique=np.bool_(solver.unique),
@@ -836,12 +833,7 @@ def frozen_point(machine: Machine, lam, velocity, numerics: Numerics | None = No
     for alpha, bath in enumerate(machine.baths):
         At = _to_eigenframe(U, As[alpha])
         g, drate = _rates(bath, omega, general, cache)
-        block_superop(st, g, At, At, out=D)
-        Za = _zero_piece(D, [(g, At, At)])
-        if isinstance(D.zero, np.ndarray):
-            D.zero[...] += Za
-        rows[alpha] = _zero_row(Za, E)
-        del Za
+        rows[alpha] = _zero_row(_add_bath(D, g, At), E)
         if general:
             dA = At @ X
             dA += dA.conj().T.copy()
@@ -851,7 +843,7 @@ def frozen_point(machine: Machine, lam, velocity, numerics: Numerics | None = No
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         if general:  # small-block inverses not kept: two or three solves per point
             solver = BlockSolve(D, numerics.uniqueness_rcond, keep_inverses=False)
-            if not solver.unique and (check or solver.lu is None):
+            if not solver.unique:
                 return _not_unique(machine, lam, solver, numerics, check, E, U, D, rows, Vt)
             R = _zero_to_sparse(st, solver.rho0)
             Y0 = _zero_to_sparse(st, D.zero @ solver.rho0)
