@@ -95,7 +95,7 @@ def qutip_local(machine, n: int, case: str, lam):
     ``sqrt(gamma(w_j)) <g|A|e> sigma_-^j`` and ``sqrt(gamma(-w_j)) <e|A|g> sigma_+^j`` with
     ``sigma_-^j = R_j qt.sigmam() R_j^+`` the lowering operator of the local field
     ``b_j = (Bx hx_j, 0, Bz hz_j)``, ``w_j = 2 |b_j|`` the local splitting, ``|e>, |g>`` the
-    local eigenstates and ``gamma = bath.rate`` (KMS rates, physics.md). This is a different
+    local eigenstates and ``gamma = bath.rate`` (KMS rates, docs/theory.md). This is a different
     (local, non-secular in the global eigenbasis) master equation on the same Hilbert space:
     it measures the cost of the generic lab-frame approach, not the same physics. Only
     ``qt.steadystate(H, c_ops)`` (default method) is timed as the solve.
@@ -143,7 +143,7 @@ def qutip_steady(machine, lam):
     QuTiP gets the secular generator itself, in the eigenbasis of H where it is sparse: the
     Bohr blocks of :mod:`thermogeo.lindblad.blocks` assembled into one sparse superoperator
     (reordered to QuTiP's column stacking). Building the Liouvillian from one jump operator
-    ``sqrt(gamma) A(omega)`` per Bohr group and bath (physics.md) gives the same matrix but
+    ``sqrt(gamma) A(omega)`` per Bohr group and bath (docs/theory.md) gives the same matrix but
     takes QuTiP minutes at N = 6 (``d^2`` groups); only the steady-state solve is timed.
     """
     import qutip as qt

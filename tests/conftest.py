@@ -13,7 +13,7 @@ MODELS = ROOT / "models"
 
 # Named tolerances (see docs/decisions/0002-tolerances.md).
 IDENTITY_RTOL = 1e-10  # algebraic identities of dense float64 kernels on small matrices
-CLOSED_FORM_RTOL = 1e-8  # closed forms of physics.md section 7
+CLOSED_FORM_RTOL = 1e-8  # closed forms of docs/theory.md section 7
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def models_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def q1():
-    """Model Q1 of physics.md section 7 (``models/qubit_pump.toml``)."""
+    """Model Q1 of docs/theory.md section 7 (``models/qubit_pump.toml``)."""
     from thermogeo import load_model
 
     return load_model(MODELS / "qubit_pump.toml")
@@ -31,7 +31,7 @@ def q1():
 
 @pytest.fixture(scope="module")
 def circle():
-    """The circle of physics.md section 7 in the (Bx, Bz) plane."""
+    """The circle of docs/theory.md section 7 in the (Bx, Bz) plane."""
     from thermogeo.protocols.paths import Circle
 
     return Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5)

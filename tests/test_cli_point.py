@@ -1,7 +1,7 @@
 """``thermogeo check`` and ``thermogeo response``: output contract and closed-form values.
 
 The JSON of ``response`` has exactly the keys of issue 2 and, on model Q1 at (0.7, 0.4), the
-values of physics.md section 7; ``check`` lists qubits, parameters, baths and the spectrum
+values of docs/theory.md section 7; ``check`` lists qubits, parameters, baths and the spectrum
 (for the Heisenberg dimer, the closed form of J S1.S2 = (J/4) sigma1.sigma2 in a uniform
 field).
 """
@@ -30,7 +30,7 @@ def run(*args):
 
 
 def q1_values(Bx, Bz, T=1.0):
-    """Closed forms for Q1 with kappa_L = kappa_R = 1 (physics.md section 7)."""
+    """Closed forms for Q1 with kappa_L = kappa_R = 1 (docs/theory.md section 7)."""
     r, th = math.hypot(Bx, Bz), math.atan2(Bx, Bz)
     x = r / T
     S = math.log(2 * math.cosh(x)) - x * math.tanh(x)

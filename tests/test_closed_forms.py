@@ -1,4 +1,4 @@
-"""Closed forms of physics.md section 7 (single qubit) and the KMS rates of section 1.
+"""Closed forms of docs/theory.md section 7 (single qubit) and the KMS rates of section 1.
 
 Model Q1: H = Bx X + Bz Z (gap 2r, theta the angle from +z towards +x), bath L through X, bath R
 through Z, ohmic without cutoff, strengths kappa_L, kappa_R, common temperature T. Every value

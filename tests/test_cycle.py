@@ -1,4 +1,4 @@
-"""Cycle integrals (issue 3): closed forms of physics.md section 7, Stokes, orientation,
+"""Cycle integrals (issue 3): closed forms of docs/theory.md section 7, Stokes, orientation,
 reparametrisation, dissipation bound, Onsager reciprocity, engine figures, bad input."""
 
 from __future__ import annotations

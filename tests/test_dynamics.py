@@ -1,6 +1,6 @@
 """Exact periodic dynamics: integrator order, first law, periodicity, error estimate, bad input.
 
-Model Q1 (physics.md section 7) on the circle centre (0.8, 0.6), radius 0.5, unless stated.
+Model Q1 (docs/theory.md section 7) on the circle centre (0.8, 0.6), radius 0.5, unless stated.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Slow-driving expansion per cycle and along the path, and its convergence to the exact
-periodic dynamics (physics.md sections 4 and 7)."""
+periodic dynamics (docs/theory.md sections 4 and 7)."""
 
 from __future__ import annotations
 
@@ -160,7 +160,7 @@ def test_time_reversal_parity(q1):
 
 def test_first_law_order_by_order_unequal_temperatures(q1):
     """Away from equilibrium: steady conduction sums to zero, the first-order work is
-    -sum Q_geo (engine work; physics.md section 5), and sum Q2 = -W2 still holds."""
+    -sum Q_geo (engine work; docs/theory.md section 5), and sum Q2 = -W2 still holds."""
     m = q1.with_values(**{"L.temperature": 1.3})
     e = expansion_cycle(m, CIRCLE, 25.0)
     assert e.heat_order0[0] > 0

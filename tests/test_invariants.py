@@ -1,6 +1,6 @@
 """Invariants of the core on the seeded zoo of random machines (tests/zoo.py).
 
-No closed forms here: identities that must hold for every machine (physics.md section 7, "Checks
+No closed forms here: identities that must hold for every machine (docs/theory.md section 7, "Checks
 that need no closed form"): trace and Hermiticity preservation, a positive steady state, the
 Drazin identities, the first and second laws, Gibbs states and the balance
 sum_alpha Lambda^alpha = T grad S at equal temperatures, a positive semi-definite metric,

@@ -99,7 +99,7 @@ def test_map_dataset_and_plot(q1, tmp_path):
     xs, zs = np.linspace(-2, 2, 9), np.linspace(-1.9, 2.1, 11)
     ds = response_map(q1, ("Bx", xs), ("Bz", zs))
     assert ds.rotor.dims == ("Bx", "Bz", "bath") and ds.rotor.shape == (9, 11, 2)
-    # the map is the pointwise response: closed-form rotor of physics.md 7 at one node
+    # the map is the pointwise response: closed-form rotor of docs/theory.md section 7 at one node
     r, th = np.hypot(xs[7], zs[3]), np.arctan2(xs[7], zs[3])
     omega = np.sin(2 * th) / np.cosh(r) ** 2
     assert float(ds.rotor.sel(bath="L")[7, 3]) == pytest.approx(omega, rel=1e-8)

@@ -7,7 +7,7 @@ H is split into degenerate levels with projectors P_n, the Davies jump operators
 below, and ``qutip.liouvillian`` / ``qutip.steadystate`` / ``qutip.pseudo_inverse`` do the rest.
 QuTiP stacks columns (``vec(rho)[a + b d] = rho[a, b]``); thermogeo is row-major, so QuTiP's
 superoperators are permuted before comparing. ``bloch_redfield_tensor`` is deliberately not
-used (physics.md section 7: it differs from the Davies generator on degenerate spectra).
+used (docs/theory.md section 7: it differs from the Davies generator on degenerate spectra).
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ ENGINE_KEYS = {"bias", "carnot_efficiency", "mode", "max_power", "best_period",
 
 @pytest.fixture(scope="module")
 def fridge(q1, circle):
-    """The circle of physics.md 7 run clockwise at constant dissipation (tau W_diss = L^2)."""
+    """The circle of docs/theory.md section 7 run clockwise at constant dissipation (tau W_diss = L^2)."""
     return cycle_summary(q1, circle.reversed(), bias=0.01, timing="constant_dissipation",
                          area=False)
 

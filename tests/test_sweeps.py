@@ -114,7 +114,7 @@ def test_spec_rejects_grid_axis_that_is_swept():
 # -- physics through the sweep path -----------------------------------------------------
 
 def test_response_sweep_matches_closed_forms_and_direct_calls(tmp_path):
-    """Rotor and entropy of Q1 (physics.md 7) at every sweep point and grid point; the sum of
+    """Rotor and entropy of Q1 (docs/theory.md section 7) at every sweep point and grid point; the sum of
     the heat responses is T grad S; each point equals a direct response() call."""
     out = tmp_path / "r.zarr"
     s = run_sweep(write(tmp_path, RESPONSE_SWEEP), out, executor="serial")
@@ -149,7 +149,7 @@ def test_response_sweep_matches_closed_forms_and_direct_calls(tmp_path):
 @pytest.mark.skipif(importlib.util.find_spec("thermogeo.protocols.cycle") is None,
                     reason="thermogeo.protocols.cycle not available")
 def test_cycle_sweep_reproduces_circle_heat(tmp_path):
-    """Q_L^geo of the circle (0.8, 0.6), r = 0.5 of Q1 for kappa_R = 1 and 2 (physics.md 7)."""
+    """Q_L^geo of the circle (0.8, 0.6), r = 0.5 of Q1 for kappa_R = 1 and 2 (docs/theory.md section 7)."""
     text = f"""
 model = "{QUBIT}"
 kind = "cycle"
@@ -177,7 +177,7 @@ EXPANSION_ATOL = 1e-4  # exact minus (first + second order) heat is O(period^-2)
                     reason="thermogeo.protocols.optimal not available")
 def test_optimal_sweep_single_qubit_reaches_T_ln2(tmp_path):
     """The best single-sign region of one qubit pumps exactly T ln 2 for every temperature
-    and coupling ratio (physics.md 6-7), and never exceeds the bound."""
+    and coupling ratio (docs/theory.md section 6-7), and never exceeds the bound."""
     text = f"""
 model = "{QUBIT}"
 kind = "optimal"
@@ -203,7 +203,7 @@ region = {{ kind = "polar", resolution = [40, 64] }}
 @pytest.mark.skipif(importlib.util.find_spec("thermogeo.dynamics.periodic") is None,
                     reason="thermogeo.dynamics.periodic not available")
 def test_exact_sweep_matches_expansion(tmp_path):
-    """Exact heat per cycle of the Q1 circle -> first-order Q^geo (physics.md 7) plus the
+    """Exact heat per cycle of the Q1 circle -> first-order Q^geo (docs/theory.md section 7) plus the
     second-order 1/period term; first law closed."""
     text = f"""
 model = "{QUBIT}"

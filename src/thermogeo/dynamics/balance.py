@@ -1,7 +1,7 @@
 """Energy-entropy balance along a path, from the expansion and from the exact dynamics.
 
 All rates are per unit of the path coordinate ``s = t / tau`` and scaled to be independent of
-``tau`` (physics.md sections 3-4; :mod:`thermogeo.dynamics.expansion`)::
+``tau`` (docs/theory.md sections 3-4; :mod:`thermogeo.dynamics.expansion`)::
 
     heat_rate_order1[a]   j1_a = Lambda^a . lam'          sum_a j1_a = T dS/ds
     heat_rate_order2[a]   j2_a = Tr[H D_a L^D z']         sum_a j2_a = -p1 + d e1/ds

@@ -18,7 +18,7 @@ on large blocks, with the Bohr frequency of a block factored out so that only th
 the cost. Between steps ``delta`` goes through the lab frame (``U delta~ U^+``): four ``d x d``
 products per step, the only ``O(d^3)`` work besides the eigendecomposition.
 
-Heat and work per cycle (physics.md section 3), by the midpoint rule on every step::
+Heat and work per cycle (docs/theory.md section 3), by the midpoint rule on every step::
 
     Q_a = tau int Tr[H D_a (rho_0 + delta)] ds,   W = int Tr[(rho_0 + delta) dH/ds] ds
 

@@ -5,7 +5,7 @@ At path nodes with parameters ``lam (n, k)`` and velocities ``lam' = d lam / ds 
 
     rho_0            steady state, L rho_0 = 0, Tr rho_0 = 1
     d_s rho_0        = sum_i lam'_i d_i rho_0  (exact: Daleckii-Krein at equal temperatures,
-                       -L^D (d_i L) rho_0 otherwise; physics.md section 4)
+                       -L^D (d_i L) rho_0 otherwise; docs/theory.md section 4)
     z                = L^D d_s rho_0           (first-order state per unit 1/tau: rho_1 = z / tau)
 
 Built from :func:`thermogeo.generator`, :func:`thermogeo.linalg.steady.steady_solve` and

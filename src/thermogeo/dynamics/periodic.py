@@ -2,7 +2,7 @@
 
 The drive is ``lam(t) = loop.points(machine, t / period)``. In the cycle coordinate
 ``s = t / period`` the master equation and the accumulated heats and work form one linear
-system (physics.md section 3)::
+system (docs/theory.md section 3)::
 
     d rho / ds = tau L(s) rho
     d Q_a / ds = tau Tr[H(s) D_a(s) rho]              heat from bath a into the system

@@ -2,7 +2,7 @@
 
 In the eigenframe of ``H`` the secular (Davies) generator maps the matrix element ``[c, d]`` to
 ``[a, b]`` only if the Bohr frequencies ``E_c - E_a`` and ``E_d - E_b`` belong to one group,
-which makes the *element frequencies* ``nu_ab = E_a - E_b`` and ``nu_cd`` equal (physics.md
+which makes the *element frequencies* ``nu_ab = E_a - E_b`` and ``nu_cd`` equal (docs/theory.md
 section 2). So ``L`` is block diagonal over groups of element frequencies:
 
 * the **zero block** holds the populations ``[a, a]`` and the coherences inside degenerate

@@ -11,7 +11,7 @@ With ``H = sum_n E_n |n><n|`` and Bohr frequencies grouped by projectors
 (Lamb shift neglected). Everything is represented in the eigenframe ``rho~ = U^+ rho U``,
 where ``-i[H, .]`` is diagonal and each ``A(omega)`` is a masked copy of ``A~ = U^+ A U``.
 Reference: H.-P. Breuer and F. Petruccione, The Theory of Open Quantum Systems, sec. 3.3;
-physics.md section 2.
+docs/theory.md section 2.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Per-cycle figures of a closed protocol (physics.md sections 4-5).
+"""Per-cycle figures of a closed protocol (docs/theory.md sections 4-5).
 
 For a loop ``s -> lam(s)``, ``s = t/tau in [0, 1]``::
 
@@ -470,7 +470,7 @@ def cycle_summary(machine: Machine, loop: Loop, *, bias: float | None = None,
     loop : Loop
         A simple closed loop in a plane of two of the machine's parameters.
     bias : float, optional
-        ``X = dT/T``: add the engine figures (physics.md 5) with the hot bath ``bath`` at
+        ``X = dT/T``: add the engine figures (docs/theory.md section 5) with the hot bath ``bath`` at
         ``T + dT/2`` and the others at ``T - dT/2``, including the static heat leak
         ``kappa_bar`` (the time average over the cycle, as traversed, of the thermal
         conductance).

@@ -1,4 +1,4 @@
-"""Heat-engine and refrigerator figures of merit of a cycle in linear response (physics.md 5).
+"""Heat-engine and refrigerator figures of merit of a cycle in linear response (docs/theory.md section 5).
 
 With ``T_hot = T + dT/2``, ``T_cold = T - dT/2`` and the bias ``X = dT/T``, Onsager reciprocity
 ties the geometric work extracted per cycle to the heat ``A = Q_hot^geo`` the same loop pumps

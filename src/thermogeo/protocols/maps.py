@@ -1,7 +1,7 @@
 """Response maps on a grid of two parameters, as ``xarray.Dataset`` and NetCDF.
 
 On the cartesian grid ``x_i, y_j`` of two parameters (the others at ``base``) the map holds,
-per point, the exact slow-driving response (physics.md section 4): the rotor ``Omega^alpha``
+per point, the exact slow-driving response (docs/theory.md section 4): the rotor ``Omega^alpha``
 of every bath in the plane ``(x, y)``, the heat response ``Lambda^alpha_i``, the metric
 ``g_ij``, the entropy, the zeroth-order heat currents and the spectrum, all from one batched
 :func:`thermogeo.response.response` call. Points where the steady state is not unique are NaN
@@ -90,7 +90,7 @@ def response_map(machine: Machine, x, y, base: dict | None = None, *,
                     temperatures=",".join(f"{b}={float(t)!r}" for b, t in zip(
                         machine.bath_names, machine.temperatures)),
                     conventions="hbar = k_B = 1; heat into the system positive; rotor "
-                                "counter-clockwise positive (physics.md)")
+                                "counter-clockwise positive (docs/theory.md)")
     return ds
 
 

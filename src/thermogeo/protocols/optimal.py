@@ -1,4 +1,4 @@
-"""The best pumping loop of a bath in a plane (physics.md sections 4 and 6).
+"""The best pumping loop of a bath in a plane (docs/theory.md sections 4 and 6).
 
 By Stokes the heat pumped out of bath ``alpha`` by a loop is the integral of the rotor
 ``Omega^alpha`` over the enclosed area, so the loop that pumps the most encloses exactly one

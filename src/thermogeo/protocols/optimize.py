@@ -1,4 +1,4 @@
-"""Optimisation of a driving loop (physics.md section 5).
+"""Optimisation of a driving loop (docs/theory.md section 5).
 
 Objectives, for the geometric heat ``A = Q_bath^geo`` and the thermodynamic length ``L`` of a
 loop (:mod:`thermogeo.protocols.cycle`):

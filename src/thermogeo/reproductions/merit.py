@@ -1,7 +1,7 @@
 """Power figure of merit A^2/L^2 of circular protocols (arXiv:2511.16591).
 
 ``A = Q_L^geo`` (geometric heat of bath L per cycle) and ``L`` the thermodynamic length of the
-circle at uniform speed; ``P_max = X^2 A^2 / (4 L^2)`` (physics.md section 5). Computed for
+circle at uniform speed; ``P_max = X^2 A^2 / (4 L^2)`` (docs/theory.md section 5). Computed for
 circles of every radius and centre distance (not enclosing the degenerate origin), with and
 without interaction. The paper reports that interaction does not always raise A^2/L^2: the
 check asks that the interacting machine wins on some circles and loses on others.

@@ -14,7 +14,7 @@ degenerate Bohr frequencies together; :func:`differentiable` reports where it do
 The steady-state derivative is ``d_i rho_0 = -L^D (d_i L) rho_0`` in general and, at equal
 temperatures (Gibbs state), the Daleckii-Krein formula
 ``(d_i rho_0)_mn = V_mn (p_m - p_n)/(E_m - E_n)`` (``-(p_n/T)(V_mn - delta_mn <V>)`` for
-degenerate levels). See physics.md section 4.
+degenerate levels). See docs/theory.md section 4.
 """
 
 from __future__ import annotations

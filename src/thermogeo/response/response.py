@@ -1,6 +1,6 @@
 """Pointwise slow-driving response of a machine at frozen parameters.
 
-At each parameter point ``lam`` (physics.md section 4)::
+At each parameter point ``lam`` (docs/theory.md section 4)::
 
     J_alpha             = Tr[H D_alpha rho_0]                       heat current (zeroth order)
     Lambda^alpha_i      = Tr[H D_alpha L^D d_i rho_0]               heat response (first order)

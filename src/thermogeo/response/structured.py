@@ -1,6 +1,6 @@
 """Pointwise response with structured eigenframe kernels: no ``d^2 x d^2`` matrix, ever.
 
-Computes the quantities of :mod:`thermogeo.response.response` (physics.md section 4)::
+Computes the quantities of :mod:`thermogeo.response.response` (docs/theory.md section 4)::
 
     J_alpha        = Tr[H D_alpha rho_0]
     Lambda^alpha_i = Tr[H D_alpha L^D d_i rho_0]
