@@ -41,8 +41,12 @@ def machines_from(spec: dict) -> dict[str, Machine]:
 
 
 def grid(spec: dict) -> tuple[np.ndarray, np.ndarray]:
-    """``{x = [lo, hi, n], y = [lo, hi, n]}`` -> coordinate vectors (offset away from the
-    degenerate origin by half a cell when the grid would hit it)."""
+    """``{x = [lo, hi, n], y = [lo, hi, n]}`` -> coordinate vectors
+    ``numpy.linspace(lo, hi, n)`` (both ends included, no offset).
+
+    Nothing moves the nodes off the degenerate origin: a range symmetric about zero with an odd
+    ``n`` contains it. The shipped parameter files use even ``n``, so their nodes straddle the
+    origin at plus and minus half a cell."""
     xs = np.linspace(*spec["x"][:2], int(spec["x"][2]))
     ys = np.linspace(*spec["y"][:2], int(spec["y"][2]))
     return xs, ys
