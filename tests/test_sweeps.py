@@ -24,11 +24,24 @@ from thermogeo import ModelError, load_model, response
 from thermogeo.cli.app import app
 from thermogeo.sweeps import (SweepMismatchError, SweepStore, export_netcdf, load_result,
                               load_sweep, run_sweep, sweep_from_text)
-from thermogeo.sweeps.tasks import DELAY_ENV
+from thermogeo.sweeps.tasks import GATE_ENV, GATE_OPEN, GATE_PASS_ENV
 
 WAIT_S = 90.0  # bound on every wait for a subprocess (no test may hang)
 POLL_S = 0.05
-CLI = [sys.executable, "-c", "from thermogeo.cli import main; main()"]
+CLI_CODE = "from thermogeo.cli import main; main()"
+CLI = [sys.executable, "-c", CLI_CODE]
+# The CLI with SIGINT at its default disposition, however the test runner was started: a
+# non-interactive shell starts background jobs with SIGINT ignored, the children inherit
+# that, and Python installs no KeyboardInterrupt handler for an ignored SIGINT. The wrapper
+# resets the disposition and execs the CLI (no preexec_fn: the test process runs threads).
+def _cli_with_sigint(disposition: str) -> list[str]:
+    return [sys.executable, "-c", "import os, signal, sys; "
+            f"signal.signal(signal.SIGINT, signal.{disposition}); "
+            f"os.execv(sys.executable, [sys.executable, '-c', {CLI_CODE!r}] + sys.argv[1:])"]
+
+
+CLI_SIGINT_DEFAULT = _cli_with_sigint("SIG_DFL")
+CLI_SIGINT_IGNORED = _cli_with_sigint("SIG_IGN")
 
 QUBIT = (MODELS / "qubit_pump.toml").as_posix()
 DIMER = (MODELS / "heisenberg_dimer.toml").as_posix()
@@ -114,8 +127,9 @@ def test_spec_rejects_grid_axis_that_is_swept():
 # -- physics through the sweep path -----------------------------------------------------
 
 def test_response_sweep_matches_closed_forms_and_direct_calls(tmp_path):
-    """Rotor and entropy of Q1 (docs/theory.md section 7) at every sweep point and grid point; the sum of
-    the heat responses is T grad S; each point equals a direct response() call."""
+    """Rotor and entropy of Q1 (docs/theory.md section 7) at every sweep point and grid
+    point; the sum of the heat responses is T grad S; each point equals a direct response()
+    call."""
     out = tmp_path / "r.zarr"
     s = run_sweep(write(tmp_path, RESPONSE_SWEEP), out, executor="serial")
     assert (s.total, s.ok, s.error, s.missing) == (6, 6, 0, 0)
@@ -149,7 +163,8 @@ def test_response_sweep_matches_closed_forms_and_direct_calls(tmp_path):
 @pytest.mark.skipif(importlib.util.find_spec("thermogeo.protocols.cycle") is None,
                     reason="thermogeo.protocols.cycle not available")
 def test_cycle_sweep_reproduces_circle_heat(tmp_path):
-    """Q_L^geo of the circle (0.8, 0.6), r = 0.5 of Q1 for kappa_R = 1 and 2 (docs/theory.md section 7)."""
+    """Q_L^geo of the circle (0.8, 0.6), r = 0.5 of Q1 for kappa_R = 1 and 2
+    (docs/theory.md section 7)."""
     text = f"""
 model = "{QUBIT}"
 kind = "cycle"
@@ -203,8 +218,8 @@ region = {{ kind = "polar", resolution = [40, 64] }}
 @pytest.mark.skipif(importlib.util.find_spec("thermogeo.dynamics.periodic") is None,
                     reason="thermogeo.dynamics.periodic not available")
 def test_exact_sweep_matches_expansion(tmp_path):
-    """Exact heat per cycle of the Q1 circle -> first-order Q^geo (docs/theory.md section 7) plus the
-    second-order 1/period term; first law closed."""
+    """Exact heat per cycle of the Q1 circle -> first-order Q^geo (docs/theory.md section 7)
+    plus the second-order 1/period term; first law closed."""
     text = f"""
 model = "{QUBIT}"
 kind = "exact"
@@ -308,10 +323,17 @@ def _cli(args, env=None):
                           env={**os.environ, **(env or {})})
 
 
-def _start_cli(args, delay):
-    env = {**os.environ, DELAY_ENV: str(delay)}
-    return subprocess.Popen(CLI + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+def _start_cli(args, gate: Path, passes: int, cli=CLI_SIGINT_DEFAULT):
+    """Start the CLI in a new session; its tasks after the first ``passes`` wait until
+    :func:`_open_gate` (no timing: the test decides when the run may go on)."""
+    gate.mkdir()
+    env = {**os.environ, GATE_ENV: str(gate), GATE_PASS_ENV: str(passes)}
+    return subprocess.Popen(cli + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env, start_new_session=True)
+
+
+def _open_gate(gate: Path) -> None:
+    (gate / GATE_OPEN).touch()
 
 
 def _wait_for_points(proc, out: Path, n: int) -> None:
@@ -342,7 +364,9 @@ def test_interrupted_run_resumes_only_missing_points(tmp_path, sig, scheduler):
     args = ["sweep", str(p), "--out", str(out), "--no-progress", "--workers", "2"]
     if scheduler == "serial":
         args += ["--scheduler", "serial"]
-    proc = _start_cli(args, delay=0.5)
+    # two tasks run, the others wait at the gate: exactly two points are stored when the
+    # signal comes, whatever the load of the machine
+    proc = _start_cli(args, tmp_path / "gate", passes=2)
     try:
         _wait_for_points(proc, out, 2)
         os.killpg(proc.pid, sig)
@@ -352,10 +376,13 @@ def test_interrupted_run_resumes_only_missing_points(tmp_path, sig, scheduler):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
     if sig == signal.SIGINT:
-        assert proc.returncode == 130 and "rerun the same command" in err
+        assert proc.returncode == 130 and "rerun the same command" in err, err
+        assert SweepStore(out).runs()[-1]["interrupted"] is True
+    else:
+        assert proc.returncode == -signal.SIGKILL
     status = SweepStore(out).status()
     missing = int(np.sum(status == ""))
-    assert 0 < missing < status.size
+    assert missing == status.size - 2
     s = run_sweep(p, out, executor="serial")
     assert s.computed == missing and s.before == status.size - missing and s.missing == 0
     ds = load_result(out)
@@ -364,6 +391,28 @@ def test_interrupted_run_resumes_only_missing_points(tmp_path, sig, scheduler):
     clean = tmp_path / "clean.zarr"
     run_sweep(p, clean, executor="serial")
     xr.testing.assert_identical(strip(ds), strip(load_result(clean)))
+
+
+def test_cli_started_with_sigint_ignored_keeps_ignoring_it(tmp_path):
+    """A run started with SIGINT ignored (a background job of a non-interactive shell, nohup)
+    keeps it ignored, as the shell asked (docs/decisions/0602-sweep-executors.md): the signal
+    neither stops nor disturbs it, and the run completes."""
+    p = write(tmp_path, RESPONSE_SWEEP.replace("chunk = 2", "chunk = 1"))
+    out, gate = tmp_path / "i.zarr", tmp_path / "gate"
+    proc = _start_cli(["sweep", str(p), "--out", str(out), "--no-progress", "--workers", "2"],
+                      gate, passes=1, cli=CLI_SIGINT_IGNORED)
+    try:
+        _wait_for_points(proc, out, 1)
+        os.killpg(proc.pid, signal.SIGINT)  # discarded on delivery: the disposition is ignore
+        _open_gate(gate)
+        o, e = proc.communicate(timeout=WAIT_S)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 0, (o, e)
+    assert "6 points: 6 ok, 0 error, 0 missing" in o
+    assert SweepStore(out).runs()[-1]["interrupted"] is False
 
 
 def test_cli_sweep_and_export(tmp_path, capsys):
@@ -437,13 +486,15 @@ def test_local_pool_survives_a_killed_worker(tmp_path):
     text = RESPONSE_SWEEP.replace("chunk = 2", "chunk = 1")
     p = write(tmp_path, text)
     out = tmp_path / "pk.zarr"
+    gate = tmp_path / "gate"
     proc = _start_cli(["sweep", str(p), "--out", str(out), "--no-progress", "--workers", "2"],
-                      delay=0.3)
+                      gate, passes=1)
     try:
         _wait_for_points(proc, out, 1)
         kids = _pool_workers(proc.pid)
         assert kids, "no pool worker found"
-        os.kill(kids[0], signal.SIGKILL)
+        os.kill(kids[0], signal.SIGKILL)  # both workers wait at the gate: the run is not over
+        _open_gate(gate)
         o, e = proc.communicate(timeout=WAIT_S)
     finally:
         if proc.poll() is None:

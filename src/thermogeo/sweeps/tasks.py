@@ -30,9 +30,18 @@ import numpy as np
 
 from thermogeo.sweeps.spec import SweepSpec, make_loop, make_region
 
-#: Seconds every task sleeps before computing. A fault-injection knob for tests and demos of
+#: Seconds every task sleeps before computing. A fault-injection knob for demos of
 #: interruption and worker loss (read from the environment of the worker process).
 DELAY_ENV = "THERMOGEO_SWEEP_TASK_DELAY"
+#: Fault injection without timing (tests): a directory shared by all workers. Every task takes
+#: a numbered ticket there (a file created exclusively); the first ``GATE_PASS_ENV`` tickets
+#: run, later tasks wait until the file ``GATE_OPEN`` exists in the directory. A worker
+#: interrupted (SIGINT) while it waits lets every later task of that process through, so an
+#: interrupted pool can drain the tasks already queued to it and exit.
+GATE_ENV = "THERMOGEO_SWEEP_TASK_GATE"
+GATE_PASS_ENV = "THERMOGEO_SWEEP_TASK_GATE_PASS"
+GATE_OPEN = "open"
+GATE_POLL_S = 0.01
 BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
             "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 MESSAGE_CHARS = 400
@@ -131,6 +140,7 @@ def run_chunk(spec: SweepSpec, block: tuple, todo: np.ndarray | None = None) -> 
     delay = float(os.environ.get(DELAY_ENV, "0") or 0)
     if delay > 0:
         time.sleep(delay)
+    _gate()
     shape = tuple(s.stop - s.start for s in block)
     todo = np.ones(shape, bool) if todo is None else np.asarray(todo, bool)
     status = np.full(shape, STATUS_MISSING, dtype=f"<U{len(STATUS_ERROR)}")
@@ -155,6 +165,35 @@ def run_chunk(spec: SweepSpec, block: tuple, todo: np.ndarray | None = None) -> 
                                    traceback.format_exc(limit=2))
     res.elapsed = time.perf_counter() - t0
     return res
+
+
+_gate_interrupted = False
+
+
+def _gate() -> None:
+    """Take a ticket of the :data:`GATE_ENV` directory; wait for ``GATE_OPEN`` unless the
+    ticket is among the first :data:`GATE_PASS_ENV` (no-op when the variable is unset)."""
+    global _gate_interrupted
+    gate = os.environ.get(GATE_ENV, "")
+    if not gate or _gate_interrupted:
+        return
+    passes = int(os.environ.get(GATE_PASS_ENV, "0") or 0)
+    ticket = 0
+    while True:
+        try:
+            os.close(os.open(os.path.join(gate, f"ticket-{ticket}"),
+                             os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            break
+        except FileExistsError:
+            ticket += 1
+    if ticket < passes:
+        return
+    try:
+        while not os.path.exists(os.path.join(gate, GATE_OPEN)):
+            time.sleep(GATE_POLL_S)
+    except KeyboardInterrupt:
+        _gate_interrupted = True
+        raise
 
 
 def _clip(text: str) -> str:
