@@ -22,7 +22,7 @@ from thermogeo.lindblad.blocks import (block_structure, block_superop, dense_fro
 from thermogeo.lindblad.generator import generator
 from thermogeo.linalg.bohr import BohrGroups
 from thermogeo.numerics import Numerics
-from thermogeo.response import structured
+from thermogeo.lindblad import backend, structured
 from thermogeo.response.structured import BlockSolve, steady_state
 
 # Dense and structured kernels solve the same linear systems with different factorisations:
@@ -202,19 +202,19 @@ def test_automatic_choice_and_state_size_limit(monkeypatch):
     steady state is left out above STATE_MAX_DIM."""
     m = heisenberg(3, "chain", uniform=True)
     calls = []
-    real = structured.structured_chunk
 
-    def spy(*args, **kw):
-        calls.append(1)
-        return real(*args, **kw)
+    class Spy(structured.BlockFrozen):
+        def __init__(self, *args, **kw):
+            calls.append(1)
+            super().__init__(*args, **kw)
 
-    monkeypatch.setattr(structured, "structured_chunk", spy)
+    monkeypatch.setattr(backend, "BlockFrozen", Spy)
     tg.response(m, numerics=Numerics(dense_max_qubits=3))
     assert not calls
     r = tg.response(m, numerics=Numerics(dense_max_qubits=2))
     assert calls and r.steady_state is not None
-    monkeypatch.setattr(structured, "STATE_MAX_DIM", 4)
-    r = tg.response(m, plane=("Bx", "Bz"), numerics=STRUCT)
+    r = tg.response(m, plane=("Bx", "Bz"),
+                    numerics=Numerics(kernel="structured", state_max_dim=4))
     assert r.steady_state is None
     assert "rotor" in r.to_dataset()
 

@@ -27,10 +27,8 @@ from functools import cache
 import numpy as np
 
 from thermogeo import Bath, Machine, Ohmic, exchange, graph_edges
-from thermogeo.linalg.steady import steady_solve
-from thermogeo.lindblad.generator import generator
 from thermogeo.numerics import Numerics
-from thermogeo.response.derivatives import differentiable
+from thermogeo.lindblad.dense import DenseFrozen
 
 SEED = 20261128
 FD_STEP = 1e-4  # step of the finite-difference curl computed in the tests
@@ -161,10 +159,9 @@ def point_quality(machine: Machine, lam: np.ndarray, numerics: Numerics | None =
     tol = 1e3 * numerics.degeneracy_tol * np.maximum(1.0, np.abs(E).max(-1))
     ok = np.array([_gaps_ok(e, t) for e, t in zip(E, tol)])
     if ok.any():
-        gen = generator(machine, lam[ok], numerics)
-        ss = steady_solve(gen.L, numerics.uniqueness_rcond)
-        ok[ok] = (ss.rcond > MIN_RCOND) & differentiable(
-            gen, 1e3 * numerics.degeneracy_tol).all(-1)
+        fg = DenseFrozen(machine, lam[ok], numerics)
+        ok[ok] = (fg.rcond > MIN_RCOND) & fg.differentiable(
+            fg.Vt, 1e3 * numerics.degeneracy_tol).all(-1)
     return ok
 
 

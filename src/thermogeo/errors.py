@@ -7,6 +7,8 @@ user may want to catch have their own classes.
 
 from __future__ import annotations
 
+import numpy as np
+
 
 class ModelError(ValueError):
     """A machine description (Python or TOML) is malformed.
@@ -21,6 +23,17 @@ class NonUniqueSteadyStateError(RuntimeError):
     Typical cause: the couplings leave a symmetry sector dark (e.g. ``X0 + X1`` and
     ``Z0 + Z1`` on a Heisenberg dimer never touch the singlet).
     """
+
+    @classmethod
+    def at(cls, machine, points, rcond: float, threshold: float) -> NonUniqueSteadyStateError:
+        """The error for ``points (n, k)`` of ``machine`` (up to three named in the message)."""
+        pts = np.asarray(points, dtype=float).reshape(-1, len(machine.parameter_names))
+        named = [dict(zip(machine.parameter_names, p.round(12).tolist())) for p in pts[:3]]
+        where = f"{len(pts)} point(s), e.g. {named}" if len(pts) > 1 else f"{named[0]}"
+        return cls(
+            f"the steady state is not unique at {where} (rcond {rcond:.2e} < "
+            f"{threshold:.0e}): the couplings leave part of the state space dark (a symmetry "
+            "sector no bath reaches); break the symmetry in the couplings or the Hamiltonian")
 
 
 class InsufficientMemoryError(MemoryError):

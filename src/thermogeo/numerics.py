@@ -44,6 +44,10 @@ class Numerics:
         Only highly degenerate spectra (uniform fields on all-to-all graphs: collective spin
         multiplets) have such blocks. Default 256 (measured at 8 qubits: 4.1 s matrix-free
         against 25 s with 4096 and 46 s with every block stored).
+    state_max_dim : int
+        Largest dimension ``d`` for which :func:`thermogeo.response` returns the lab-frame
+        steady state (one ``d x d`` matrix per point); above it ``steady_state`` is None
+        (:func:`thermogeo.response.structured.steady_state` gives it at any size). Default 1024.
     """
 
     degeneracy_tol: float = 1e-9
@@ -53,6 +57,7 @@ class Numerics:
     kernel: str = "auto"
     dense_max_qubits: int = 3
     dense_block_max: int = 256
+    state_max_dim: int = 1024
 
     def __post_init__(self):
         if not 0 < self.degeneracy_tol < 1e-2:
@@ -71,6 +76,17 @@ class Numerics:
                              f"{self.dense_block_max!r}")
         if self.chunk_bytes < 2**20:
             raise ModelError(f"chunk_bytes: expected at least 1 MiB, got {self.chunk_bytes}")
+
+    def derivative_method(self, machine) -> str:
+        """``derivative`` resolved for ``machine``: ``"gibbs"`` or ``"general"`` (``"auto"``
+        is Gibbs when every bath has the same temperature); ``"gibbs"`` at unequal
+        temperatures is refused."""
+        if self.derivative == "auto":
+            return "gibbs" if machine.equal_temperatures else "general"
+        if self.derivative == "gibbs" and not machine.equal_temperatures:
+            raise ValueError("numerics.derivative: 'gibbs' needs equal bath temperatures; got "
+                             f"{dict(zip(machine.bath_names, machine.temperatures))}")
+        return self.derivative
 
     def use_dense(self, qubits: int) -> bool:
         """Whether the dense kernels serve a machine of this many qubits."""

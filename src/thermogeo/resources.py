@@ -19,22 +19,12 @@ import sys
 
 import numpy as np
 
-from thermogeo.lindblad.blocks import BlockStructure, block_structure, matrix_free
+from thermogeo.lindblad.blocks import BlockStructure, block_structure
+from thermogeo.lindblad.structured import (estimate_response_bytes,
+                                           free_block_sizes)
 from thermogeo.linalg.bohr import bohr_groups
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
-
-#: Elements of the temporaries the block kernels build at once (``_CHUNK`` of
-#: :mod:`thermogeo.lindblad.blocks`), and the number of 8-byte index / value arrays of that
-#: length alive together while a chunk of block entries is filled (counted in ``_entries``).
-CHUNK_ELEMENTS = 2**20
-CHUNK_ARRAYS = 10
-#: Small-block inverses are kept when they take at most this many bytes
-#: (``INVERSE_BUDGET_BYTES`` of the structured kernel).
-INVERSE_BUDGET_BYTES = 2 * 2**30
-#: The lab-frame steady state is returned by the structured kernel up to this dimension.
-STATE_MAX_DIM = 1024
-
 
 def peak_memory_bytes() -> int:
     """Peak resident set size of this process so far, in bytes.
@@ -64,112 +54,6 @@ def _point(machine: Machine, lam) -> np.ndarray:
     if not np.all(np.isfinite(lam)):
         raise ValueError(f"lam: expected finite values, got {lam.tolist()}")
     return lam
-
-
-def estimate_response_bytes(d: int, d0: int, n_single: int, multi_sizes: dict[int, int], *,
-                            parameters: int, derivatives: int, baths: int, plane: bool,
-                            real: bool, method: str = "gibbs", free_sizes=()
-                            ) -> dict[str, int]:
-    """Bytes of the arrays of one structured pointwise response, by component.
-
-    Counted from ``thermogeo.response.structured._point`` (one point, structured kernel),
-    with ``s`` the item size of the eigenframe arrays (8 real, 16 complex), ``k`` parameters,
-    ``n`` differentiated parameters, ``S2 = sum over small blocks of size^2``::
-
-        held   = s d^2 (U) + 24 d^2 (frequencies, labels, element index) + 8 d^2 (omega)
-               + k s d^2 (V~_i) + n (s + 8) d^2 (X_i, dW_i)
-               + s (d0^2 + n1 + S2) (dissipator blocks) + 16 n d0^2 (zero-block dL_i)
-               + s d0^2 (LU of the zero block) + 32 k d^2 (d rho_0 and z = L^D d rho_0)
-               + 16 S2 (small-block inverses, general method, if <= 2 GiB)
-               + 16 d^2 (lab-frame steady state, d <= 1024)
-        peak   = held + max(transients)
-        transients: eigh 3 s d^2; Bohr grouping 100 d^2; per bath 3 s d^2 + 16 d^2
-                    + s d0^2 + 16 d0^2 + block fill; zero-block system 32 d0^2;
-                    rotor commutators (level rows and columns) 64 d sqrt(d0).
-        block fill: 80 bytes per entry of the largest chunk of block entries built at once,
-                    max(d (d0 - d), min(2^20, (d0 - d)^2), min(2^20, count s^2) per size).
-
-    Blocks whose size is in ``free_sizes`` are matrix-free
-    (:mod:`thermogeo.lindblad.levels`): they store no entries; instead the eigenframe couplings
-    are kept (``m s d^2``, plus ``n m s d^2`` for the derivative terms when the zero block is
-    matrix-free), their level-pair products are cached (``<= m s d^2``), and GMRES holds
-    ``GMRES_RESTART + 6`` complex vectors of the largest matrix-free set of blocks.
-
-    Parameters
-    ----------
-    d, d0, n_single : int
-        Dimension, zero-block size, number of one-element blocks.
-    multi_sizes : dict
-        ``{size: count}`` of the blocks of size > 1 other than the zero block.
-    parameters, derivatives, baths : int
-        ``k``, ``n`` (all parameters with the general method, the rotor plane with the Gibbs
-        one) and ``m``.
-    plane : bool
-        Whether the rotor is computed.
-    real : bool
-        ``H`` and the couplings are real (the kernels then work in real arithmetic).
-    method : {"gibbs", "general"}
-    free_sizes : collection of int
-        Sizes of the blocks (``d0`` for the zero block) that are matrix-free
-        (:func:`free_block_sizes`); default none.
-
-    Returns
-    -------
-    dict
-        Component name -> bytes, with ``"total"`` the estimated peak.
-    """
-    from thermogeo.lindblad.levels import GMRES_RESTART
-
-    s = 8 if real else 16
-    k, n, d2 = parameters, derivatives, d * d
-
-    def big(size):
-        return size in free_sizes
-
-    free = [d0] * big(d0) + [size * count for size, count in multi_sizes.items() if big(size)]
-    multi_sizes = {size: count for size, count in multi_sizes.items() if not big(size)}
-    z2 = 0 if big(d0) else d0 * d0
-    S2 = sum(size * size * count for size, count in multi_sizes.items())
-    held = {
-        "eigenvectors": s * d2,
-        "block structure": 24 * d2 + 8 * d2,
-        "eigenframe V_i": k * s * d2,
-        "perturbation X_i": n * (s + 8) * d2,
-        "dissipator blocks": s * (z2 + n_single + S2),
-        "zero-block derivatives": 16 * n * z2,
-        "zero-block LU": s * z2,
-        "d rho_0 and z": 32 * k * d2,
-        "small-block inverses": (16 * S2 if method == "general"
-                                 and 16 * S2 <= INVERSE_BUDGET_BYTES else 0),
-        "steady state": 16 * d2 if d <= STATE_MAX_DIM else 0,
-    }
-    if free:
-        held["matrix-free blocks"] = (2 * baths * s * d2 + baths * n * s * d2 * big(d0)
-                                      + 16 * (GMRES_RESTART + 6) * max(free))
-    coh = d0 - d if z2 else 0
-    fill = 8 * CHUNK_ARRAYS * max([d * coh, min(CHUNK_ELEMENTS, coh * coh)]
-                                  + [min(CHUNK_ELEMENTS, size * size * count)
-                                     for size, count in multi_sizes.items()])
-    transient = {
-        "eigh": 3 * s * d2,
-        "Bohr grouping": 100 * d2,
-        "bath loop": 3 * s * d2 + 16 * d2 + s * z2 + 16 * z2 + fill,
-        "zero-block system": 32 * z2,
-        "rotor commutators": 64 * d * int(np.sqrt(d0)) if plane and d0 > d else 0,
-    }
-    out = dict(held)
-    top = max(transient, key=transient.get)
-    out[f"transient ({top})"] = transient[top]
-    out["total"] = int(sum(held.values()) + transient[top])
-    return {key: int(v) for key, v in out.items()}
-
-
-def free_block_sizes(st: BlockStructure, numerics: Numerics) -> set[int]:
-    """Sizes of the Bohr blocks that the structured kernels apply matrix-free
-    (:func:`thermogeo.lindblad.blocks.matrix_free`; ``d0`` stands for the zero block)."""
-    dmax = numerics.dense_block_max
-    out = {st.d0} if matrix_free(st, st.zero, dmax) else set()
-    return out | {i.shape[1] for i in st.multi if matrix_free(st, i[0], dmax)}
 
 
 def structure_summary(machine: Machine, lam=None, numerics: Numerics | None = None, *,

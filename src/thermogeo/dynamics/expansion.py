@@ -31,12 +31,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from thermogeo.dynamics.frozen import frozen_path
-from thermogeo.errors import SecularApproximationWarning
-from thermogeo.dynamics.periodic import check_period
+from thermogeo.errors import NonUniqueSteadyStateError, SecularApproximationWarning
+from thermogeo.lindblad.backend import frozen_chunks, uses_dense
+from thermogeo.lindblad.frozen import steady_derivative
+from thermogeo.dynamics.grid import check_period
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
-from thermogeo.response import response
 
 DEFAULT_NODES_SMOOTH = 256
 """Equispaced nodes (trapezoid) for a smooth loop."""
@@ -118,13 +118,19 @@ def path_expansion(machine: Machine, loop, nodes: int | None = None,
                    numerics: Numerics | None = None) -> PathExpansion:
     """First- and second-order expansion coefficients at the loop's quadrature nodes.
 
+    Written once over the frozen-generator backends (:mod:`thermogeo.lindblad.backend`):
+    the nodes are taken in the backend's chunks, each differentiated along its own velocity;
+    ``z'`` by spectral differentiation of the lab-frame ``z``; ``Tr[H D_a L^D z']`` by
+    :meth:`~thermogeo.lindblad.frozen.FrozenGenerator.heat_drazin` of each node, kept after
+    the first pass in its released (small) form.
+
     Parameters
     ----------
     machine : Machine
     loop : Loop
     nodes : int, optional
         Nodes of ``loop.quadrature`` (smooth loops: total, default 256; otherwise per smooth
-        piece, default 48).
+        piece, default 48; fewer for very large machines, see :data:`STRUCTURED_PATH_BYTES`).
     numerics : Numerics, optional
 
     Returns
@@ -134,45 +140,79 @@ def path_expansion(machine: Machine, loop, nodes: int | None = None,
     numerics = numerics or Numerics()
     if nodes is None:
         nodes = DEFAULT_NODES_SMOOTH if loop.smooth else DEFAULT_NODES_PIECE
-        if not numerics.use_dense(machine.qubits):
+        if not uses_dense(machine, numerics):
             nodes = _structured_nodes(machine.dim, nodes, loop.smooth)
     if not (isinstance(nodes, (int, np.integer)) and nodes >= 4):
         raise ValueError(f"nodes: expected an integer >= 4, got {nodes!r}")
     s, w = loop.quadrature(int(nodes))
     lam, vel = loop.points(machine, s), loop.velocity(machine, s)
-    if not numerics.use_dense(machine.qubits):
-        return _structured_path_expansion(machine, loop, s, w, lam, vel, numerics)
-    r = response(machine, lam, numerics=numerics)  # one batched call: Lambda, G, J, dS
-    j1 = np.einsum("nmk,nk->nm", r.heat_response, vel)
-    p1 = np.einsum("ni,nij,nj->n", vel, r.G, vel)
-    Vmean = np.einsum("nab,kba->nk", r.steady_state, machine.V).real
-    p0 = np.einsum("nk,nk->n", Vmean, vel)
-    if machine.equal_temperatures:
-        T_dS = float(machine.temperatures[0]) * np.einsum("nk,nk->n", r.entropy_gradient, vel)
-    else:
-        T_dS = np.full(len(s), np.nan)
-    fp = frozen_path(machine, lam, vel, numerics)
-    d = machine.dim
-    z_lab = fp.lab(fp.z)
-    dz_lab, ends = _derivative(loop, s, z_lab)
-    j2 = np.einsum("nmc,nc->nm", fp.rows, fp.ss.drazin_apply(fp.eig(dz_lab))).real
+    n, m, d = len(s), len(machine.baths), machine.dim
+    method = numerics.derivative_method(machine)
+    J, j1 = np.zeros((n, m)), np.zeros((n, m))
+    p0, p1, e1, TdS = np.zeros(n), np.zeros(n), np.zeros(n), np.full(n, np.nan)
+    z_lab = np.empty((n, d, d), complex)
+    kept, kinks = [], 0
     diag = np.arange(d) * (d + 1)
-    e1 = np.einsum("na,na->n", fp.gen.E, fp.z[:, diag]).real
+    dirs = vel[:, None, :]
+    for sl, fg in frozen_chunks(machine, lam, numerics,
+                                dirs if method == "general" else None):
+        Vd = fg.direction_operators(dirs[sl])  # (b, 1, d, d)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            if method == "gibbs":  # L^D d rho_0 in the pass that inverts the small blocks
+                drho = steady_derivative(fg, Vd, method)
+                z = fg.drazin(drho)
+            if not np.all(fg.unique):
+                raise NonUniqueSteadyStateError.at(machine, lam[sl][~fg.unique],
+                                                   float(np.min(fg.rcond)),
+                                                   numerics.uniqueness_rcond)
+            if method == "general":
+                drho = steady_derivative(fg, Vd, method)
+                z = fg.drazin(drho)
+        rho = fg.rho0[:, None]
+        J[sl] = fg.heat(rho)[:, 0]
+        j1[sl] = fg.heat(z)[:, 0]
+        p0[sl] = fg.trace(Vd, rho)[:, 0, 0].real
+        p1[sl] = fg.trace(Vd, z)[:, 0, 0].real
+        e1[sl] = np.einsum("ba,ba->b", fg.E, z[:, 0, diag]).real
+        if machine.equal_temperatures:
+            _, log = fg.entropy()
+            TdS[sl] = float(machine.temperatures[0]) * fg.entropy_gradient(log, drho)[:, 0]
+        kinks += int((~fg.differentiable(Vd, 1e3 * numerics.degeneracy_tol)).sum())
+        z_lab[sl] = fg.to_lab(z.reshape(-1, 1, d, d))[:, 0]
+        fg.release()
+        kept.append((sl, fg))
+        del z, drho, rho
+    # the spectral derivative as an explicit (n, n) matrix, applied chunk by chunk: no
+    # (n, d, d) temporaries besides z itself
+    Dmat, ends_mat = _derivative(loop, s, np.eye(n, dtype=complex))
+    j2 = np.zeros((n, m))
+    for sl, fg in kept:
+        dz = fg.to_eig(np.tensordot(Dmat[sl], z_lab, axes=(1, 0))[:, None])
+        j2[sl] = fg.heat_drazin(dz.reshape(dz.shape[0], 1, d * d))[:, 0]
+    del kept
     de1, _ = _derivative(loop, s, e1.astype(complex))
-    m = len(machine.baths)
     jump = np.zeros(m)
     corners = np.asarray(loop.breakpoints(), dtype=float)[:-1]
-    if ends is None:
+    if ends_mat is None:
         corners = corners[:0]
-    else:
-        dz = ends[:, 0] - np.roll(ends[:, 1], 1, axis=0)  # start of piece p - end of p-1
+    else:  # relaxation back to the slow manifold after each corner (the jump of z)
+        jumpw = ends_mat[:, 0] - np.roll(ends_mat[:, 1], 1, axis=0)  # (corners, n)
         lam_c = loop.points(machine, corners)
-        fc = frozen_path(machine, lam_c, np.zeros_like(lam_c), numerics)
-        jump = np.einsum("cmx,cx->m", fc.rows,
-                         fc.ss.drazin_apply(fc.eig(dz))).real
-    return PathExpansion(s=s, weights=w, lam=lam, velocity=vel, heat_current=r.heat_current,
-                         j1=j1, j2=j2, p0=p0, p1=p1, T_dS_ds=T_dS, e1=e1, de1=de1.real,
-                         jump_heat=jump, corners=corners)
+        for sl, fc in frozen_chunks(machine, lam_c, numerics):
+            if not np.all(fc.unique):
+                raise NonUniqueSteadyStateError.at(machine, lam_c[sl][~fc.unique],
+                                                   float(np.min(fc.rcond)),
+                                                   numerics.uniqueness_rcond)
+            dz = fc.to_eig(np.tensordot(jumpw[sl], z_lab, axes=(1, 0))[:, None])
+            jump += fc.heat_drazin(dz.reshape(dz.shape[0], 1, d * d))[:, 0].sum(axis=0)
+    if kinks:  # as thermogeo.response warns
+        warnings.warn(
+            f"at {kinks} node(s) of the loop the velocity splits degenerate Bohr frequencies: "
+            "the secular generator is not differentiable there and the expansion is "
+            "one-sided", SecularApproximationWarning, stacklevel=2)
+    return PathExpansion(s=s, weights=w, lam=lam, velocity=vel, heat_current=J, j1=j1, j2=j2,
+                         p0=p0, p1=p1, T_dS_ds=TdS, e1=e1, de1=de1.real, jump_heat=jump,
+                         corners=corners)
 
 
 STRUCTURED_PATH_BYTES = 4 * 2**30
@@ -189,72 +229,6 @@ def _structured_nodes(d: int, default: int, smooth: bool) -> int:
         return default
     floor = 16 if smooth else 8
     return max(floor, 2 ** int(np.floor(np.log2(max(fit, 1)))))
-
-
-def _structured_path_expansion(machine, loop, s, w, lam, vel, numerics) -> PathExpansion:
-    """:func:`path_expansion` with the structured kernels (no ``d^2 x d^2`` matrix): one
-    :func:`~thermogeo.response.structured.frozen_point` per node along its velocity; ``z'`` by
-    the same spectral differentiation of the lab-frame ``z``; ``Tr[H D_a L^D z']`` through the
-    left rows ``<<H|D_a L^D`` on the zero block."""
-    from thermogeo.response.structured import frozen_point
-
-    n, m = len(s), len(machine.baths)
-    d = machine.dim
-    J, j1 = np.zeros((n, m)), np.zeros((n, m))
-    p0, p1, e1, TdS = np.zeros(n), np.zeros(n), np.zeros(n), np.full(n, np.nan)
-    z_lab = np.empty((n, d, d), complex)
-    Us, left, zeros = [], [], []
-    kinks = 0
-    for j in range(n):
-        fp = frozen_point(machine, lam[j], vel[j], numerics, check=True)
-        kinks += not fp.differentiable
-        st = fp.structure
-        zf = fp.z.reshape(-1)
-        Vf = fp.Vt.reshape(-1)
-        J[j] = np.real(fp.rows @ fp.rho0)
-        j1[j] = np.real(fp.rows @ zf[st.zero])
-        p0[j] = np.real(np.vdot(Vf[st.zero], fp.rho0))
-        p1[j] = np.real(np.vdot(Vf, zf))
-        e1[j] = np.real(np.einsum("a,aa->", fp.E, fp.z))
-        if machine.equal_temperatures:
-            TdS[j] = float(machine.temperatures[0]) * fp.entropy_rate()
-        z_lab[j] = fp.to_lab(fp.z)
-        Us.append(fp.U)
-        left.append(fp.left_drazin_rows())
-        zeros.append(np.divmod(st.zero, d))
-        del fp
-    # the spectral derivative as an explicit (n, n) matrix, applied one node at a time: no
-    # (n, d, d) temporaries besides z itself
-    Dmat, ends_mat = _derivative(loop, s, np.eye(n, dtype=complex))
-    j2 = np.zeros((n, m))
-    for j in range(n):
-        a, b = zeros[j]
-        U = Us[j]
-        dz = np.tensordot(Dmat[j], z_lab, axes=(0, 0))
-        ZU = dz @ U
-        del dz
-        y0 = np.einsum("ia,ia->a", np.conj(U[:, a]), ZU[:, b])  # (U^+ z' U) on the zero block
-        j2[j] = np.real(left[j] @ y0)
-    de1, _ = _derivative(loop, s, e1.astype(complex))
-    jump = np.zeros(m)
-    corners = np.asarray(loop.breakpoints(), dtype=float)[:-1]
-    if ends_mat is None:
-        corners = corners[:0]
-    else:
-        jumpw = ends_mat[:, 0] - np.roll(ends_mat[:, 1], 1, axis=0)  # (corners, n)
-        lam_c = loop.points(machine, corners)
-        for c in range(len(corners)):
-            fc = frozen_point(machine, lam_c[c], np.zeros_like(lam_c[c]), numerics, check=True)
-            y = fc.to_eig(np.tensordot(jumpw[c], z_lab, axes=(0, 0))).reshape(-1)
-            jump += np.real(fc.left_drazin_rows() @ y[fc.structure.zero])
-    if kinks:  # as thermogeo.response warns for the dense kernels
-        warnings.warn(
-            f"at {kinks} node(s) of the loop the velocity splits degenerate Bohr frequencies: "
-            "the secular generator is not differentiable there and the expansion is "
-            "one-sided", SecularApproximationWarning, stacklevel=3)
-    return PathExpansion(s=s, weights=w, lam=lam, velocity=vel, heat_current=J, j1=j1, j2=j2,
-                         p0=p0, p1=p1, T_dS_ds=TdS, e1=e1, de1=de1.real, jump_heat=jump,
-                         corners=corners)
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,15 @@
-"""Frozen-parameter quantities along a path, in the lab frame, shared by the exact and the
-expanded dynamics.
+"""Frozen-parameter quantities along a path, in the lab frame, for the exact dynamics.
 
 At path nodes with parameters ``lam (n, k)`` and velocities ``lam' = d lam / ds (n, k)``::
 
     rho_0            steady state, L rho_0 = 0, Tr rho_0 = 1
     d_s rho_0        = sum_i lam'_i d_i rho_0  (exact: Daleckii-Krein at equal temperatures,
-                       -L^D (d_i L) rho_0 otherwise; docs/theory.md section 4)
+                       -L^D (d_s L) rho_0 otherwise; docs/theory.md section 4)
     z                = L^D d_s rho_0           (first-order state per unit 1/tau: rho_1 = z / tau)
 
-Built from :func:`thermogeo.generator`, :func:`thermogeo.linalg.steady.steady_solve` and
-:mod:`thermogeo.response.derivatives` (the same building blocks as
-:func:`thermogeo.response`, which does not expose ``z``).
+A view of the dense backend (:class:`~thermogeo.lindblad.dense.DenseFrozen`) differentiated
+along the velocity, through the same :func:`~thermogeo.lindblad.frozen.steady_derivative` as
+every other quantity; the exact solvers need its superoperators (``gen.L``, ``gen.D``).
 """
 
 from __future__ import annotations
@@ -20,13 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from thermogeo.errors import NonUniqueSteadyStateError
-from thermogeo.lindblad.generator import Generator, generator
-from thermogeo.lindblad.observables import energy_rows
-from thermogeo.linalg.steady import SteadySolve, steady_solve
+from thermogeo.lindblad.dense import DenseFrozen
+from thermogeo.lindblad.frozen import steady_derivative
+from thermogeo.lindblad.generator import Generator
+from thermogeo.linalg.steady import SteadySolve
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
-from thermogeo.response.derivatives import (dissipator_derivatives, gibbs_derivative,
-                                            hamiltonian_derivative, perturbation_generator)
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,31 +67,16 @@ def frozen_path(machine: Machine, lam: np.ndarray, vel: np.ndarray,
     """
     numerics = numerics or Numerics()
     lam = np.asarray(lam, dtype=float)
-    gen = generator(machine, lam, numerics)
+    dirs = np.asarray(vel, dtype=float)[:, None, :]
+    method = numerics.derivative_method(machine)
+    fg = DenseFrozen(machine, lam, numerics, dirs if method == "general" else None)
+    if not np.all(fg.unique):
+        raise NonUniqueSteadyStateError.at(machine, lam[~fg.unique], float(np.min(fg.rcond)),
+                                           numerics.uniqueness_rcond)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        ss = steady_solve(gen.L, numerics.uniqueness_rcond)  # non-unique points are NaN
-    if not np.all(ss.unique):
-        raise NonUniqueSteadyStateError(
-            f"the steady state is not unique at {int((~ss.unique).sum())} node(s) of the path "
-            f"(rcond {np.nanmin(ss.rcond):.2e} < {numerics.uniqueness_rcond:.0e}): the "
-            "couplings leave part of the state space dark; break the symmetry")
-    method = numerics.derivative
-    if method == "auto":
-        method = "gibbs" if machine.equal_temperatures else "general"
-    if method == "gibbs":
-        if not machine.equal_temperatures:
-            raise ValueError("numerics.derivative: 'gibbs' needs equal bath temperatures")
-        drho_i = gibbs_derivative(gen, float(machine.temperatures[0]))
-    else:
-        k = len(machine.parameters)
-        X = perturbation_generator(gen)
-        need = list(range(k))
-        dL = hamiltonian_derivative(gen, need) + dissipator_derivatives(
-            machine, gen, X, need).sum(axis=-3)
-        drho_i = -ss.drazin_apply(np.einsum("bnij,bj->bni", dL, ss.rho))
-    drho = np.einsum("bk,bkc->bc", vel, drho_i)
-    z = ss.drazin_apply(drho)
-    U = gen.U
+        drho = steady_derivative(fg, fg.direction_operators(dirs), method)
+        z = fg.drazin(drho)
+    U = fg.U
     d = U.shape[-1]
     W = np.einsum("...ac,...bd->...abcd", U, U.conj()).reshape(*U.shape[:-2], d * d, d * d)
-    return FrozenPath(gen=gen, ss=ss, W=W, rows=energy_rows(gen.E, gen.D), drho=drho, z=z)
+    return FrozenPath(gen=fg.gen, ss=fg.ss, W=W, rows=fg.rows, drho=drho[:, 0], z=z[:, 0])

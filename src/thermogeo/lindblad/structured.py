@@ -34,30 +34,36 @@ from __future__ import annotations
 import os
 import warnings
 import weakref
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 
-from thermogeo.errors import InsufficientMemoryError, NonUniqueSteadyStateError
+from thermogeo.errors import InsufficientMemoryError
 from thermogeo.lindblad.blocks import (BlockOperator, BlockStructure, block_structure,
                                        block_superop, empty_blocks, matrix_free, zero_block)
-from thermogeo.lindblad.levels import (GMRES_RTOL, IterativeSolveError, LevelBlock,
-                                       LevelOperator, gmres_solve, iterative_rcond, jacobi,
+from thermogeo.lindblad.levels import (GMRES_RESTART, GMRES_RTOL, IterativeSolveError, LevelOperator, gmres_solve, iterative_rcond, jacobi,
                                        level_rows, zero_preconditioner)
+from thermogeo.lindblad.frozen import FrozenGenerator
+from thermogeo.lindblad.observables import entropy_and_log
 from thermogeo.linalg.bohr import bohr_groups
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 
 #: Largest dimension for which :func:`structured_chunk` returns the lab-frame steady state.
-STATE_MAX_DIM = 1024
+STATE_MAX_DIM = Numerics().state_max_dim
 #: The inverses of the small Bohr blocks are kept (and reused by every Drazin solve) when
 #: they take at most this many bytes; otherwise each solve factorises them again.
 INVERSE_BUDGET_BYTES = 2 * 2**30
 #: Bohr blocks of at least this size are LU-factorised one by one (a third of the cost of an
 #: inverse); smaller ones are inverted as batches.
 LU_BLOCK = 48
+
+#: Elements of the temporaries the block kernels build at once (``_CHUNK`` of
+#: :mod:`thermogeo.lindblad.blocks`), and the number of 8-byte index / value arrays of that
+#: length alive together while a chunk of block entries is filled (counted in ``_entries``).
+CHUNK_ELEMENTS = 2**20
+CHUNK_ARRAYS = 10
 
 _SPARSE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -340,90 +346,108 @@ def _dense_comm(X: np.ndarray, R: sp.csr_matrix) -> np.ndarray:
     return np.asarray(XR - R @ X)
 
 
-def _levels(st: BlockStructure):
-    """Index arrays of the degenerate levels."""
-    for li in np.flatnonzero(st.level_size > 1):
-        yield st.level_members[st.level_start[li]:st.level_start[li] + st.level_size[li]]
+def estimate_response_bytes(d: int, d0: int, n_single: int, multi_sizes: dict[int, int], *,
+                            parameters: int, derivatives: int, baths: int, plane: bool,
+                            real: bool, method: str = "gibbs", free_sizes=()
+                            ) -> dict[str, int]:
+    """Bytes of the arrays of one structured pointwise response, by component.
+
+    Counted from :class:`BlockFrozen` (one point, structured kernel),
+    with ``s`` the item size of the eigenframe arrays (8 real, 16 complex), ``k`` parameters,
+    ``n`` differentiated parameters, ``S2 = sum over small blocks of size^2``::
+
+        held   = s d^2 (U) + 24 d^2 (frequencies, labels, element index) + 8 d^2 (omega)
+               + k s d^2 (V~_i) + n (s + 8) d^2 (X_i, dW_i)
+               + s (d0^2 + n1 + S2) (dissipator blocks) + 16 n d0^2 (zero-block dL_i)
+               + s d0^2 (LU of the zero block) + 32 k d^2 (d rho_0 and z = L^D d rho_0)
+               + 16 S2 (small-block inverses, general method, if <= 2 GiB)
+               + 16 d^2 (lab-frame steady state, d <= 1024)
+        peak   = held + max(transients)
+        transients: eigh 3 s d^2; Bohr grouping 100 d^2; per bath 3 s d^2 + 16 d^2
+                    + s d0^2 + 16 d0^2 + block fill; zero-block system 32 d0^2;
+                    rotor commutators (level rows and columns) 64 d sqrt(d0).
+        block fill: 80 bytes per entry of the largest chunk of block entries built at once,
+                    max(d (d0 - d), min(2^20, (d0 - d)^2), min(2^20, count s^2) per size).
+
+    Blocks whose size is in ``free_sizes`` are matrix-free
+    (:mod:`thermogeo.lindblad.levels`): they store no entries; instead the eigenframe couplings
+    are kept (``m s d^2``, plus ``n m s d^2`` for the derivative terms when the zero block is
+    matrix-free), their level-pair products are cached (``<= m s d^2``), and GMRES holds
+    ``GMRES_RESTART + 6`` complex vectors of the largest matrix-free set of blocks.
+
+    Parameters
+    ----------
+    d, d0, n_single : int
+        Dimension, zero-block size, number of one-element blocks.
+    multi_sizes : dict
+        ``{size: count}`` of the blocks of size > 1 other than the zero block.
+    parameters, derivatives, baths : int
+        ``k``, ``n`` (all parameters with the general method, the rotor plane with the Gibbs
+        one) and ``m``.
+    plane : bool
+        Whether the rotor is computed.
+    real : bool
+        ``H`` and the couplings are real (the kernels then work in real arithmetic).
+    method : {"gibbs", "general"}
+    free_sizes : collection of int
+        Sizes of the blocks (``d0`` for the zero block) that are matrix-free
+        (:func:`free_block_sizes`); default none.
+
+    Returns
+    -------
+    dict
+        Component name -> bytes, with ``"total"`` the estimated peak.
+    """
+    s = 8 if real else 16
+    k, n, d2 = parameters, derivatives, d * d
+
+    def big(size):
+        return size in free_sizes
+
+    free = [d0] * big(d0) + [size * count for size, count in multi_sizes.items() if big(size)]
+    multi_sizes = {size: count for size, count in multi_sizes.items() if not big(size)}
+    z2 = 0 if big(d0) else d0 * d0
+    S2 = sum(size * size * count for size, count in multi_sizes.items())
+    held = {
+        "eigenvectors": s * d2,
+        "block structure": 24 * d2 + 8 * d2,
+        "eigenframe V_i": k * s * d2,
+        "perturbation X_i": n * (s + 8) * d2,
+        "dissipator blocks": s * (z2 + n_single + S2),
+        "zero-block derivatives": 16 * n * z2,
+        "zero-block LU": s * z2,
+        "d rho_0 and z": 32 * k * d2,
+        "small-block inverses": (16 * S2 if method == "general"
+                                 and 16 * S2 <= INVERSE_BUDGET_BYTES else 0),
+        "steady state": 16 * d2 if d <= STATE_MAX_DIM else 0,
+    }
+    if free:
+        held["matrix-free blocks"] = (2 * baths * s * d2 + baths * n * s * d2 * big(d0)
+                                      + 16 * (GMRES_RESTART + 6) * max(free))
+    coh = d0 - d if z2 else 0
+    fill = 8 * CHUNK_ARRAYS * max([d * coh, min(CHUNK_ELEMENTS, coh * coh)]
+                                  + [min(CHUNK_ELEMENTS, size * size * count)
+                                     for size, count in multi_sizes.items()])
+    transient = {
+        "eigh": 3 * s * d2,
+        "Bohr grouping": 100 * d2,
+        "bath loop": 3 * s * d2 + 16 * d2 + s * z2 + 16 * z2 + fill,
+        "zero-block system": 32 * z2,
+        "rotor commutators": 64 * d * int(np.sqrt(d0)) if plane and d0 > d else 0,
+    }
+    out = dict(held)
+    top = max(transient, key=transient.get)
+    out[f"transient ({top})"] = transient[top]
+    out["total"] = int(sum(held.values()) + transient[top])
+    return {key: int(v) for key, v in out.items()}
 
 
-def _entropy_and_log(st: BlockStructure, R: sp.csr_matrix, floor: float = 1e-300):
-    """``S(rho)`` and the level blocks of ``ln rho`` for an eigenframe state in the zero block."""
-    p = np.real(R.diagonal())
-    logdiag = np.log(np.clip(p, floor, None))
-    S = -(np.clip(p, floor, None) * logdiag).sum()
-    blocks = []
-    for idx in _levels(st):
-        sub = R[idx][:, idx].toarray()
-        q, W = np.linalg.eigh(0.5 * (sub + sub.conj().T))
-        q = np.clip(q, floor, None)
-        lq = np.log(q)
-        S += -(q * lq).sum() + (np.clip(p[idx], floor, None) * logdiag[idx]).sum()
-        blocks.append((idx, (W * lq) @ np.conj(W.T)))
-    return S, logdiag, blocks
-
-
-def _entropy_gradient(logdiag, logblocks, drho: np.ndarray) -> np.ndarray:
-    """``dS = -Tr[ln rho_0 d rho_0]`` for eigenframe derivatives ``drho (k, d, d)``, from the
-    parts of ``ln rho_0`` returned by :func:`_entropy_and_log`; ``(k,)``."""
-    dS = -np.real(np.einsum("a,kaa->k", logdiag, drho))
-    for idx, lg in logblocks:
-        sub = drho[:, idx[:, None], idx[None, :]]
-        dS -= np.real(np.einsum("xy,kyx->k", lg, sub)
-                      - np.einsum("x,kxx->k", logdiag[idx], sub))
-    return dS
-
-
-def _gibbs_derivative(st: BlockStructure, E, Vt, T) -> np.ndarray:
-    """Daleckii-Krein ``d rho_0`` of the Gibbs state in the eigenframe, ``(d, d)``."""
-    x = -(E - E.min()) / T
-    p = np.exp(x)
-    p /= p.sum()
-    deg = st.level[:, None] == st.level[None, :]
-    dE = E[:, None] - E[None, :]
-    dp = p[:, None] - p[None, :]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        F = np.where(deg, -p[None, :] / T, dp / np.where(deg, 1.0, dE))
-    avg = np.real(np.einsum("n,nn->", p, Vt))
-    out = Vt * F
-    out[np.arange(len(E)), np.arange(len(E))] += p / T * avg
-    return out
-
-
-def _perturbation(st: BlockStructure, E, Vt) -> np.ndarray:
-    """``X_mn = V~_mn / (E_n - E_m)`` (zero inside degenerate levels), ``(d, d)``."""
-    deg = st.level[:, None] == st.level[None, :]
-    dE = E[None, :] - E[:, None]
-    return np.where(deg, 0.0, Vt / np.where(deg, 1.0, dE))
-
-
-def _differentiable(st: BlockStructure, Vt_list, tol: float) -> np.ndarray:
-    """``(k,)`` bool: no parameter splits a group of degenerate Bohr frequencies (as
-    :func:`thermogeo.response.derivatives.differentiable`, group by group)."""
-    lab = np.ascontiguousarray(st.label.T).reshape(-1)[st.order]  # element (a, b): label[b, a]
-    starts = np.flatnonzero(np.r_[True, np.diff(lab) != 0])
-    del lab
-    deg = (st.level[:, None] == st.level[None, :]) & ~np.eye(st.d, dtype=bool)
-    out = []
-    for Vt in Vt_list:
-        dE = np.real(np.diagonal(Vt))
-        dW = (dE[:, None] - dE[None, :]).reshape(-1)[st.order]
-        spread = np.maximum.reduceat(dW, starts) - np.minimum.reduceat(dW, starts)
-        mixing = np.abs(Vt[deg]).max() if deg.any() else 0.0
-        bad = max(spread.max(), mixing)
-        out.append(bad <= tol * (1.0 + np.abs(Vt).max()))
-    return np.array(out)
-
-
-def _steady_derivative(st, D, solver, R, Y0, Vt, X, F0) -> np.ndarray:
-    """``d rho_0 = -L^D (dL) rho_0`` in the eigenframe, ``(d, d)``, for one direction with
-    ``V~ = U^+ dH U``, its ``X`` (:func:`_perturbation`) and the zero block ``F0`` of the
-    frame-fixed part of ``dD``; ``R = rho~_0`` and ``Y0 = D rho~_0`` as sparse matrices."""
-    d = st.d
-    y = -1j * _dense_comm(Vt, R)
-    y.reshape(-1)[st.zero] += F0 @ solver.rho0
-    y += _dense_comm(X, Y0)
-    y -= D.apply(_dense_comm(X, R).reshape(-1)).reshape(d, d)
-    return -solver.drazin(y.reshape(1, -1)).reshape(d, d)
+def free_block_sizes(st: BlockStructure, numerics: Numerics) -> set[int]:
+    """Sizes of the Bohr blocks that the structured kernels apply matrix-free
+    (:func:`thermogeo.lindblad.blocks.matrix_free`; ``d0`` stands for the zero block)."""
+    dmax = numerics.dense_block_max
+    out = {st.d0} if matrix_free(st, st.zero, dmax) else set()
+    return out | {i.shape[1] for i in st.multi if matrix_free(st, i[0], dmax)}
 
 
 def available_memory_bytes() -> int:
@@ -443,9 +467,7 @@ def check_memory(machine: Machine, st: BlockStructure, derivatives: int,
                  numerics: Numerics | None = None) -> None:
     """Refuse a point whose Bohr blocks cannot be held: raise
     :class:`~thermogeo.errors.InsufficientMemoryError` when the estimate of
-    :func:`thermogeo.resources.estimate_response_bytes` exceeds the available memory."""
-    from thermogeo.resources import estimate_response_bytes, free_block_sizes
-
+    :func:`estimate_response_bytes` exceeds the available memory."""
     multi = {blk.shape[1]: blk.shape[0] for blk in st.multi}
     need = estimate_response_bytes(
         st.d, st.d0, len(st.single), multi, parameters=len(machine.parameters),
@@ -522,353 +544,234 @@ def _zero_row(Z, y: np.ndarray) -> np.ndarray:
     return level_rows(Z, y)
 
 
-def _point(machine: Machine, lam: np.ndarray, pidx, need, method, numerics: Numerics,
-           want_state: bool) -> dict:
-    """All response fields at one point ``lam (k,)`` (no leading batch axis)."""
-    d, m, k = machine.dim, len(machine.baths), len(machine.parameters)
-    E, U = _eigh(machine, lam)
-    groups = bohr_groups(E, numerics.degeneracy_tol)
-    st = block_structure(E, groups)
-    check_memory(machine, st, len(need), numerics)
-    omega = groups.omega
-    del groups
-    _, Vs, As = _sparse_operators(machine)
-    Vt = [_to_eigenframe(U, V) for V in Vs]
-    plane = list(pidx) if pidx is not None else []
-    X = {i: _perturbation(st, E, Vt[i]) for i in need}
-    dW = {}
-    for i in need:
-        dE = np.real(np.diagonal(Vt[i]))
-        dW[i] = dE[None, :] - dE[:, None]
-    d0 = st.d0
-    za, zb = np.divmod(st.zero, d)
-    same_level = st.level[za] == st.level[zb]
-    vlev = {x: np.where(same_level, Vt[x][zb, za], 0.0) for x in plane}
-
-    real = not np.iscomplexobj(U) and not any(np.iscomplexobj(A.data) for A in As)
-    D = empty_blocks(st, float if real else complex, numerics.dense_block_max)
-    rows = np.zeros((m, d0), complex)  # energy rows r_alpha on the zero block
-    rfix = {x: np.zeros((m, d0), complex) for x in plane}
-    q = {x: np.zeros((m, d0), complex) for x in plane}
-    F0 = {i: _zero_sum(D) for i in need}
-    rate_cache: dict = {}  # baths with equal spectral density and temperature share rates
-    dwr: dict = {}
-    for alpha, bath in enumerate(machine.baths):
-        At = _to_eigenframe(U, As[alpha])
-        g, drate = _rates(bath, omega, bool(need), rate_cache)
-        Za = _add_bath(D, g, At)
-        rows[alpha] = _zero_row(Za, E)
-        for x in plane:
-            q[x][alpha] = _zero_row(Za, vlev[x])
-        del Za
-        for i in need:
-            # X is anti-Hermitian, so X A~ = -(A~ X)^+ and [A~, X] = P + P^+ with P = A~ X
-            dA = At @ X[i]
-            dA += dA.conj().T.copy()
-            key = (id(drate), i)  # baths that share rates share drate * dW_i (the entry
-            if key not in dwr:  # keeps drate alive, so its id is not reused)
-                dwr[key] = (drate, drate * dW[i])
-            Fa = _zero_piece(D, [(dwr[key][1], At, At), (g, dA, At), (g, At, dA)])
-            _zero_add(F0[i], Fa)
-            if i in rfix:
-                rfix[i][alpha] = _zero_row(Fa, E)
-            del dA, Fa
-        del At, g
-    if method == "gibbs":
-        T = float(machine.temperatures[0])
-        drho = np.stack([_gibbs_derivative(st, E, Vt[i], T) for i in range(k)])
-        solver = BlockSolve(D, numerics.uniqueness_rcond, rhs=drho.reshape(k, d * d),
-                            keep_inverses=False)
-    else:
-        solver = BlockSolve(D, numerics.uniqueness_rcond)
-    diff = _differentiable(st, Vt, 1e3 * numerics.degeneracy_tol)
-    if not solver.unique:  # no solve on a singular block: every field NaN
-        nan = np.full((k,), np.nan)
-        return dict(spectrum=E, steady_state=(np.full((d, d), np.nan, complex) if want_state
-                                              else None),
-                    heat_current=np.full(m, np.nan), entropy=np.float64(np.nan),
-                    entropy_gradient=nan, heat_response=np.full((m, k), np.nan),
-                    G=np.full((k, k), np.nan),
-                    rotor=np.full(m, np.nan) if pidx is not None else None,
-                    rcond=np.float64(solver.rcond), unique=np.bool_(False), differentiable=diff)
-    x0 = solver.rho0
-    R = _zero_to_sparse(st, x0)
-    J = np.real(rows @ x0)
-    S, logdiag, logblocks = _entropy_and_log(st, R)
-
-    if method != "gibbs":
-        Y0 = _zero_to_sparse(st, D.zero @ x0)  # D rho_0, inside the zero block
-        drho = np.stack([_steady_derivative(st, D, solver, R, Y0, Vt[i], X[i], F0[i])
-                         for i in range(k)])
-    if solver.rhs_solution is not None:
-        z = solver.rhs_solution.reshape(k, d, d)
-    else:
-        z = solver.drazin(drho.reshape(k, d * d)).reshape(k, d, d)
-    z0 = z.reshape(k, d * d)[:, st.zero]
-    Lam = np.real(rows @ z0.T)  # (m, k)
-    # G_ij = Tr[V~_i z_j] = vdot(V~_i, z_j) since V~_i is Hermitian
-    G = np.real(np.array([[np.vdot(Vt[i], z[j]) for j in range(k)] for i in range(k)]))
-    dS = _entropy_gradient(logdiag, logblocks, drho)
-    rotor = None
-    if pidx is not None:
-        terms = []
-        for a, b in ((0, 1), (1, 0)):
-            xi, yi = pidx[a], pidx[b]
-            zy = z[yi]
-            zy0 = z0[yi]
-            cz = _comm0(st, X[xi], zy)
-            Dz = D.apply(zy.reshape(-1)).reshape(d, d)
-            y0 = (-1j * _comm0(st, Vt[xi], zy) + F0[xi] @ zy0 + _comm0(st, X[xi], Dz)
-                  - D.zero @ cz)
-            del Dz
-            w0 = solver.zero_drazin(y0)
-            t = q[xi] @ zy0 + rfix[xi] @ zy0 - rows @ cz - rows @ w0
-            terms.append(t)
-        rotor = np.real(terms[0] - terms[1])
-    state = np.asarray(U @ (R @ np.conj(U.T))) if want_state else None
-    return dict(spectrum=E, steady_state=state, heat_current=J, entropy=np.float64(S),
-                entropy_gradient=dS, heat_response=Lam, G=G, rotor=rotor,
-                rcond=np.float64(solver.rcond), unique=np.bool_(solver.unique),
-                differentiable=diff)
 
 
-def structured_chunk(machine: Machine, lam: np.ndarray, pidx, need, method,
-                     numerics: Numerics) -> dict:
-    """The fields of :func:`thermogeo.response.response` at points ``lam (b, k)``, computed
-    point by point with the structured kernels.
+class BlockFrozen(FrozenGenerator):
+    """:class:`~thermogeo.lindblad.frozen.FrozenGenerator` on the Bohr blocks, at one point.
 
-    Returns the same dictionary as the dense chunk (leading axis ``b``), except that
-    ``steady_state`` is ``None`` when ``d > STATE_MAX_DIM`` (one lab-frame ``d x d`` matrix per
-    point would dominate memory; use :func:`steady_state` for it).
-    """
-    want = machine.dim <= STATE_MAX_DIM
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        pts = [_point(machine, p, pidx, need, method, numerics, want) for p in lam]
-    out = {}
-    for f in pts[0]:
-        if pts[0][f] is None:
-            out[f] = None
-        else:
-            out[f] = np.stack([p[f] for p in pts])
-    return out
+    Vectors are full eigenframe ``(1, n, d*d)`` arrays; the generator itself is held block by
+    block (:class:`~thermogeo.lindblad.blocks.BlockOperator`), the steady state and the heat
+    rows on the zero block only. The derivative of the dissipators along each prepared
+    direction is kept as its zero block ``F0`` (``dD~`` keeps the blocks), its energy rows and
+    the rows of ``V~_lev`` (``V~`` inside levels), which is what :meth:`dheat`, :meth:`dgen`
+    with ``zero_only`` and :meth:`dgen_steady` need.
 
-
-def steady_state(machine: Machine, lam=None, *, numerics: Numerics | None = None,
-                 check: bool = True) -> np.ndarray:
-    """Steady state ``rho_0`` (lab frame) at points ``lam (*b, k)``: ``(*b, d, d)``.
-
-    Solves ``L rho_0 = 0, Tr rho_0 = 1`` on the zero Bohr block only (populations and
-    coherences inside degenerate levels), then returns ``U rho~_0 U^+``.
+    The block solver (:class:`BlockSolve`) is built on first use; when that use is
+    :meth:`drazin`, the small blocks are inverted and applied in the same pass.
 
     Parameters
     ----------
     machine : Machine
-    lam : array (*b, k), optional
-        Default: the machine's default point.
-    numerics : Numerics, optional
-    check : bool
-        Raise :class:`NonUniqueSteadyStateError` where the steady state is not unique
-        (default); otherwise such points are NaN.
-
-    Examples
-    --------
-    >>> from thermogeo.io import load_model
-    >>> rho = steady_state(load_model("models/qubit_pump.toml"), [0.7, 0.4])
-    >>> round(float(rho.trace().real), 12)
-    1.0
+    lam : (1, k) or (k,)
+    numerics : Numerics
+    directions : (1, n, k) or (n, k), optional
+    keep_inverses : bool
+        Keep the small-block inverses for later :meth:`drazin` calls (see :class:`BlockSolve`).
     """
-    numerics = numerics or Numerics()
-    lam = machine.as_points(lam)
-    k = len(machine.parameters)
-    _, _, As = _sparse_operators(machine)
-    out = []
-    for p in lam.reshape(-1, k):
-        E, U = _eigh(machine, p)
+
+    def __init__(self, machine: Machine, lam, numerics: Numerics, directions=None,
+                 keep_inverses: bool = True):
+        self.machine, self.numerics = machine, numerics
+        k = len(machine.parameters)
+        self.lam = np.asarray(lam, dtype=float).reshape(-1, k)
+        if len(self.lam) != 1:
+            raise ValueError(f"BlockFrozen: expected one point, got {len(self.lam)}")
+        d, m = machine.dim, len(machine.baths)
+        E, U = _eigh(machine, self.lam[0])
         groups = bohr_groups(E, numerics.degeneracy_tol)
         st = block_structure(E, groups)
-        check_memory(machine, st, 0, numerics)
-        Z = (LevelOperator(LevelBlock(st, st.zero))
-             if matrix_free(st, st.zero, numerics.dense_block_max)
-             else np.zeros((st.d0, st.d0)))
+        v = None if directions is None else np.asarray(directions, float).reshape(-1, k)
+        n = 0 if v is None else len(v)
+        check_memory(machine, st, n, numerics)
+        omega = groups.omega
+        del groups
+        _, Vs, As = _sparse_operators(machine)
+        self.st, self.keep_inverses = st, keep_inverses
+        self.E, self.U = E[None], U[None]
+        self.Vt = np.stack([_to_eigenframe(U, V) for V in Vs])[None]
+        self.directions = None if v is None else v[None]
+        self._solver = self._left = None
+        self.Vdir = self.X = None
+        real = not np.iscomplexobj(U) and not any(np.iscomplexobj(A.data) for A in As)
+        self.D = D = empty_blocks(st, float if real else complex, numerics.dense_block_max)
+        self.rows = rows = np.zeros((m, st.d0), complex)
+        if n:
+            self.Vdir = Vdir = self.direction_operators(v[None])[0]
+            self.X = X = self.perturbation(Vdir[None])[0]
+            dE = np.real(np.diagonal(Vdir, axis1=-2, axis2=-1))
+            dW = dE[:, None, :] - dE[:, :, None]
+            za, zb = np.divmod(st.zero, d)
+            same = st.level[za] == st.level[zb]
+            vlev = np.where(same, Vdir[:, zb, za], 0.0)
+            self.F0 = [_zero_sum(D) for _ in range(n)]
+            self.rfix = np.zeros((n, m, st.d0), complex)
+            self.q = np.zeros((n, m, st.d0), complex)
+        rate_cache: dict = {}  # baths with equal spectral density and temperature share rates
+        dwr: dict = {}
         for alpha, bath in enumerate(machine.baths):
             At = _to_eigenframe(U, As[alpha])
-            if isinstance(Z, np.ndarray):
-                Z = Z + zero_block(st, [(bath.rate(groups.omega), At, At)])
+            g, drate = _rates(bath, omega, bool(n), rate_cache)
+            Za = _add_bath(D, g, At)
+            rows[alpha] = _zero_row(Za, E)
+            for j in range(n):
+                self.q[j, alpha] = _zero_row(Za, vlev[j])
+            del Za
+            for j in range(n):
+                # X is anti-Hermitian, so X A~ = -(A~ X)^+ and [A~, X] = P + P^+ with P = A~ X
+                dA = At @ X[j]
+                dA += dA.conj().T.copy()
+                key = (id(drate), j)  # baths that share rates share drate * dW_j (the entry
+                if key not in dwr:  # keeps drate alive, so its id is not reused)
+                    dwr[key] = (drate, drate * dW[j])
+                Fa = _zero_piece(D, [(dwr[key][1], At, At), (g, dA, At), (g, At, dA)])
+                _zero_add(self.F0[j], Fa)
+                self.rfix[j, alpha] = _zero_row(Fa, E)
+                del dA, Fa
+            del At, g
+
+    # --- the block solver, built on first use -----------------------------------------
+    def _solve(self, rhs: np.ndarray | None = None) -> BlockSolve:
+        if self._solver is None:
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                self._solver = BlockSolve(self.D, self.numerics.uniqueness_rcond, rhs=rhs,
+                                          keep_inverses=self.keep_inverses)
+        return self._solver
+
+    @property
+    def solver(self) -> BlockSolve:
+        return self._solve()
+
+    @property
+    def rcond(self):
+        return np.array([self._solve().rcond])
+
+    @property
+    def unique(self):
+        return np.array([self._solve().unique])
+
+    @property
+    def rho_zero(self) -> np.ndarray:
+        """``(d0,)``: the zero-block elements of the steady state."""
+        return self._solve().rho0
+
+    @property
+    def rho0(self):
+        out = np.zeros((1, self.dim**2), complex)
+        out[0, self.st.zero] = self.rho_zero
+        if not self.unique[0]:
+            out[...] = np.nan
+        return out
+
+    def state_matrix(self) -> sp.csr_matrix:
+        """The steady state in the eigenframe as a sparse ``(d, d)`` matrix."""
+        return _zero_to_sparse(self.st, self.rho_zero)
+
+    def drazin(self, y):
+        y = np.asarray(y)
+        if self._solver is None:
+            flat = y.reshape(-1, y.shape[-1])
+            solver = self._solve(rhs=flat)
+            if solver.rhs_solution is not None:
+                return solver.rhs_solution.reshape(y.shape)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            return self._solve().drazin(y.reshape(-1, y.shape[-1])).reshape(y.shape)
+
+    def heat(self, y):
+        return np.real(np.asarray(y)[..., self.st.zero] @ self.rows.T)
+
+    def heat_drazin(self, y):
+        y0 = np.asarray(y)[..., self.st.zero]
+        if self._left is not None:  # released: y is traceless (see release)
+            return np.real(y0 @ self._left.T)
+        return np.real(self._solve().zero_drazin(y0) @ self.rows.T)
+
+    def release(self):
+        if self._left is None:
+            self._left = self.left_heat_drazin_rows()
+        self.D = self._solver = self.F0 = self.q = self.rfix = self.X = None
+
+    def dgen(self, j, y, zero_only=False):
+        """Only with ``zero_only``: the derivative of the non-zero blocks is never formed
+        (:meth:`dgen_steady` gives ``(d_v L) rho_0`` in full)."""
+        if not zero_only:
+            raise NotImplementedError("BlockFrozen.dgen: only zero_only=True (use dgen_steady "
+                                      "for (d_v L) rho_0)")
+        st, d = self.st, self.dim
+        out = np.zeros(np.shape(y), complex)
+        for idx in np.ndindex(*np.shape(y)[:-1]):
+            Y = np.asarray(y[idx]).reshape(d, d)
+            cz = _comm0(st, self.X[j], Y)
+            DY = self.D.apply(Y.reshape(-1)).reshape(d, d)
+            out[idx + (st.zero,)] = (-1j * _comm0(st, self.Vdir[j], Y)
+                                     + self.F0[j] @ Y.reshape(-1)[st.zero]
+                                     + _comm0(st, self.X[j], DY) - self.D.zero @ cz)
+        return out
+
+    def dgen_steady(self, j):
+        st, d = self.st, self.dim
+        R = self.state_matrix()
+        Y0 = _zero_to_sparse(st, self.D.zero @ self.rho_zero)  # D rho_0, inside the zero block
+        y = -1j * _dense_comm(self.Vdir[j], R)
+        y.reshape(-1)[st.zero] += self.F0[j] @ self.rho_zero
+        y += _dense_comm(self.X[j], Y0)
+        y -= self.D.apply(_dense_comm(self.X[j], R).reshape(-1)).reshape(d, d)
+        return y.reshape(1, -1)
+
+    def dheat(self, j, y):
+        y = np.asarray(y)
+        y0 = y[..., self.st.zero]
+        d = self.dim
+        cz = np.stack([_comm0(self.st, self.X[j], y[idx].reshape(d, d))
+                       for idx in np.ndindex(*y.shape[:-1])]).reshape(y0.shape)
+        return np.real(y0 @ (self.q[j] + self.rfix[j]).T - cz @ self.rows.T)
+
+    def same_level(self):
+        return (self.st.level[:, None] == self.st.level[None, :])[None]
+
+    def _bohr_order(self):
+        st, d = self.st, self.dim
+        order = (st.order % d) * d + st.order // d  # element (a, b) is [n, m] = [b, a]
+        lab = np.ascontiguousarray(st.label).reshape(-1)[order]
+        starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
+        return order, starts, np.zeros(len(starts), int)
+
+    def entropy(self):
+        """Level by level: ``rho~_0`` is block diagonal over the degenerate levels, so
+        ``S`` and ``ln rho~_0`` come from :func:`~thermogeo.lindblad.observables.
+        entropy_and_log` of the level blocks (grouped by size)."""
+        st = self.st
+        R = self.state_matrix()
+        S = 0.0
+        logs = []
+        for s in np.unique(st.level_size):
+            levels = np.flatnonzero(st.level_size == s)
+            idx = np.stack([st.level_members[st.level_start[li]:st.level_start[li] + s]
+                            for li in levels])  # (nl, s)
+            if s == 1:
+                blocks = np.real(R.diagonal())[idx[:, 0]].reshape(-1, 1, 1)
             else:
-                Z.add_term(bath.rate(groups.omega), At, At)
-        solver = BlockSolve(BlockOperator(st, Z, np.zeros(0), ()), numerics.uniqueness_rcond,
-                            zero_only=True)
-        if not solver.unique:
-            if check:
-                raise NonUniqueSteadyStateError(
-                    f"the steady state is not unique at "
-                    f"{dict(zip(machine.parameter_names, p.round(12).tolist()))} (rcond "
-                    f"{solver.rcond:.2e} < {numerics.uniqueness_rcond:.0e}): the couplings "
-                    "leave part of the state space dark")
-            out.append(np.full((machine.dim, machine.dim), np.nan, complex))
-            continue
-        R = _zero_to_sparse(st, solver.rho0)
-        out.append(np.asarray(U @ (R @ np.conj(U.T))))
-    return np.stack(out).reshape(lam.shape[:-1] + (machine.dim, machine.dim))
+                blocks = np.stack([R[i][:, i].toarray() for i in idx])
+                blocks = 0.5 * (blocks + np.conj(np.swapaxes(blocks, -1, -2)))
+            Sl, Ll = entropy_and_log(blocks)
+            S += Sl.sum()
+            logs.append((idx, Ll))
+        return np.array([S]), logs
 
+    def entropy_gradient(self, log, drho):
+        d = self.dim
+        drho = np.asarray(drho).reshape(drho.shape[:-1] + (d, d))
+        out = np.zeros(drho.shape[:-2])
+        for idx, Ll in log:  # -Tr[ln rho drho] block by block
+            sub = drho[..., idx[:, :, None], idx[:, None, :]]  # (..., nl, s, s)
+            out -= np.real(np.einsum("lxy,...lyx->...", Ll, sub))
+        return out
 
-@dataclass(frozen=True, eq=False)
-class FrozenPoint:
-    """The frozen secular generator at one point, block by block in the eigenframe of ``H``,
-    with the slow-driving states along a direction ``v`` of parameter space.
-
-    Attributes
-    ----------
-    E : (d,) float                 eigenvalues of ``H``
-    U : (d, d)                     eigenvectors (columns)
-    D : BlockOperator              ``sum_alpha D_alpha`` (``L = -i nu + D`` block by block)
-    solver : BlockSolve            steady state and Drazin inverse of ``L``
-    rows : (m, d0)                 energy rows ``<<H| D_alpha`` on the zero block
-    Vt : (d, d)                    ``U^+ (sum_i v_i V_i) U``
-    drho : (d, d)                  ``d_v rho_0`` (eigenframe)
-    z : (d, d)                     ``L^D d_v rho_0`` (eigenframe; ``rho_1 = z / tau``)
-    differentiable : bool          the secular generator is differentiable along ``v`` (no
-                                   group of degenerate Bohr frequencies split by ``v``)
-    """
-
-    E: np.ndarray
-    U: np.ndarray
-    D: BlockOperator
-    solver: BlockSolve
-    rows: np.ndarray
-    Vt: np.ndarray
-    drho: np.ndarray
-    z: np.ndarray
-    differentiable: bool = True
-
-    @property
-    def structure(self) -> BlockStructure:
-        return self.D.structure
-
-    @property
-    def rho0(self) -> np.ndarray:
-        """``(d0,)``: zero-block elements of the steady state (eigenframe)."""
-        return self.solver.rho0
-
-    def to_lab(self, x: np.ndarray) -> np.ndarray:
-        """Eigenframe ``(d, d)`` -> lab frame ``U x U^+``."""
-        return self.U @ x @ np.conj(self.U.T)
-
-    def to_eig(self, x: np.ndarray) -> np.ndarray:
-        """Lab frame ``(d, d)`` -> eigenframe ``U^+ x U``."""
-        return np.conj(self.U.T) @ x @ self.U
-
-    def entropy_rate(self) -> float:
-        """``d_v S = -Tr[ln rho_0 d_v rho_0]`` along the point's direction."""
-        _, logdiag, logblocks = _entropy_and_log(self.structure,
-                                                 _zero_to_sparse(self.structure, self.rho0))
-        return float(_entropy_gradient(logdiag, logblocks, self.drho[None])[0])
-
-    def left_drazin_rows(self) -> np.ndarray:
+    def left_heat_drazin_rows(self) -> np.ndarray:
         """``(m, d0)``: the rows ``<<H| D_alpha L^D`` on the zero block (``L^D`` keeps the
         blocks and the energy rows live on the zero block), so that
-        ``Tr[H D_alpha L^D y] = left_drazin_rows[alpha] . y[zero]`` for traceless ``y``."""
-        d = self.structure.d
-        x = self.solver.zero_solve(self.rows, transposed=True)
+        ``heat_drazin(y) = rows^D . y[zero]`` for traceless ``y``."""
+        solver = self._solve()
+        x = solver.zero_solve(self.rows, transposed=True)
         # r^D = x - (x . rho_0) e,  e = indicator of the populations
-        x[:, :d] -= (x @ self.rho0)[:, None]
+        x[:, :self.dim] -= (x @ solver.rho0)[:, None]
         return x
-
-    def state(self) -> np.ndarray:
-        """``(d, d)``: the steady state in the eigenframe (dense)."""
-        return _zero_to_sparse(self.structure, self.rho0).toarray()
-
-
-def frozen_point(machine: Machine, lam, velocity, numerics: Numerics | None = None, *,
-                 check: bool = False) -> FrozenPoint:
-    """Frozen generator, steady state, ``d_v rho_0`` and ``z = L^D d_v rho_0`` at one point.
-
-    The same kernels as :func:`structured_chunk`, differentiated along the single direction
-    ``v = velocity (k,)`` (one derivative instead of ``k``): ``d_v rho_0`` by Daleckii-Krein at
-    equal temperatures, ``-L^D (d_v L) rho_0`` otherwise (``numerics.derivative``).
-
-    Parameters
-    ----------
-    machine : Machine
-    lam, velocity : (k,) float
-    numerics : Numerics, optional
-
-    check : bool
-        Raise :class:`~thermogeo.errors.NonUniqueSteadyStateError` if the steady state is not
-        unique (else only ``solver.unique`` says so).
-
-    Returns
-    -------
-    FrozenPoint
-    """
-    numerics = numerics or Numerics()
-    lam = np.asarray(lam, dtype=float)
-    v = np.asarray(velocity, dtype=float)
-    d, m = machine.dim, len(machine.baths)
-    method = numerics.derivative
-    if method == "auto":
-        method = "gibbs" if machine.equal_temperatures else "general"
-    general = method == "general"
-    E, U = _eigh(machine, lam)
-    groups = bohr_groups(E, numerics.degeneracy_tol)
-    st = block_structure(E, groups)
-    check_memory(machine, st, 1 if general else 0, numerics)
-    omega = groups.omega
-    del groups
-    _, Vs, As = _sparse_operators(machine)
-    Vdir = sp.csr_matrix((d, d))
-    for c, V in zip(v, Vs):
-        if c != 0:
-            Vdir = Vdir + c * V
-    Vt = _to_eigenframe(U, Vdir)
-    real = not np.iscomplexobj(U) and not any(np.iscomplexobj(A.data) for A in As)
-    D = empty_blocks(st, float if real else complex, numerics.dense_block_max)
-    rows = np.zeros((m, st.d0), complex)
-    if general:
-        X = _perturbation(st, E, Vt)
-        dE = np.real(np.diagonal(Vt))
-        dW = dE[None, :] - dE[:, None]
-        F0 = _zero_sum(D)
-    cache: dict = {}
-    for alpha, bath in enumerate(machine.baths):
-        At = _to_eigenframe(U, As[alpha])
-        g, drate = _rates(bath, omega, general, cache)
-        rows[alpha] = _zero_row(_add_bath(D, g, At), E)
-        if general:
-            dA = At @ X
-            dA += dA.conj().T.copy()
-            _zero_add(F0, _zero_piece(D, [(drate * dW, At, At), (g, dA, At), (g, At, dA)]))
-            del dA
-        del At
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        if general:  # small-block inverses not kept: two or three solves per point
-            solver = BlockSolve(D, numerics.uniqueness_rcond, keep_inverses=False)
-            if not solver.unique:
-                return _not_unique(machine, lam, solver, numerics, check, E, U, D, rows, Vt)
-            R = _zero_to_sparse(st, solver.rho0)
-            Y0 = _zero_to_sparse(st, D.zero @ solver.rho0)
-            drho = _steady_derivative(st, D, solver, R, Y0, Vt, X, F0)
-            z = solver.drazin(drho.reshape(1, -1)).reshape(d, d)
-        else:
-            drho = _gibbs_derivative(st, E, Vt, float(machine.temperatures[0]))
-            solver = BlockSolve(D, numerics.uniqueness_rcond, rhs=drho.reshape(1, -1),
-                                keep_inverses=False)
-            z = solver.rhs_solution.reshape(d, d)
-    if not solver.unique:
-        return _not_unique(machine, lam, solver, numerics, check, E, U, D, rows, Vt)
-    diff = bool(_differentiable(st, [Vt], 1e3 * numerics.degeneracy_tol)[0])
-    return FrozenPoint(E=E, U=U, D=D, solver=solver, rows=rows, Vt=Vt, drho=drho, z=z,
-                       differentiable=diff)
-
-
-def _not_unique(machine, lam, solver, numerics, check, E, U, D, rows, Vt) -> FrozenPoint:
-    """Raise :class:`NonUniqueSteadyStateError` (``check``) or return a frozen point whose
-    states are NaN."""
-    if check:
-        raise NonUniqueSteadyStateError(
-            f"the steady state is not unique at "
-            f"{dict(zip(machine.parameter_names, np.round(lam, 12).tolist()))} (rcond "
-            f"{solver.rcond:.2e} < {numerics.uniqueness_rcond:.0e}): the couplings leave part "
-            "of the state space dark; break the symmetry")
-    nan = np.full((len(E), len(E)), np.nan, complex)
-    return FrozenPoint(E=E, U=U, D=D, solver=solver, rows=rows, Vt=Vt, drho=nan, z=nan.copy())

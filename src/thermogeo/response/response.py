@@ -22,15 +22,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from thermogeo.errors import NonUniqueSteadyStateError, SecularApproximationWarning
-from thermogeo.lindblad.generator import generator
-from thermogeo.lindblad.observables import energy_rows, entropy_and_log, heat_current, trace_with
-from thermogeo.linalg.steady import steady_solve
-from thermogeo.linalg.superop import apply
+from thermogeo.lindblad.backend import frozen_chunks
+from thermogeo.lindblad.frozen import FrozenGenerator, steady_derivative
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
-from thermogeo.response.derivatives import (differentiable, dissipator_derivatives,
-                                            gibbs_derivative, hamiltonian_derivative,
-                                            perturbation_generator)
 
 _FIELDS = ("spectrum", "steady_state", "heat_current", "entropy", "entropy_gradient",
            "heat_response", "G", "rotor", "rcond", "unique", "differentiable")
@@ -45,8 +40,7 @@ class Response:
     machine : Machine
     parameters : (*b, k)          the points ``lam``
     spectrum : (*b, d)            eigenvalues of H
-    steady_state : (*b, d, d) or None  ``rho_0`` (lab frame); None from the structured
-                                  kernels when ``d > 1024`` (see
+    steady_state : (*b, d, d) or None  ``rho_0`` (lab frame); None when ``d > 1024`` (see
                                   :func:`thermogeo.response.structured.steady_state`)
     heat_current : (*b, m)        ``J_alpha`` (into the system)
     entropy : (*b,)               ``S(rho_0)``
@@ -117,12 +111,6 @@ class Response:
         return ds
 
 
-def _chunk_size(machine: Machine, n_deriv: int, numerics: Numerics) -> int:
-    d, m = machine.dim, len(machine.baths)
-    per_point = 16 * d**4 * (m * (2 + n_deriv) + 3 + 2 * n_deriv) * 3
-    return max(1, numerics.chunk_bytes // per_point)
-
-
 def response(machine: Machine, lam=None, *, plane: tuple[str, str] | None = None,
              numerics: Numerics | None = None, check: bool = True) -> Response:
     """Pointwise response of ``machine`` at parameter points ``lam (*b, k)``.
@@ -157,39 +145,21 @@ def response(machine: Machine, lam=None, *, plane: tuple[str, str] | None = None
             raise ValueError(f"plane: expected two different parameter names, got {plane!r}")
         pidx = (machine.parameter_index(plane[0]), machine.parameter_index(plane[1]))
         plane = (str(plane[0]), str(plane[1]))
-    method = numerics.derivative
-    if method == "auto":
-        method = "gibbs" if machine.equal_temperatures else "general"
-    if method == "gibbs" and not machine.equal_temperatures:
-        raise ValueError("numerics.derivative: 'gibbs' needs equal bath temperatures; got "
-                         f"{dict(zip(machine.bath_names, machine.temperatures))}")
+    method = numerics.derivative_method(machine)
     need = list(range(k)) if method == "general" else sorted(set(pidx or ()))
-    if numerics.use_dense(machine.qubits):
-        step = _chunk_size(machine, len(need), numerics)
-        parts = [_response_chunk(machine, flat[s:s + step], pidx, need, method, numerics)
-                 for s in range(0, len(flat), step)]
-    else:
-        # Structured eigenframe kernels (no d^2 x d^2 matrix), one point at a time; their
-        # steady_state is None above STATE_MAX_DIM (see thermogeo.response.structured).
-        from thermogeo.response.structured import structured_chunk
-
-        parts = [structured_chunk(machine, flat[s:s + 1], pidx, need, method, numerics)
-                 for s in range(len(flat))]
+    dirs = np.eye(k)[need] if need else None
+    # gibbs: L^D d rho_0 in the same pass as the small-block inversions (no inverses kept)
+    parts = [_chunk(fg, pidx, need, method)
+             for _, fg in frozen_chunks(machine, flat, numerics, dirs,
+                                        keep_inverses=method == "general")]
     out = {f: np.concatenate([p[f] for p in parts]) if parts[0][f] is not None else None
            for f in _FIELDS}
     out = {f: (v.reshape(batch + v.shape[1:]) if v is not None else None)
            for f, v in out.items()}
     res = Response(machine=machine, parameters=lam, plane=plane, numerics=numerics, **out)
     if check and not np.all(res.unique):
-        bad = np.argwhere(~np.atleast_1d(res.unique))
-        pts = [dict(zip(machine.parameter_names, np.atleast_2d(lam.reshape(-1, k))[
-            np.ravel_multi_index(tuple(b), batch) if batch else 0].round(12).tolist()))
-            for b in bad[:3]]
-        raise NonUniqueSteadyStateError(
-            f"the steady state is not unique at {len(bad)} point(s), e.g. {pts} "
-            f"(rcond {np.nanmin(res.rcond):.2e} < {numerics.uniqueness_rcond:.0e}): the "
-            "couplings leave part of the state space dark (a symmetry sector no bath "
-            "reaches); break the symmetry in the couplings or the Hamiltonian")
+        raise NonUniqueSteadyStateError.at(machine, lam[~res.unique], np.nanmin(res.rcond),
+                                           numerics.uniqueness_rcond)
     nd = ~np.asarray(res.differentiable) & np.asarray(res.unique)[..., None]
     if np.any(nd):
         names = [machine.parameter_names[i] for i in np.unique(np.argwhere(nd)[:, -1])]
@@ -200,55 +170,46 @@ def response(machine: Machine, lam=None, *, plane: tuple[str, str] | None = None
     return res
 
 
-def _response_chunk(machine, lam, pidx, need, method, numerics) -> dict:
+def _chunk(fg: FrozenGenerator, pidx, need, method) -> dict:
+    """Every field of :class:`Response` at the points of one backend chunk, written once
+    over the :class:`~thermogeo.lindblad.frozen.FrozenGenerator` operations."""
+    machine, numerics = fg.machine, fg.numerics
+    b, d, m, k = len(fg.lam), fg.dim, len(machine.baths), len(machine.parameters)
+    diff = fg.differentiable(fg.Vt, 1e3 * numerics.degeneracy_tol)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        return _response_chunk_unchecked(machine, lam, pidx, need, method, numerics)
-
-
-def _response_chunk_unchecked(machine, lam, pidx, need, method, numerics) -> dict:
-    gen = generator(machine, lam, numerics)
-    ss = steady_solve(gen.L, numerics.uniqueness_rcond)
-    E, D, d = gen.E, gen.D, machine.dim
-    rho = ss.rho
-    J = heat_current(E, D, rho)
-    # Non-unique points carry garbage (NaN-masked below); keep eigh away from NaN input.
-    finite = np.isfinite(rho).all(axis=-1)
-    S, logrho = entropy_and_log(np.where(finite[:, None, None], rho.reshape(-1, d, d),
-                                         np.eye(d) / d))
-    if need:
-        X = perturbation_generator(gen)
-        dD = dissipator_derivatives(machine, gen, X, need)  # (b, n, m, d2, d2)
-        dL = hamiltonian_derivative(gen, need) + dD.sum(axis=-3)
-    if method == "gibbs":
-        drho = gibbs_derivative(gen, float(machine.temperatures[0]))
-    else:
-        drho = -ss.drazin_apply(np.einsum("bnij,bj->bni", dL, rho))
-    z = ss.drazin_apply(drho)  # (b, k, d2)
-    rows = energy_rows(E, D)  # (b, m, d2)
-    Lam = np.einsum("bmc,bkc->bmk", rows, z).real
-    G = trace_with(gen.V, z).real
-    dS = -trace_with(logrho[:, None], drho)[:, 0, :].real
-    rotor = None
-    if pidx is not None:
-        terms = []
-        for a, b in ((0, 1), (1, 0)):
-            x, y = pidx[a], pidx[b]
-            jx = need.index(x)
-            zy = z[:, y]
-            Dz = apply(D, zy[:, None, :])  # (b, m, d2)
-            t = trace_with(gen.V[:, x][:, None], Dz)[:, 0, :]
-            t = t + np.einsum("bmc,bc->bm", energy_rows(E, dD[:, jx]), zy)
-            w = ss.drazin_apply(apply(dL[:, jx], zy))
-            t = t - np.einsum("bmc,bc->bm", rows, w)
-            terms.append(t)
-        rotor = (terms[0] - terms[1]).real
-    unique = ss.unique
-    nan = ~unique
-    for arr in (J, S, dS, Lam, G) + ((rotor,) if rotor is not None else ()):
-        arr[nan] = np.nan
-    diff = differentiable(gen, 1e3 * numerics.degeneracy_tol)
-    rho_lab = gen.state_to_lab(rho.reshape(-1, d, d))
-    rho_lab[nan] = np.nan
-    return dict(spectrum=E, steady_state=rho_lab, heat_current=J, entropy=S,
-                entropy_gradient=dS, heat_response=Lam, G=G, rotor=rotor, rcond=ss.rcond,
+        if method == "gibbs":
+            drho = steady_derivative(fg, fg.Vt, "gibbs")
+            z = fg.drazin(drho)
+        unique = fg.unique
+        if not np.any(unique):  # no solve on a singular generator: every field NaN
+            nan = np.full
+            return dict(spectrum=fg.E, steady_state=(nan((b, d, d), np.nan, complex)
+                                                     if d <= numerics.state_max_dim else None),
+                        heat_current=nan((b, m), np.nan), entropy=nan(b, np.nan),
+                        entropy_gradient=nan((b, k), np.nan),
+                        heat_response=nan((b, m, k), np.nan), G=nan((b, k, k), np.nan),
+                        rotor=nan((b, m), np.nan) if pidx is not None else None,
+                        rcond=fg.rcond, unique=unique, differentiable=diff)
+        if method == "general":
+            drho = steady_derivative(fg, fg.Vt, "general")
+            z = fg.drazin(drho)  # (b, k, d^2)
+        rho = fg.rho0
+        J = fg.heat(rho[:, None])[:, 0]
+        S, log = fg.entropy()
+        dS = fg.entropy_gradient(log, drho)
+        Lam = np.swapaxes(fg.heat(z), -1, -2)  # (b, m, k)
+        G = fg.trace(fg.Vt, z).real  # G_ij = Tr[V_i z_j]
+        rotor = None
+        if pidx is not None:
+            t = []
+            for x, y in (pidx, pidx[::-1]):
+                jx, zy = need.index(x), z[:, y:y + 1]
+                t.append(fg.dheat(jx, zy) - fg.heat_drazin(fg.dgen(jx, zy, zero_only=True)))
+            rotor = (t[0] - t[1])[:, 0]
+    state = fg.to_lab(rho.reshape(b, d, d)) if d <= numerics.state_max_dim else None
+    for arr in (J, S, dS, Lam, G, state) + ((rotor,) if rotor is not None else ()):
+        if arr is not None:
+            arr[~unique] = np.nan
+    return dict(spectrum=fg.E, steady_state=state, heat_current=J, entropy=S,
+                entropy_gradient=dS, heat_response=Lam, G=G, rotor=rotor, rcond=fg.rcond,
                 unique=unique, differentiable=diff)
