@@ -27,13 +27,15 @@ import numpy as np
 
 from thermogeo.dynamics.expansion import path_expansion
 from thermogeo.dynamics.frozen import frozen_path
-from thermogeo.dynamics.periodic import ExactOptions, exact_cycle, periodic_states
+from thermogeo.dynamics.methods import ExactMethod, ExactOptions, as_method
+from thermogeo.dynamics.periodic import exact_cycle, periodic_states
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 
 
 def balance_along(machine: Machine, loop, *, period=None, nodes: int | None = None,
-                  options: ExactOptions | None = None, numerics: Numerics | None = None):
+                  method: str | ExactMethod | None = None, options: ExactOptions | None = None,
+                  numerics: Numerics | None = None):
     """Energy-entropy balance along ``loop`` as an ``xarray.Dataset`` over ``s``.
 
     Parameters
@@ -45,8 +47,14 @@ def balance_along(machine: Machine, loop, *, period=None, nodes: int | None = No
         (variables ``exact_*``; the step count is chosen by :func:`exact_cycle`).
     nodes : int, optional
         Quadrature nodes of the loop (see :func:`~thermogeo.dynamics.path_expansion`).
+    method : str or ExactMethod, optional
+        The exact solver (:func:`exact_cycle`); its states along the path come from
+        :func:`periodic_states`, so it must resolve to ``"magnus"`` or ``"spectral"``.
     options : ExactOptions, optional
+        The same as one object of all options (backward compatible; give ``method`` or
+        ``options``).
     numerics : Numerics, optional
+        Default: the exact solver's.
 
     Returns
     -------
@@ -69,7 +77,8 @@ def balance_along(machine: Machine, loop, *, period=None, nodes: int | None = No
     """
     import xarray as xr
 
-    numerics = numerics or (options.numerics if options is not None else Numerics())
+    chosen = as_method(method, options)
+    numerics = numerics or chosen.numerics
     pe = path_expansion(machine, loop, nodes, numerics)
     baths = list(machine.bath_names)
     data = {
@@ -90,10 +99,9 @@ def balance_along(machine: Machine, loop, *, period=None, nodes: int | None = No
              "note": "rates per unit s scaled to be tau-independent: J^(1) = j1/tau, "
                      "J^(2) = j2/tau^2; sum_a j2_a + p1 = d e1/ds"}
     if period is not None:
-        ex = exact_cycle(machine, loop, period, options=options, expansion=False)
+        ex = exact_cycle(machine, loop, period, method=chosen, expansion=False)
         tau = ex.period
-        rho = periodic_states(machine, loop, tau, pe.s, steps=ex.steps, options=options,
-                              method=ex.method)
+        rho = periodic_states(machine, loop, tau, pe.s, steps=ex.steps, method=ex.solver)
         fp = frozen_path(machine, pe.lam, pe.velocity, numerics)
         d = machine.dim
         r_eig = fp.eig(rho.reshape(len(pe.s), d * d))
@@ -112,7 +120,7 @@ def balance_along(machine: Machine, loop, *, period=None, nodes: int | None = No
             "exact_energy_order1": (("s",), tau * energy),
         })
         attrs.update(period=tau, steps=ex.steps, error_estimate=ex.error_estimate,
-                     method=ex.method)
+                     method=ex.method, order=str(ex.order))
     ds = xr.Dataset(data, coords={"s": pe.s, "bath": baths,
                                   "parameter": list(machine.parameter_names)}, attrs=attrs)
     return ds

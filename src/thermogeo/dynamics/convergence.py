@@ -14,7 +14,9 @@ import warnings
 import numpy as np
 
 from thermogeo.dynamics.expansion import expansion_cycle, path_expansion
-from thermogeo.dynamics.periodic import ExactOptions, check_period, exact_cycle
+from thermogeo.dynamics.grid import check_period
+from thermogeo.dynamics.methods import ExactMethod, ExactOptions, as_method
+from thermogeo.dynamics.periodic import exact_cycle
 from thermogeo.model.machine import Machine
 
 FLOOR_FACTOR = 10.0
@@ -33,7 +35,8 @@ def loglog_slope(x: np.ndarray, y: np.ndarray, floor: np.ndarray | None = None) 
     return float(np.polyfit(np.log(x[ok]), np.log(y[ok]), 1)[0])
 
 
-def convergence(machine: Machine, loop, periods, *, options: ExactOptions | None = None,
+def convergence(machine: Machine, loop, periods, *,
+                method: str | ExactMethod | None = None, options: ExactOptions | None = None,
                 nodes: int | None = None):
     """Exact heat and work per cycle against the expansion over a range of periods.
 
@@ -43,9 +46,12 @@ def convergence(machine: Machine, loop, periods, *, options: ExactOptions | None
     loop : Loop
     periods : sequence of float
         Periods ``tau > 0`` (at least two).
+    method : str or ExactMethod, optional
+        The exact solver (:func:`~thermogeo.dynamics.exact_cycle`; its ``rtol`` should be well
+        below the second-order error at the longest period). Default ``Auto()``.
     options : ExactOptions, optional
-        Integrator options (``rtol`` should be well below the second-order error at the
-        longest period).
+        The same as one object of all options (backward compatible; give ``method`` or
+        ``options``).
     nodes : int, optional
         Quadrature nodes of the expansion.
 
@@ -58,28 +64,30 @@ def convergence(machine: Machine, loop, periods, *, options: ExactOptions | None
         second order), ``error_order1`` / ``error_order2 (period, bath)`` (exact minus
         expansion), ``heat_order1 (bath)`` (``Q^geo``), ``heat_order2_coefficient (bath)``,
         ``work_order2_coefficient``, and the fitted ``slope_order1`` / ``slope_order2 (bath)``
-        (expected -1 and -2). ``attrs["method"]``: the exact solver used.
+        (expected -1 and -2). ``attrs``: ``method`` and ``order`` of the exact solver used
+        (comma-separated if it differed between periods), ``rtol``.
     """
     import xarray as xr
 
-    options = options or ExactOptions()
+    chosen = as_method(method, options)
     taus = np.array([check_period(t) for t in np.atleast_1d(periods)], dtype=float)
     if len(taus) < 2:
         raise ValueError(f"periods: expected at least two periods, got {len(taus)}")
-    pe = path_expansion(machine, loop, nodes, options.numerics)
+    pe = path_expansion(machine, loop, nodes, chosen.numerics)
     m = len(machine.baths)
     Q = np.empty((len(taus), m))
     Wx = np.empty(len(taus))
     flr, est, steps = (np.empty(len(taus)) for _ in range(3))
-    methods = set()
+    methods, orders = set(), set()
     E1, E2 = np.empty((len(taus), m)), np.empty((len(taus), m))
     W2 = np.empty(len(taus))
     for i, tau in enumerate(taus):
-        ex = exact_cycle(machine, loop, tau, options=options, expansion=False)
+        ex = exact_cycle(machine, loop, tau, method=chosen, expansion=False)
         e = expansion_cycle(machine, loop, tau, path=pe)
         Q[i], Wx[i], flr[i] = ex.heat, ex.work, ex.first_law_residual
         est[i], steps[i] = ex.error_estimate, ex.steps
         methods.add(ex.method)
+        orders.add(str(ex.order))
         E1[i] = e.heat_order0 + e.heat_order1
         E2[i] = E1[i] + e.heat_order2
         W2[i] = e.work_order1 + e.work_order2
@@ -103,4 +111,5 @@ def convergence(machine: Machine, loop, periods, *, options: ExactOptions | None
          "work_order2_coefficient": ((), e0.work_order2_coefficient),
          "slope_order1": (("bath",), s1), "slope_order2": (("bath",), s2)},
         coords={"period": taus, "bath": list(machine.bath_names)},
-        attrs={"rtol": options.rtol, "method": ",".join(sorted(methods))})
+        attrs={"rtol": chosen.rtol, "method": ",".join(sorted(methods)),
+               "order": ",".join(sorted(orders))})

@@ -44,6 +44,7 @@ import numpy as np
 import scipy.linalg as sla
 from scipy.sparse.linalg import LinearOperator, eigs, expm_multiply
 
+from thermogeo.dynamics.grid import step_grid
 from thermogeo.lindblad.blocks import BlockOperator
 from thermogeo.lindblad.levels import GMRES_RTOL
 from thermogeo.model.machine import Machine
@@ -283,8 +284,6 @@ def _pass(machine: Machine, loop, tau: float, steps: int, options, delta: np.nda
     ``None``: measured during the first cycle, and at least two cycles are run."""
     want_rate = rate is None
     rate = math.inf if rate is None else rate
-    from thermogeo.dynamics.periodic import step_grid
-
     edges = step_grid(loop, steps)
     d = machine.dim
     per_step = 24 * 16 * d * d  # frozen point, target, window (complex d x d arrays)
@@ -342,16 +341,18 @@ def eigenframe_cycle(machine: Machine, loop, tau: float, options) -> dict:
     loop : Loop
     tau : float
         Period.
-    options : ExactOptions
-        ``steps`` (fixed step count; the error estimate compares with ``steps // 2``) or the
-        adaptive ``min_steps .. max_steps``; ``rtol``; ``max_cycles``; ``numerics``.
+    options : Eigenframe
+        The method object (:class:`~thermogeo.dynamics.methods.Eigenframe`): ``steps`` (fixed
+        step count; the error estimate compares with ``steps // 2``) or the adaptive
+        ``min_steps .. max_steps``; ``rtol``; ``max_cycles``; ``numerics``.
 
     Returns
     -------
     dict
         ``periodic_state (d, d)`` (lab frame, ``s = 0``), ``heat (m,)``, ``work``,
         ``error_estimate``, ``steps``, ``converged``, ``relaxation_time``, ``cycles``,
-        ``change`` (last change of ``delta(0)`` over a cycle).
+        ``change`` (last change of ``delta(0)`` over a cycle), ``truncation_estimate``,
+        ``message`` (why the solver stopped).
     """
     numerics = options.numerics
     s0 = np.zeros(1)
@@ -383,7 +384,19 @@ def eigenframe_cycle(machine: Machine, loop, tau: float, options) -> dict:
     # the step error is O(h^2): Richardson extrapolation of the last two passes
     Qx = (4.0 * Q - Q0) / 3.0
     Wx = (4.0 * Wk - W0) / 3.0
+    tol = options.rtol * scale
+    at = (f"at the fixed {fine} steps" if options.steps is not None else
+          f"at {fine} steps (limit max_steps={options.max_steps})")
+    if converged:
+        message = (f"converged: error estimate {err:.2e} <= rtol * max(|Q|, |W|) = {tol:.2e} "
+                   f"at {fine} steps")
+    elif change > options.rtol:
+        message = (f"not converged: the state still changed by {change:.2e} after {cycles} "
+                   f"cycles {at} (limit max_cycles={options.max_cycles})")
+    else:
+        message = (f"not converged: error estimate {err:.2e} > rtol * max(|Q|, |W|) = "
+                   f"{tol:.2e} {at}")
     return dict(periodic_state=rho_start + delta, heat=Qx, work=float(Wx),
                 error_estimate=float(err), steps=fine, converged=converged,
                 relaxation_time=t_rel, cycles=cycles, change=change,
-                truncation_estimate=truncation)
+                truncation_estimate=truncation, message=message)

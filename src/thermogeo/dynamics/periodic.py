@@ -26,165 +26,51 @@ part never goes through the integrator. The one-period propagator of
 estimated by step doubling (Richardson: ``|X_2n - X_n| / (2^4 - 1)``); with ``steps=None`` the
 step count grows until the estimate is below ``rtol`` times the largest of ``|Q_a|, |W|``.
 
-On smooth loops the default solver is instead a Fourier collocation of the periodic deviation
-(:func:`spectral_solve`): ``delta`` is smooth and periodic in ``s`` whatever ``tau``, so a few
-dozen nodes reach ``1e-10`` where Magnus needs thousands of steps at long periods
-(docs/decisions/0402).
+The solvers are method objects (:mod:`thermogeo.dynamics.methods`, docs/decisions/0403),
+``exact_cycle(..., method=...)`` taking an object or its name:
+
+* :class:`~thermogeo.dynamics.methods.Magnus` (``"magnus"``, order 4): the propagator above
+  and its fixed point, any loop (docs/decisions/0400);
+* :class:`~thermogeo.dynamics.methods.Spectral` (``"spectral"``, exponential convergence):
+  Fourier collocation of the periodic deviation (:func:`spectral_solve`) -- ``delta`` is smooth
+  and periodic in ``s`` whatever ``tau``, so a few dozen nodes reach ``1e-10`` where Magnus
+  needs thousands of steps at long periods; smooth loops only (docs/decisions/0402);
+* :class:`~thermogeo.dynamics.methods.Krylov` (``"krylov"``, order 4): the same Magnus-4 steps
+  applied to the state vector by ``expm_multiply``, whole cycles until the state repeats;
+* :class:`~thermogeo.dynamics.methods.Eigenframe` (``"eigenframe"``, order 2, extrapolated):
+  exponential midpoint steps block by block in the eigenframe, never a ``d^2 x d^2`` matrix
+  (:mod:`thermogeo.dynamics.eigenframe`, docs/decisions/0705);
+* :class:`~thermogeo.dynamics.methods.Auto` (``"auto"``, default): spectral on smooth loops of
+  up to 3 qubits, Magnus otherwise while the dense kernels serve, eigenframe beyond.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse.linalg import LinearOperator, expm_multiply
 
-from thermogeo.errors import NonUniqueSteadyStateError, SlowDrivingWarning, ThermogeoWarning
+from thermogeo.dynamics.eigenframe import eigenframe_cycle
+from thermogeo.dynamics.expansion import expansion_cycle
 from thermogeo.dynamics.frozen import frozen_path
+from thermogeo.dynamics.grid import check_period, step_grid
+from thermogeo.dynamics.methods import (MAGNUS_ORDER, METHODS, Eigenframe, ExactMethod,
+                                        ExactOptions, Krylov, Magnus, Spectral, as_method)
+from thermogeo.errors import NonUniqueSteadyStateError, SlowDrivingWarning, ThermogeoWarning
+from thermogeo.lindblad.generator import generator
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 
-MAGNUS_ORDER = 4
-"""Order of the Magnus-Gauss integrator used by :func:`exact_cycle`."""
-
-METHODS = ("auto", "magnus", "spectral", "krylov", "eigenframe")
 _C = math.sqrt(3.0) / 6.0
 _GAUSS = (0.5 - _C, 0.5 + _C)
 
 
 class AccuracyWarning(ThermogeoWarning):
-    """The integrator stopped at ``max_steps`` before its error estimate reached ``rtol``."""
-
-
-@dataclass(frozen=True)
-class ExactOptions:
-    """Options of the exact periodic integrator.
-
-    Parameters
-    ----------
-    rtol : float
-        Target relative accuracy of the heats and work per cycle, judged by step doubling.
-        Accepted range ``[1e-13, 1e-2]``. Default ``1e-8``.
-    steps : int or None
-        Fixed number of Magnus steps per cycle (the error estimate then compares with
-        ``steps // 2``). ``None`` (default): start at ``min_steps`` and double until
-        ``rtol`` is reached or ``max_steps`` is exceeded.
-    min_steps, max_steps : int
-        Bounds of the adaptive step count. Defaults 32 and 2**16.
-    slow_factor : float
-        Warn with :class:`~thermogeo.errors.SlowDrivingWarning` when the period is shorter
-        than ``slow_factor`` relaxation times (the inverse smallest decay rate of ``L`` on the
-        path). Default 5.
-    chunk : int
-        Steps whose generators are built in one batch. Default 2048.
-    method : {"auto", "magnus", "spectral"}
-        ``"magnus"``: the Magnus-4 propagator and its fixed point (any loop). ``"krylov"``: the
-        same Magnus-4 steps applied to the state vector only (``expm_multiply``, no step
-        propagators), the fixed point reached by propagating whole cycles until the state
-        repeats to ``rtol`` (for machines too large for dense propagators). ``"spectral"``:
-        Fourier collocation of the periodic deviation (smooth loops only; exponential
-        convergence in the number of nodes). ``"eigenframe"``: exponential midpoint steps in
-        the instantaneous eigenframe, block by block, never forming a ``d^2 x d^2`` matrix
-        (:mod:`thermogeo.dynamics.eigenframe`; many qubits). ``"auto"`` (default): spectral
-        for smooth loops while the dense collocation system stays below ``max_unknowns`` and
-        ``steps`` is not set; otherwise Magnus while ``numerics`` picks the dense kernels
-        (``Numerics.use_dense``), eigenframe beyond.
-    min_nodes, max_nodes : int
-        Collocation nodes per cycle of the spectral method (doubled from ``min_nodes`` until
-        two successive results agree to ``rtol``). Defaults 16 and 512.
-    max_unknowns : int
-        Largest dense collocation system ``nodes * d^2`` of the spectral method (a real
-        matrix of ``8 max_unknowns^2`` bytes). Default 4096 (3 qubits: up to 64 nodes).
-    max_cycles : int
-        Cycles the Krylov method may propagate towards the limit cycle. Default 200.
-    numerics : Numerics
-        Options of the generator (degeneracy tolerance, uniqueness threshold).
-    """
-
-    rtol: float = 1e-8
-    steps: int | None = None
-    min_steps: int = 32
-    max_steps: int = 2**16
-    slow_factor: float = 5.0
-    chunk: int = 2048
-    method: str = "auto"
-    min_nodes: int = 16
-    max_nodes: int = 512
-    max_unknowns: int = 4096
-    max_cycles: int = 200
-    numerics: Numerics = field(default_factory=Numerics)
-
-    def __post_init__(self):
-        if not (isinstance(self.rtol, (int, float)) and 1e-13 <= self.rtol <= 1e-2):
-            raise ValueError(f"rtol: expected a number in [1e-13, 1e-2], got {self.rtol!r}")
-        if self.steps is not None and not (isinstance(self.steps, (int, np.integer))
-                                           and 2 <= self.steps <= 2**22):
-            raise ValueError(f"steps: expected None or an integer in [2, 2**22], got "
-                             f"{self.steps!r}")
-        if not (isinstance(self.min_steps, (int, np.integer)) and self.min_steps >= 2):
-            raise ValueError(f"min_steps: expected an integer >= 2, got {self.min_steps!r}")
-        if not (isinstance(self.max_steps, (int, np.integer))
-                and self.min_steps <= self.max_steps <= 2**22):
-            raise ValueError(f"max_steps: expected an integer in [min_steps={self.min_steps}, "
-                             f"2**22], got {self.max_steps!r}")
-        if not (isinstance(self.slow_factor, (int, float)) and self.slow_factor >= 0):
-            raise ValueError(f"slow_factor: expected a number >= 0, got {self.slow_factor!r}")
-        if not (isinstance(self.chunk, (int, np.integer)) and self.chunk >= 1):
-            raise ValueError(f"chunk: expected an integer >= 1, got {self.chunk!r}")
-        if self.method not in METHODS:
-            raise ValueError(f"method: expected one of {METHODS}, got {self.method!r}")
-        if not (isinstance(self.min_nodes, (int, np.integer)) and self.min_nodes >= 4):
-            raise ValueError(f"min_nodes: expected an integer >= 4, got {self.min_nodes!r}")
-        if not (isinstance(self.max_nodes, (int, np.integer))
-                and self.min_nodes <= self.max_nodes):
-            raise ValueError(f"max_nodes: expected an integer >= min_nodes={self.min_nodes}, "
-                             f"got {self.max_nodes!r}")
-        if not (isinstance(self.max_cycles, (int, np.integer)) and self.max_cycles >= 1):
-            raise ValueError(f"max_cycles: expected an integer >= 1, got {self.max_cycles!r}")
-        if not (isinstance(self.max_unknowns, (int, np.integer)) and self.max_unknowns >= 16):
-            raise ValueError(f"max_unknowns: expected an integer >= 16, got "
-                             f"{self.max_unknowns!r}")
-
-    def resolve_method(self, loop, dim: int) -> str:
-        """``"magnus"`` or ``"spectral"`` for this loop and Hilbert-space dimension."""
-        if self.method == "spectral" and not loop.smooth:
-            raise ValueError("method: 'spectral' needs a smooth periodic loop (this one has "
-                             "corners); use 'magnus' or 'auto'")
-        if self.method != "auto":
-            return self.method
-        dense = self.numerics.use_dense(int(round(math.log2(dim))))
-        if self.steps is not None:
-            return "magnus" if dense else "eigenframe"
-        fits = 2 * self.min_nodes * dim * dim <= self.max_unknowns
-        if loop.smooth and fits:
-            return "spectral"
-        return "magnus" if dense else "eigenframe"
-
-
-def check_period(period) -> float:
-    """Validate a driving period: a finite number > 0 (else ``ValueError`` naming it)."""
-    try:
-        tau = float(period)
-    except (TypeError, ValueError):
-        raise ValueError(f"period: expected a number > 0, got {period!r}") from None
-    if not (math.isfinite(tau) and tau > 0):
-        raise ValueError(f"period: expected a finite number > 0, got {period!r}")
-    return tau
-
-
-def step_grid(loop, steps: int) -> np.ndarray:
-    """Step edges in ``s``: uniform on every smooth piece of ``loop``, ``(n + 1,)``.
-
-    A piece ``[a, b]`` between two :meth:`breakpoints` gets ``max(1, round(steps (b - a)))``
-    equal steps, so no step straddles a corner.
-    """
-    bp = np.asarray(loop.breakpoints(), dtype=float)
-    edges = [np.array([0.0])]
-    for a, b in zip(bp[:-1], bp[1:]):
-        n = max(1, int(round(steps * (b - a))))
-        edges.append(a + (b - a) * np.arange(1, n + 1) / n)
-    return np.concatenate(edges)
+    """The solver stopped at its limit (``max_steps``, ``max_nodes``, ``max_cycles``) before
+    its error estimate reached ``rtol``."""
 
 
 @dataclass(frozen=True)
@@ -313,7 +199,7 @@ class _Pass:
     Phi: np.ndarray  # (N, N) one-period propagator of the augmented system
 
 
-def _propagate(machine, loop, period, steps, options: ExactOptions, keep=False):
+def _propagate(machine, loop, period, steps, options: Magnus, keep=False):
     edges = step_grid(loop, steps)
     n = len(edges) - 1
     Phi = None
@@ -353,7 +239,8 @@ def _fixed_point(Phi: np.ndarray, d: int) -> tuple[np.ndarray, float]:
 
 @dataclass(frozen=True)
 class ExactCycle:
-    """Heat and work per cycle of the periodic state at a finite period.
+    """Heat and work per cycle of the periodic state at a finite period, and how they were
+    solved.
 
     Attributes
     ----------
@@ -364,17 +251,27 @@ class ExactCycle:
     work : float                   ``W = int_0^tau Tr[rho dH/dt] dt`` (on the system)
     first_law_residual : float     ``W + sum_a Q_a`` (zero up to the integrator error)
     entropy_production : float     ``-sum_a Q_a / T_a`` per cycle
-    error_estimate : float         Richardson estimate of the absolute error of ``heat`` and
-                                   ``work`` (largest component)
-    steps : int                    Magnus steps per cycle of the reported result
-    converged : bool               ``error_estimate <= rtol * max(|Q|, |W|)``
+    error_estimate : float         estimate of the absolute error of ``heat`` and ``work``
+                                   (largest component): step doubling for the stepping
+                                   methods, the change from the previous node count for the
+                                   spectral one
+    steps : int                    steps per cycle of the reported result (collocation nodes
+                                   for ``method="spectral"``; ``step_unit`` says which)
+    converged : bool               ``error_estimate <= rtol * max(|Q|, |W|)`` (and the limit
+                                   cycle reached, for the methods that propagate cycles)
     relaxation_time : float        ``1 / min_s`` (smallest decay rate of ``L(s)``)
     periodic_state : (d, d) complex    ``rho(0)`` of the limit cycle (lab frame)
     fixed_point_rcond : float      reciprocal condition number of ``P - 1 + |w>><<1|`` (Magnus;
-                                   NaN for the spectral solver, which needs no propagator)
+                                   NaN for the other solvers, which form no propagator)
     expansion : object or None     :class:`~thermogeo.dynamics.expansion.ExpansionCycle`
-    method : str                   ``"magnus"`` (``steps`` = Magnus steps) or ``"spectral"``
-                                   (``steps`` = collocation nodes)
+    method : str                   name of the method that ran (``"magnus"``, ``"spectral"``,
+                                   ``"krylov"`` or ``"eigenframe"``; never ``"auto"``)
+    order : int or str             its order (4, 4, 2; ``"spectral"``: exponential)
+    message : str                  status: why the solver stopped (scipy-like)
+    solver : ExactMethod or None   the method object that ran, with its options
+                                   (:mod:`thermogeo.dynamics.methods`)
+
+    ``success`` is ``converged`` (scipy's name).
     """
 
     period: float
@@ -392,9 +289,23 @@ class ExactCycle:
     fixed_point_rcond: float
     expansion: object = None
     method: str = "magnus"
+    order: int | str = MAGNUS_ORDER
+    message: str = ""
+    solver: ExactMethod | None = None
+
+    @property
+    def success(self) -> bool:
+        """``converged`` (the name ``scipy.optimize`` and ``scipy.integrate`` use)."""
+        return self.converged
+
+    @property
+    def step_unit(self) -> str:
+        """What :attr:`steps` counts (``"Magnus-4 steps"``, ``"collocation nodes"``, ...)."""
+        return METHODS[self.method].step_unit
 
     def to_dict(self) -> dict:
-        """Plain dictionary (the ``thermogeo exact --json`` output)."""
+        """Plain dictionary (the ``thermogeo exact --json`` output). ``order`` is given as text
+        (``"4"``, ``"2"``, ``"spectral"``) so that its type does not depend on the method."""
         out = {
             "period": self.period,
             "heat": dict(zip(self.bath_names, map(float, self.heat))),
@@ -406,6 +317,8 @@ class ExactCycle:
             "converged": bool(self.converged),
             "relaxation_time": float(self.relaxation_time),
             "method": self.method,
+            "order": str(self.order),
+            "message": self.message,
         }
         if self.expansion is not None:
             out["expansion"] = self.expansion.to_dict()
@@ -413,7 +326,8 @@ class ExactCycle:
 
     def to_dataset(self):
         """``xarray.Dataset`` with ``heat (bath)``, the scalars, and (if attached) the
-        expansion's ``heat_order0/1/2 (bath)``, ``work_order1/2``."""
+        expansion's ``heat_order0/1/2 (bath)``, ``work_order1/2``; attributes ``method``,
+        ``order``, ``steps``, ``converged``, ``message``, ``rtol``."""
         import xarray as xr
 
         data = {"heat": (("bath",), self.heat), "work": ((), self.work),
@@ -425,10 +339,12 @@ class ExactCycle:
             data.update({f"heat_order{k}": (("bath",), getattr(e, f"heat_order{k}"))
                          for k in (0, 1, 2)})
             data.update(work_order1=((), e.work_order1), work_order2=((), e.work_order2))
-        return xr.Dataset(data, coords={"bath": list(self.bath_names)},
-                          attrs={"period": self.period, "method": self.method,
-                                 "steps": self.steps, "converged": int(self.converged),
-                                 "relaxation_time": self.relaxation_time})
+        attrs = {"period": self.period, "method": self.method, "order": self.order,
+                 "steps": self.steps, "converged": int(self.converged),
+                 "message": self.message, "relaxation_time": self.relaxation_time}
+        if self.solver is not None:
+            attrs["rtol"] = self.solver.rtol
+        return xr.Dataset(data, coords={"bath": list(self.bath_names)}, attrs=attrs)
 
 
 def _cycle_integrals(Phi, d, m):
@@ -438,13 +354,45 @@ def _cycle_integrals(Phi, d, m):
     return x, rc, y[:m], float(y[m])
 
 
-def exact_cycle(machine: Machine, loop, period, *, options: ExactOptions | None = None,
-                expansion: bool = True) -> ExactCycle:
+@dataclass(frozen=True)
+class _Solved:
+    """What a solver returns: ``x`` the periodic deviation (or, ``state=True``, the state)
+    at ``s = 0`` (``(d^2,)``), the cycle integrals, the error estimate and the status."""
+
+    x: np.ndarray
+    rcond: float
+    heat: np.ndarray
+    work: float
+    error: float
+    steps: int
+    converged: bool
+    message: str
+    relaxation_time: float | None = None
+    state: bool = False
+
+
+def _status(converged: bool, err: float, tol: float, steps: int, unit: str,
+            limit: str | None) -> str:
+    """Status message: converged or not, the estimate against ``rtol * scale`` and, when not
+    converged, the limit that stopped the solver (``None``: the step count was fixed)."""
+    if converged:
+        return (f"converged: error estimate {err:.2e} <= rtol * max(|Q|, |W|) = {tol:.2e} "
+                f"at {steps} {unit}")
+    why = f"the fixed {steps} {unit}" if limit is None else f"{steps} {unit} ({limit})"
+    return (f"not converged: error estimate {err:.2e} > rtol * max(|Q|, |W|) = {tol:.2e} "
+            f"at {why}")
+
+
+def _scale(Q, Wk) -> float:
+    return max(np.max(np.abs(Q)), abs(Wk), np.finfo(float).tiny)
+
+
+def exact_cycle(machine: Machine, loop, period, *, method: str | ExactMethod | None = None,
+                options: ExactOptions | None = None, expansion: bool = True) -> ExactCycle:
     """Exact heat and work per cycle of the periodic state at period ``tau``.
 
-    Solves ``d rho/dt = L(lam(t/tau)) rho`` for the limit cycle ``rho(t + tau) = rho(t)`` (the
-    fixed point of the fourth-order Magnus-Gauss propagator, or Fourier collocation on smooth
-    loops: ``options.method``; module docstring) and integrates
+    Solves ``d rho/dt = L(lam(t/tau)) rho`` for the limit cycle ``rho(t + tau) = rho(t)`` with
+    the chosen solver (module docstring; :mod:`thermogeo.dynamics.methods`) and integrates
 
         Q_a = int_0^tau Tr[H D_a rho] dt,   W = int_0^tau Tr[rho dH/dt] dt,
         Sigma = -sum_a Q_a / T_a,           first law: W + sum_a Q_a = 0.
@@ -456,7 +404,17 @@ def exact_cycle(machine: Machine, loop, period, *, options: ExactOptions | None 
         Closed path (``thermogeo.protocols.paths``), ``s = t / tau``.
     period : float
         ``tau > 0``.
+    method : str or ExactMethod, optional
+        A method object -- :class:`~thermogeo.dynamics.methods.Magnus`,
+        :class:`~thermogeo.dynamics.methods.Spectral`,
+        :class:`~thermogeo.dynamics.methods.Krylov`,
+        :class:`~thermogeo.dynamics.methods.Eigenframe`,
+        :class:`~thermogeo.dynamics.methods.Auto` -- holding its options, or its name
+        (``"magnus"``, ``"spectral"``, ``"krylov"``, ``"eigenframe"``, ``"auto"``: the
+        defaults). Default ``Auto()``.
     options : ExactOptions, optional
+        The same as one object of all options (backward compatible; give ``method`` or
+        ``options``, not both).
     expansion : bool
         Attach the slow-driving expansion at the same period
         (:func:`~thermogeo.dynamics.expansion.expansion_cycle`). Default True.
@@ -464,20 +422,24 @@ def exact_cycle(machine: Machine, loop, period, *, options: ExactOptions | None 
     Returns
     -------
     ExactCycle
+        With ``method``, ``order``, ``steps``, ``error_estimate``, ``converged`` /
+        ``success``, ``message`` and ``solver`` (the method object that ran).
 
     Raises
     ------
     NonUniqueSteadyStateError
         The one-period propagator has no unique fixed point.
     ValueError
-        Bad period or options.
+        Bad period, method or options (e.g. ``"spectral"`` on a loop with corners).
 
     Warns
     -----
     SlowDrivingWarning
         ``period < slow_factor * relaxation_time``.
     AccuracyWarning
-        ``max_steps`` reached before ``rtol``.
+        The adaptive solver reached its limit before ``rtol``.
+    IgnoredOptionWarning
+        ``ExactOptions`` set an option the chosen method does not use.
 
     Examples
     --------
@@ -487,56 +449,57 @@ def exact_cycle(machine: Machine, loop, period, *, options: ExactOptions | None 
     >>> c = exact_cycle(m, Circle(center=(0.8, 0.6), radius=0.5), 200.0)
     >>> round(float(c.heat[0]), 3), abs(c.first_law_residual) < 1e-7
     (0.272, True)
+    >>> c.method, c.order, c.success
+    ('spectral', 'spectral', True)
+    >>> from thermogeo.dynamics import Magnus
+    >>> c4 = exact_cycle(m, Circle(center=(0.8, 0.6), radius=0.5), 200.0,
+    ...                  method=Magnus(steps=512), expansion=False)
+    >>> c4.method, c4.order, c4.steps, round(float(c4.heat[0]), 3)
+    ('magnus', 4, 512, 0.272)
     """
-    options = options or ExactOptions()
     tau = check_period(period)
     d = machine.dim
-    method = options.resolve_method(loop, d)
-    t_rel = None
-    if method == "eigenframe":
-        from thermogeo.dynamics.eigenframe import eigenframe_cycle
-
-        r = eigenframe_cycle(machine, loop, tau, options)
-        if not r["converged"] and options.steps is None:
-            warnings.warn(f"exact_cycle: error estimate {r['error_estimate']:.2e} above rtol at "
-                          f"max_steps={options.max_steps} (or the limit cycle not reached in "
-                          f"max_cycles={options.max_cycles})", AccuracyWarning, stacklevel=2)
-        x, rc, Q, Wk = r["periodic_state"].reshape(-1), math.nan, r["heat"], r["work"]
-        err, steps, converged = r["error_estimate"], r["steps"], r["converged"]
-        t_rel = r["relaxation_time"]
-    elif method == "spectral":
-        x, rc, Q, Wk, err, steps, converged = _spectral_cycle(machine, loop, tau, options)
-    elif method == "krylov":
-        x, rc, Q, Wk, err, steps, converged = _krylov_cycle(machine, loop, tau, options)
-    else:
-        x, rc, Q, Wk, err, steps, converged = _magnus_cycle(machine, loop, tau, options)
+    solver = as_method(method, options).resolve(loop, d)
+    r = _SOLVERS[type(solver)](machine, loop, tau, solver)
+    t_rel = r.relaxation_time
     if t_rel is None:
-        t_rel = _relaxation_time(machine, loop, options)
-    if tau < options.slow_factor * t_rel:
+        t_rel = _relaxation_time(machine, loop, solver)
+    if tau < solver.slow_factor * t_rel:
         warnings.warn(
             f"period {tau:g} is not long against the relaxation time {t_rel:.4g} (slowest "
             f"decay rate {1 / t_rel:.4g} on the path): the driving is not slow and the "
             f"expansion is not reliable; use a period of at least "
-            f"{options.slow_factor * t_rel:.4g}", SlowDrivingWarning, stacklevel=2)
-    if method != "eigenframe":  # (the eigenframe solver returns the state itself)
-        x = x + augmented_generator(machine, loop, np.zeros(1), tau, options.numerics).rho0[0]
+            f"{solver.slow_factor * t_rel:.4g}", SlowDrivingWarning, stacklevel=2)
+    x = r.x
+    if not r.state:
+        x = x + augmented_generator(machine, loop, np.zeros(1), tau, solver.numerics).rho0[0]
     T = np.asarray(machine.temperatures, dtype=float)
-    exp = None
-    if expansion:
-        from thermogeo.dynamics.expansion import expansion_cycle
-        exp = expansion_cycle(machine, loop, tau, numerics=options.numerics)
+    Q, Wk = r.heat, r.work
+    exp = expansion_cycle(machine, loop, tau, numerics=solver.numerics) if expansion else None
     return ExactCycle(
         period=tau, bath_names=tuple(machine.bath_names), temperatures=T, heat=Q, work=Wk,
         first_law_residual=float(Wk + Q.sum()), entropy_production=float(-(Q / T).sum()),
-        error_estimate=float(err), steps=steps, converged=converged,
-        relaxation_time=t_rel, periodic_state=x.reshape(d, d), fixed_point_rcond=rc,
-        expansion=exp, method=method)
+        error_estimate=float(r.error), steps=r.steps, converged=r.converged,
+        relaxation_time=t_rel, periodic_state=x.reshape(d, d), fixed_point_rcond=r.rcond,
+        expansion=exp, method=solver.name, order=solver.order, message=r.message,
+        solver=solver)
 
 
-def _krylov_pass(machine, loop, tau, steps, options, x0):
+def _eigenframe_cycle(machine, loop, tau, method: Eigenframe) -> _Solved:
+    r = eigenframe_cycle(machine, loop, tau, method)
+    if not r["converged"] and method.steps is None:
+        warnings.warn(f"exact_cycle: error estimate {r['error_estimate']:.2e} above rtol at "
+                      f"max_steps={method.max_steps} (or the limit cycle not reached in "
+                      f"max_cycles={method.max_cycles})", AccuracyWarning, stacklevel=3)
+    return _Solved(x=r["periodic_state"].reshape(-1), rcond=math.nan, heat=r["heat"],
+                   work=r["work"], error=r["error_estimate"], steps=r["steps"],
+                   converged=r["converged"], message=r["message"],
+                   relaxation_time=r["relaxation_time"], state=True)
+
+
+def _krylov_pass(machine, loop, tau, steps, options: Krylov, x0):
     """Propagate ``x = (delta, 1, Q, W)`` over whole cycles with Magnus-4 steps applied by
     ``expm_multiply`` until ``delta`` repeats; returns ``(delta, Q, W, cycles, change)``."""
-    from scipy.sparse.linalg import LinearOperator, expm_multiply
 
     d2 = machine.dim ** 2
     edges = step_grid(loop, steps)
@@ -576,7 +539,7 @@ def _krylov_pass(machine, loop, tau, steps, options, x0):
     return delta, x[d2 + 1:-1].real, float(x[-1].real), cycles, change
 
 
-def _krylov_cycle(machine, loop, tau, options):
+def _krylov_cycle(machine, loop, tau, options: Krylov) -> _Solved:
     d2 = machine.dim ** 2
     n = options.steps if options.steps is not None else options.min_steps
     coarse = max(1, n // 2) if options.steps is not None else n
@@ -585,15 +548,18 @@ def _krylov_cycle(machine, loop, tau, options):
     while True:
         dl, Q, Wk, cycles, change = _krylov_pass(machine, loop, tau, fine, options, dl0)
         err = max(np.max(np.abs(Q - Q0)), abs(Wk - W0)) / (2**MAGNUS_ORDER - 1)
-        scale = max(np.max(np.abs(Q)), abs(Wk), np.finfo(float).tiny)
+        scale = _scale(Q, Wk)
         converged = bool(err <= options.rtol * scale) and change <= options.rtol
         if converged or options.steps is not None or 2 * fine > options.max_steps:
             break
         dl0, Q0, W0, fine = dl, Q, Wk, 2 * fine
+    limit = None if options.steps is not None else f"limit max_steps={options.max_steps}"
+    message = _status(converged, err, options.rtol * scale, fine, options.step_unit, limit)
     if change > options.rtol:
-        warnings.warn(f"exact_cycle: the state still changed by {change:.2e} after "
-                      f"{options.max_cycles} cycles (max_cycles); the limit cycle is not reached",
-                      AccuracyWarning, stacklevel=3)
+        why = (f"the state still changed by {change:.2e} after {options.max_cycles} cycles "
+               "(max_cycles); the limit cycle is not reached")
+        message = f"not converged: {why}"
+        warnings.warn(f"exact_cycle: {why}", AccuracyWarning, stacklevel=3)
     elif not converged and options.steps is None:
         warnings.warn(f"exact_cycle: error estimate {err:.2e} above rtol*scale "
                       f"{options.rtol * scale:.2e} at max_steps={options.max_steps}",
@@ -602,17 +568,17 @@ def _krylov_cycle(machine, loop, tau, options):
     r = dl.reshape(d, d)
     r = 0.5 * (r + r.conj().T)
     r = r - np.eye(d) * np.trace(r) / d
-    return r.reshape(-1), math.nan, Q, Wk, err, fine, converged
+    return _Solved(x=r.reshape(-1), rcond=math.nan, heat=Q, work=Wk, error=err, steps=fine,
+                   converged=converged, message=message)
 
 
 RELAXATION_NODES = 64
 """Path nodes at which the decay rates of ``L`` are computed for the slowness check."""
 
 
-def _relaxation_time(machine, loop, options) -> float:
+def _relaxation_time(machine, loop, options: ExactMethod) -> float:
     """``1 / min_s`` of the smallest non-zero decay rate of ``L(s)`` (eigenvalues)."""
     s, _ = loop.quadrature(RELAXATION_NODES if loop.smooth else RELAXATION_NODES // 4)
-    from thermogeo.lindblad.generator import generator
     gen = generator(machine, loop.points(machine, s), options.numerics)
     decay = float(np.sort(-np.linalg.eigvals(gen.L).real, axis=-1)[:, 1].min())
     return 1.0 / decay if decay > 0 else math.inf
@@ -626,7 +592,7 @@ def _unique_or_raise(rc, rcond_min):
             "sector); break the symmetry in the couplings")
 
 
-def _magnus_cycle(machine, loop, tau, options):
+def _magnus_cycle(machine, loop, tau, options: Magnus) -> _Solved:
     d, m = machine.dim, len(machine.baths)
     rcond_min = options.numerics.uniqueness_rcond
 
@@ -644,7 +610,7 @@ def _magnus_cycle(machine, loop, tau, options):
     while True:
         p1, r1 = run(fine_n)
         err = max(np.max(np.abs(r1[2] - r0[2])), abs(r1[3] - r0[3])) / (2**MAGNUS_ORDER - 1)
-        scale = max(np.max(np.abs(r1[2])), abs(r1[3]), np.finfo(float).tiny)
+        scale = _scale(r1[2], r1[3])
         converged = bool(err <= options.rtol * scale)
         if converged or options.steps is not None:
             break
@@ -672,7 +638,11 @@ def _magnus_cycle(machine, loop, tau, options):
             f"exact_cycle: the Magnus-4 propagator overflowed at {len(p1.edges) - 1} steps "
             f"(period {tau:g}: steps far longer than the relaxation time); use "
             "method='eigenframe' (stable for any step) or a larger max_steps")
-    return x, rc, Q, Wk, err, len(p1.edges) - 1, converged
+    n = len(p1.edges) - 1
+    limit = None if options.steps is not None else f"limit max_steps={options.max_steps}"
+    return _Solved(x=x, rcond=rc, heat=Q, work=Wk, error=err, steps=n, converged=converged,
+                   message=_status(converged, err, options.rtol * scale, n,
+                                   options.step_unit, limit))
 
 
 TRACE_PENALTY = 2 * np.pi
@@ -756,7 +726,8 @@ def hermitian_basis(d: int) -> np.ndarray:
 
 
 def _node_sequence(lo: int, hi: int) -> list[int]:
-    """Collocation node counts growing by factors 4/3 and 3/2: 16, 24, 32, 48, 64, ..."""
+    """Collocation node counts from ``lo`` to ``hi`` growing by factors 4/3 and 3/2: 4, 6, 8,
+    12, 16, 24, 32, 48, 64, ..."""
     out, n = [], 4
     while n <= hi:
         for c in (n, 3 * n // 2):
@@ -766,24 +737,28 @@ def _node_sequence(lo: int, hi: int) -> list[int]:
     return out or [lo]
 
 
-def _spectral_cycle(machine, loop, tau, options):
+def _spectral_cycle(machine, loop, tau, options: Spectral) -> _Solved:
     d = machine.dim
     prev = None
-    seq = [n for n in _node_sequence(options.min_nodes, options.max_nodes)
-           if n * d * d <= options.max_unknowns] or [options.min_nodes]
-    err, converged = math.inf, False
+    if options.nodes is not None:
+        # fixed count: the error estimate is the change from the next smaller count
+        seq = [max(_node_sequence(4, options.nodes - 1)), options.nodes]
+    else:
+        seq = [n for n in _node_sequence(options.min_nodes, options.max_nodes)
+               if n * d * d <= options.max_unknowns] or [options.min_nodes]
+    err, converged, scale = math.inf, False, math.nan
     for n in seq:
         delta, Q, Wk, rc = spectral_solve(machine, loop, tau, n, options.numerics)
         _unique_or_raise(rc, options.numerics.uniqueness_rcond)
         if prev is not None:
             # exponential convergence: the change from the previous count bounds the error
             err = max(np.max(np.abs(Q - prev[0])), abs(Wk - prev[1]))
-            scale = max(np.max(np.abs(Q)), abs(Wk), np.finfo(float).tiny)
+            scale = _scale(Q, Wk)
             converged = bool(err <= options.rtol * scale)
             if converged:
                 break
         prev = (Q, Wk)
-    if not converged:
+    if not converged and options.nodes is None:
         warnings.warn(f"exact_cycle: spectral error estimate {err:.2e} above rtol at {n} "
                       f"nodes (limits max_nodes={options.max_nodes}, max_unknowns="
                       f"{options.max_unknowns}); use method='magnus'",
@@ -792,21 +767,46 @@ def _spectral_cycle(machine, loop, tau, options):
     r = x.reshape(d, d)
     r = 0.5 * (r + r.conj().T)
     r = r - np.eye(d) * np.trace(r) / d
-    return r.reshape(-1), rc, Q, Wk, err, n, converged
+    limit = (None if options.nodes is not None else
+             f"limits max_nodes={options.max_nodes}, max_unknowns={options.max_unknowns}")
+    return _Solved(x=r.reshape(-1), rcond=rc, heat=Q, work=Wk, error=err, steps=n,
+                   converged=converged,
+                   message=_status(converged, err, options.rtol * scale, n, options.step_unit,
+                                   limit))
+
+
+_SOLVERS = {Magnus: _magnus_cycle, Spectral: _spectral_cycle, Krylov: _krylov_cycle,
+            Eigenframe: _eigenframe_cycle}
+"""Method class -> solver ``(machine, loop, tau, method) -> _Solved``."""
 
 
 def periodic_states(machine: Machine, loop, period, s, *, steps: int,
-                    options: ExactOptions | None = None, method: str = "magnus"
-                    ) -> np.ndarray:
+                    options: ExactOptions | None = None,
+                    method: str | Magnus | Spectral = "magnus") -> np.ndarray:
     """Lab-frame limit-cycle states ``rho(s)`` at path coordinates ``s (n,)``: ``(n, d, d)``.
 
-    ``method="magnus"``: the periodic deviation at ``s = 0`` is propagated with ``steps``
-    Magnus steps per cycle; each requested ``s`` is reached from the last step edge below it
-    by one more Magnus step of partial length (so the states carry the integrator's fourth
-    order). ``method="spectral"``: the collocation solution at ``steps`` nodes is evaluated
-    by trigonometric interpolation. Each ``rho(s)`` is ``rho_0(s) + delta(s)``.
+    ``method="magnus"`` (or a :class:`~thermogeo.dynamics.methods.Magnus`): the periodic
+    deviation at ``s = 0`` is propagated with ``steps`` Magnus steps per cycle; each requested
+    ``s`` is reached from the last step edge below it by one more Magnus step of partial
+    length (so the states carry the integrator's fourth order). ``method="spectral"`` (or a
+    :class:`~thermogeo.dynamics.methods.Spectral`): the collocation solution at ``steps``
+    nodes is evaluated by trigonometric interpolation. Each ``rho(s)`` is
+    ``rho_0(s) + delta(s)``. ``numerics`` (and Magnus's ``chunk``) come from the method object
+    or from ``options``; the step or node count is always ``steps`` (e.g.
+    ``ExactCycle.steps`` with ``method=ExactCycle.solver``).
     """
-    options = options or ExactOptions()
+    if isinstance(method, ExactMethod):
+        if options is not None:
+            raise ValueError("method, options: give one of them")
+        if not isinstance(method, (Magnus, Spectral)):
+            raise ValueError(f"method: expected 'magnus' or 'spectral' (or Magnus, Spectral), "
+                             f"got {method!r}")
+        numerics, chunk, method = (method.numerics, getattr(method, "chunk", Magnus.chunk),
+                                   method.name)
+    else:
+        numerics = (options or ExactOptions()).numerics
+        chunk = (options or ExactOptions()).chunk
+    options = Magnus(numerics=numerics, chunk=chunk)
     tau = check_period(period)
     d = machine.dim
     d2 = d * d
