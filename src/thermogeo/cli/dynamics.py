@@ -70,20 +70,39 @@ def parse_periods(text: str) -> np.ndarray:
                          f"{text!r}") from None
 
 
-def _options(rtol: float, method: str = "auto"):
-    from thermogeo.dynamics import ExactOptions
-    return ExactOptions(rtol=rtol, method=method)
+def _method(name: str, rtol: float, steps: int | None = None, nodes: int | None = None):
+    """The exact solver's method object (:mod:`thermogeo.dynamics.methods`) for ``--method``,
+    ``--rtol``, ``--steps``, ``--nodes``; a flag the method does not take warns
+    (``IgnoredOptionWarning``, printed as a ``warning:`` line) instead of being dropped."""
+    from thermogeo.dynamics import make_method
+    from thermogeo.dynamics.methods import method_object, warn_ignored
+
+    obj = method_object(name)
+    flags = {"steps": steps, "nodes": nodes}
+    takes = [k for k in flags if k in obj.option_names()]
+    warn_ignored({f"--{k}": v for k, v in flags.items() if v is not None and k not in takes},
+                 f"by --method {name} (it takes "
+                 f"{', '.join('--' + k for k in takes) or 'neither --steps nor --nodes'})")
+    return make_method(obj, rtol=rtol, **{k: flags[k] for k in takes})
 
 
 CIRCLE = typer.Option(..., "--circle", help="Circle in a parameter plane: X=cx,Y=cy,r=R "
                       "(e.g. Bx=0.8,Bz=0.6,r=0.5; add cw=1 for clockwise).")
 RTOL = typer.Option(1e-8, "--rtol", help="Relative accuracy of the exact heats (1e-13..1e-2).")
 JSON = typer.Option(False, "--json", help="Print one JSON object.")
-METHOD = typer.Option("auto", "--method", help="Exact solver: auto (spectral on smooth loops), "
-                      "magnus (Magnus-4 propagator), spectral (Fourier collocation), krylov "
-                      "(Magnus-4 on the state vector) or eigenframe (exponential steps block by "
-                      "block in the eigenframe; many qubits, chosen by auto beyond the dense "
-                      "kernels).")
+METHOD = typer.Option("auto", "--method", help="Exact solver (thermogeo.dynamics.methods): "
+                      "auto (spectral on smooth loops up to 3 qubits, else magnus, eigenframe "
+                      "beyond the dense kernels), magnus (Magnus-4 propagator, order 4), "
+                      "spectral (Fourier collocation, smooth loops, exponential convergence), "
+                      "krylov (Magnus-4 on the state vector, order 4) or eigenframe "
+                      "(exponential midpoint steps block by block in the eigenframe, order 2 "
+                      "extrapolated; many qubits).")
+STEPS = typer.Option(None, "--steps", help="Fixed steps per cycle of magnus, krylov or "
+                     "eigenframe (auto: picks magnus or eigenframe); ignored with a warning by "
+                     "spectral. Default: adaptive to --rtol.")
+NODES = typer.Option(None, "--nodes", help="Fixed collocation nodes per cycle of spectral; "
+                     "ignored with a warning by the other methods. Default: adaptive to "
+                     "--rtol.")
 
 
 @app.command()
@@ -91,22 +110,24 @@ METHOD = typer.Option("auto", "--method", help="Exact solver: auto (spectral on 
 @reported_warnings
 def exact(model: Path = typer.Argument(..., help="TOML model file."), circle: str = CIRCLE,
           period: float = typer.Option(..., "--period", help="Driving period tau."),
-          rtol: float = RTOL, method: str = METHOD, json: bool = JSON):
+          rtol: float = RTOL, method: str = METHOD, steps: int | None = STEPS,
+          nodes: int | None = NODES, json: bool = JSON):
     """Heat, work, first-law residual and entropy production per cycle of the exact periodic
-    state, beside the slow-driving expansion (orders 1 and 2)."""
+    state, beside the slow-driving expansion (orders 1 and 2). The JSON names the solver that
+    ran (method, order, steps, converged, message)."""
     from thermogeo.dynamics import exact_cycle
 
     m = load_model(model)
     loop = parse_circle(circle, m)
-    res = exact_cycle(m, loop, period, options=_options(rtol, method))
+    res = exact_cycle(m, loop, period, method=_method(method, rtol, steps, nodes))
     out = res.to_dict()
     if json:
         print_json(out)
         return
-    unit = {"spectral": "collocation nodes", "eigenframe": "exponential midpoint steps"}.get(
-        res.method, "Magnus-4 steps")
-    typer.echo(f"period {res.period:g}: {res.steps} {unit}, error estimate "
-               f"{res.error_estimate:.2e}, relaxation time {res.relaxation_time:.4g}")
+    typer.echo(f"period {res.period:g}: {res.method} (order {res.order}), {res.steps} "
+               f"{res.step_unit}, error estimate {res.error_estimate:.2e}, relaxation time "
+               f"{res.relaxation_time:.4g}")
+    typer.echo(f"status: {res.message}")
     e = out["expansion"]
     for b in m.bath_names:
         typer.echo(f"bath {b}: Q exact {out['heat'][b]:+.10g}   expansion: Q_geo "
@@ -127,14 +148,16 @@ def convergence_cmd(model: Path = typer.Argument(..., help="TOML model file."),
                                                "the exact heats (1e-13..1e-2)."),
                     plot: Path | None = typer.Option(None, "--plot", help="Save a log-log "
                                                      "figure (png, pdf, svg)."),
-                    method: str = METHOD, json: bool = JSON):
+                    method: str = METHOD, steps: int | None = STEPS,
+                    nodes: int | None = NODES, json: bool = JSON):
     """Error of the first- and second-order expansion against the exact heat per cycle, with
     fitted log-log slopes (expected -1 and -2)."""
     from thermogeo.dynamics import convergence
 
     m = load_model(model)
     loop = parse_circle(circle, m)
-    ds = convergence(m, loop, parse_periods(periods), options=_options(rtol, method))
+    ds = convergence(m, loop, parse_periods(periods),
+                     method=_method(method, rtol, steps, nodes))
     if plot is not None:
         from thermogeo.plot.dynamics import convergence_figure
         convergence_figure(ds).savefig(plot)
@@ -148,6 +171,8 @@ def convergence_cmd(model: Path = typer.Argument(..., help="TOML model file."),
         "slope_order2": {b: float(ds["slope_order2"].sel(bath=b)) for b in baths},
         "heat_order1": {b: float(ds["heat_order1"].sel(bath=b)) for b in baths},
         "error_estimate": ds["error_estimate"].values,
+        "method": ds.attrs["method"],
+        "order": ds.attrs["order"],
     }
     if plot is not None:
         out["plot"] = str(plot)
@@ -179,7 +204,7 @@ def balance(model: Path = typer.Argument(..., help="TOML model file."), circle: 
 
     m = load_model(model)
     loop = parse_circle(circle, m)
-    ds = balance_along(m, loop, period=period, nodes=nodes, options=_options(rtol, method))
+    ds = balance_along(m, loop, period=period, nodes=nodes, method=_method(method, rtol))
     if plot is not None:
         from thermogeo.plot.dynamics import balance_figure
         balance_figure(ds).savefig(plot)
