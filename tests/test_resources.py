@@ -24,8 +24,8 @@ from typer.testing import CliRunner
 import thermogeo as tg
 from thermogeo import Bath, Machine, Ohmic
 from thermogeo.cli import app
-from thermogeo.cli.point import secular_report, structured_secular_report
-from thermogeo.response.structured import frozen_point
+from thermogeo.lindblad.backend import frozen_chunks
+from thermogeo.lindblad.generator import generator
 from thermogeo.numerics import Numerics
 from thermogeo.resources import peak_memory_bytes, structure_summary
 
@@ -163,21 +163,20 @@ def test_peak_memory_is_positive_monotone_and_matches_the_kernel_counter():
     assert peak_memory_bytes() == pytest.approx(hwm, rel=PEAK_READINGS_RTOL)
 
 
-def test_structured_secular_bound_is_above_the_exact_rate():
-    """The structured check warns with a Gershgorin bound on the fastest relaxation rate: at
-    least the exact largest |Re| eigenvalue of L that the dense check uses."""
+@pytest.mark.parametrize("kernel", ["dense", "structured"])
+def test_secular_rate_bound_is_above_the_exact_rate(kernel):
+    """The secular ratio divides the Bohr-frequency gap by a Gershgorin bound on the fastest
+    relaxation rate: at least the exact largest |Re| eigenvalue of L, for both backends."""
     m = heisenberg(4, uniform=False, seed=4).with_values(**{"S0.strength": 0.3,
                                                             "S3.strength": 0.3})
-    lam = m.point()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        exact = secular_report(m, lam, Numerics())
-        fp = frozen_point(m, lam, np.zeros(len(lam)), Numerics())
-        E, bound = fp.E, structured_secular_report(fp, Numerics())
-    assert exact and bound, (exact, bound)
-    rate = lambda text: float(re.search(r"rate \(([0-9.e+-]+)\)", text).group(1))  # noqa: E731
-    assert rate(bound[0]) >= rate(exact[0])
-    np.testing.assert_allclose(E, np.linalg.eigvalsh(m.hamiltonian_at(lam)), atol=1e-12)
+    lam = m.point()[None]
+    _, fg = next(frozen_chunks(m, lam, Numerics(kernel=kernel)))
+    exact = np.abs(np.linalg.eigvals(generator(m, lam).L[0]).real).max()
+    assert fg._rate_bound()[0] >= exact * (1 - 1e-12)
+    w = np.unique(np.round(np.subtract.outer(*(2 * [np.linalg.eigvalsh(m.hamiltonian_at(lam[0]))]
+                                                )), 9))
+    np.testing.assert_allclose(fg._bohr_gap()[0], np.diff(w).min(), rtol=1e-5)  # w rounded to 1e-9
+    assert fg.secular_ratio()[0] < 1  # strong coupling: the check warns
 
 
 # -- CLI ----------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +10,7 @@ import typer
 from thermogeo.cli.app import app, parse_assignments, print_json, user_errors
 from thermogeo.errors import NonUniqueSteadyStateError
 from thermogeo.io import load_model
-from thermogeo.lindblad.generator import generator
-from thermogeo.linalg.steady import steady_solve
+from thermogeo.lindblad.backend import frozen_chunks
 from thermogeo.numerics import Numerics
 from thermogeo.resources import peak_memory_bytes, structure_summary
 from thermogeo.response import response
@@ -20,50 +18,16 @@ from thermogeo.response import response
 MB = 2**20
 
 
-def secular_report(machine, lam, numerics: Numerics) -> list[str]:
-    """Warnings about the secular approximation at one point: distinct Bohr frequencies
-    closer than the fastest relaxation rate (largest ``|Re|`` eigenvalue of L)."""
-    gen = generator(machine, lam[None], numerics)
-    out = []
-    w = np.unique(gen.groups.omega[0])
-    gaps = np.diff(w)
-    rate = float(np.abs(np.linalg.eigvals(gen.L[0]).real).max())
-    close = gaps[gaps < rate]
-    if close.size:
-        out.append(f"SecularApproximationWarning: {close.size} pair(s) of distinct Bohr "
-                   f"frequencies are closer ({close.min():.3g}) than the fastest relaxation rate "
-                   f"({rate:.3g}); the secular approximation may fail")
-    return out
-
-
-def structured_secular_report(fp, numerics: Numerics) -> list[str]:
-    """:func:`secular_report` without the ``d^2 x d^2`` generator (machines the structured
-    kernels serve), from a :func:`~thermogeo.response.structured.frozen_point`. The Bohr
-    blocks of ``D`` in the eigenframe give the column Gershgorin bound
-    ``max_j (|Re L_jj| + sum_{i != j} |L_ij|)`` on the fastest relaxation rate, so the warning
-    errs on the side of warning."""
-    from thermogeo.linalg.bohr import bohr_groups
-
-    D = fp.D
-
-    def bound(M):  # (..., s, s) -> column Gershgorin bound
-        if not isinstance(M, np.ndarray):  # matrix-free block: its 1-norm, a larger bound
-            from scipy.sparse.linalg import onenormest
-            return float(onenormest(M))
-        a = np.abs(M)
-        diag = np.abs(np.diagonal(M, axis1=-2, axis2=-1).real)
-        return float((a.sum(axis=-2) - np.diagonal(a, axis1=-2, axis2=-1) + diag).max())
-
-    rate = max([bound(D.zero)] + [float(np.abs(D.single.real).max())] * bool(len(D.single))
-               + [bound(b) for b in D.multi])
-    w = np.unique(bohr_groups(fp.E, numerics.degeneracy_tol).omega)
-    gaps = np.diff(w)
-    close = gaps[gaps < rate]
-    if close.size:
-        return [f"SecularApproximationWarning: {close.size} pair(s) of distinct Bohr "
-                f"frequencies are closer ({close.min():.3g}) than a bound on the fastest "
-                f"relaxation rate ({rate:.3g}); the secular approximation may fail"]
-    return []
+def secular_notes(fg) -> list[str]:
+    """Warnings about the secular approximation at the first point of a frozen generator
+    (:meth:`~thermogeo.lindblad.frozen.FrozenGenerator.secular_ratio`)."""
+    ratio = float(fg.secular_ratio()[0])
+    if ratio >= 1:
+        return []
+    gap, rate = float(fg._bohr_gap()[0]), float(fg._rate_bound()[0])
+    return [f"SecularApproximationWarning: distinct Bohr frequencies are closer ({gap:.3g}) "
+            f"than a bound on the fastest relaxation rate ({rate:.3g}); the secular "
+            "approximation may fail"]
 
 
 def _structure_lines(s: dict) -> list[str]:
@@ -96,26 +60,11 @@ def check(model: Path = typer.Argument(..., help="TOML model file."),
                 f"{dict(m.parameters)} (rcond {rcond}): the couplings leave part of the state "
                 "space dark; break the symmetry in the couplings or the Hamiltonian")
 
-    if numerics.use_dense(m.qubits):
-        E = np.linalg.eigvalsh(m.hamiltonian_at(lam))
-        ss = steady_solve(generator(m, lam[None]).L, numerics.uniqueness_rcond)
-        if not ss.unique[0]:
-            raise NonUniqueSteadyStateError(dark(f"{ss.rcond[0]:.2e}"))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            notes = secular_report(m, lam, numerics)
-    else:
-        # No d^2 x d^2 generator: one structured frozen point gives the spectrum, the Bohr
-        # blocks and the uniqueness of the steady state.
-        from thermogeo.response.structured import frozen_point
-
-        fp = frozen_point(m, lam, np.zeros(len(lam)), numerics)
-        if not fp.solver.unique:
-            raise NonUniqueSteadyStateError(dark(f"{fp.solver.rcond:.2e}"))
-        E = fp.E
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            notes = structured_secular_report(fp, numerics)
+    _, fg = next(frozen_chunks(m, lam[None], numerics))  # spectrum, blocks, uniqueness
+    if not fg.unique[0]:
+        raise NonUniqueSteadyStateError(dark(f"{fg.rcond[0]:.2e}"))
+    E = fg.E[0]
+    notes = secular_notes(fg)
     info = {
         "model": str(model), "qubits": m.qubits, "dimension": m.dim,
         "parameters": dict(m.parameters), "constants": dict(m.constants),

@@ -1,6 +1,7 @@
 """Slow-driving expansion of the heat and work per cycle, and along the path.
 
-For a closed path ``lam(s)``, ``s = t / tau`` (docs/theory.md section 4), with ``z(s) = L^D d_s rho_0``
+For a closed path ``lam(s)``, ``s = t / tau`` (docs/theory.md section 4), with
+``z(s) = L^D d_s rho_0``
 (the first-order state is ``rho_1 = z / tau``) and ``rho_2 = L^D d_t rho_1 = L^D z' / tau^2``::
 
     heat current, per unit s      dQ_a/ds = tau J_a + j1_a + j2_a / tau + ...

@@ -105,6 +105,17 @@ class DenseFrozen(FrozenGenerator):
     def dgen_steady(self, j):
         return np.einsum("bij,bj->bi", self.dL[:, j], self.ss.rho)
 
+    def _bohr_gap(self):
+        w = np.sort(self.gen.groups.omega.reshape(len(self.lam), -1), axis=-1)
+        gaps = np.diff(w, axis=-1)
+        return np.where(gaps > 0, gaps, np.inf).min(axis=-1, initial=np.inf)
+
+    def _rate_bound(self):
+        L = self.gen.L
+        a = np.abs(L)
+        diag = np.diagonal(L, axis1=-2, axis2=-1)
+        return (a.sum(axis=-2) - np.abs(diag) + np.abs(diag.real)).max(axis=-1)
+
     def _bohr_order(self):
         lab = self.gen.groups.label
         b = lab.shape[0]

@@ -154,9 +154,27 @@ class FrozenGenerator(ABC):
         out[..., idx, idx] += (p / T)[:, None, :] * avg[..., None]
         return out.reshape(*out.shape[:-2], d * d)
 
+    @abstractmethod
+    def _bohr_gap(self) -> np.ndarray:
+        """``(b,)``: the smallest separation of two distinct Bohr frequencies (inf if one)."""
+
+    @abstractmethod
+    def _rate_bound(self) -> np.ndarray:
+        """``(b,)``: the column Gershgorin bound ``max_j (|Re L_jj| + sum_{i != j} |L_ij|)``
+        on the fastest relaxation rate."""
+
+    def secular_ratio(self) -> np.ndarray:
+        """``(b,)``: smallest separation of distinct Bohr frequencies over a bound on the
+        fastest relaxation rate. The secular generator needs it ``>> 1``
+        (docs/theory.md section 2); ``thermogeo check`` warns below 1 and
+        :class:`thermogeo.Response` reports it per point."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self._bohr_gap() / self._rate_bound()
+
     def release(self) -> None:
         """Free what :meth:`heat_drazin` on traceless vectors and :meth:`to_eig` do not need
         (the structured backend keeps its left rows ``<<H| D_alpha L^D`` only)."""
+        self.released = True
 
     def bohr_spread(self, dW: np.ndarray) -> np.ndarray:
         """``(b, n)``: the largest spread of ``dW (b, n, d, d)`` (``[n, m]`` for the jump

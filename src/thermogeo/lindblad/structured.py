@@ -1,6 +1,8 @@
-"""Pointwise response with structured eigenframe kernels: no ``d^2 x d^2`` matrix, ever.
+"""Bohr-block backend of the frozen generator: no ``d^2 x d^2`` matrix, ever.
 
-Computes the quantities of :mod:`thermogeo.response.response` (docs/theory.md section 4)::
+:class:`BlockFrozen` implements the operations of
+:class:`~thermogeo.lindblad.frozen.FrozenGenerator` from which
+:mod:`thermogeo.response.response` computes (docs/theory.md section 4)::
 
     J_alpha        = Tr[H D_alpha rho_0]
     Lambda^alpha_i = Tr[H D_alpha L^D d_i rho_0]
@@ -16,7 +18,7 @@ from the Bohr-block structure of the secular generator (:mod:`thermogeo.lindblad
 * ``Tr[H D_alpha x]`` reads the zero block of ``x`` only, through the energy row
   ``r_alpha = sum_a E_a D_alpha[(a,a), :]``;
 * the eigenframe derivative of a superoperator ``S`` is ``dS~ + [X, S~]`` with
-  ``X_mn = V~_mn / (E_n - E_m)`` (:mod:`thermogeo.response.derivatives`); ``dS~`` keeps the
+  ``X_mn = V~_mn / (E_n - E_m)`` (:mod:`thermogeo.lindblad.frozen`); ``dS~`` keeps the
   blocks, so only its zero block is needed, and the commutator part is applied through
   matrix products restricted to the zero-block elements. With ``[H, X] = -V~_off`` (``V~``
   without its entries inside degenerate levels) the first two rotor terms combine into
@@ -38,11 +40,13 @@ import weakref
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
+from scipy.sparse.linalg import onenormest
 
 from thermogeo.errors import InsufficientMemoryError
 from thermogeo.lindblad.blocks import (BlockOperator, BlockStructure, block_structure,
                                        block_superop, empty_blocks, matrix_free, zero_block)
-from thermogeo.lindblad.levels import (GMRES_RESTART, GMRES_RTOL, IterativeSolveError, LevelOperator, gmres_solve, iterative_rcond, jacobi,
+from thermogeo.lindblad.levels import (GMRES_RESTART, GMRES_RTOL, IterativeSolveError,
+                                       LevelOperator, gmres_solve, iterative_rcond, jacobi,
                                        level_rows, zero_preconditioner)
 from thermogeo.lindblad.frozen import FrozenGenerator
 from thermogeo.lindblad.observables import entropy_and_log
@@ -50,7 +54,7 @@ from thermogeo.linalg.bohr import bohr_groups
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 
-#: Largest dimension for which :func:`structured_chunk` returns the lab-frame steady state.
+#: Largest dimension for which the lab-frame steady state is returned (``Numerics``).
 STATE_MAX_DIM = Numerics().state_max_dim
 #: The inverses of the small Bohr blocks are kept (and reused by every Drazin solve) when
 #: they take at most this many bytes; otherwise each solve factorises them again.
@@ -584,6 +588,8 @@ class BlockFrozen(FrozenGenerator):
         n = 0 if v is None else len(v)
         check_memory(machine, st, n, numerics)
         omega = groups.omega
+        w = np.unique(omega)
+        self._gap = float(np.diff(w).min()) if len(w) > 1 else np.inf
         del groups
         _, Vs, As = _sparse_operators(machine)
         self.st, self.keep_inverses = st, keep_inverses
@@ -727,6 +733,22 @@ class BlockFrozen(FrozenGenerator):
 
     def same_level(self):
         return (self.st.level[:, None] == self.st.level[None, :])[None]
+
+    def _bohr_gap(self):
+        return np.array([self._gap])
+
+    def _rate_bound(self):
+        D = self.D
+
+        def bound(M):  # (..., s, s) -> column Gershgorin bound
+            if not isinstance(M, np.ndarray):  # matrix-free block: its 1-norm, a larger bound
+                return float(onenormest(M))
+            a = np.abs(M)
+            diag = np.abs(np.diagonal(M, axis1=-2, axis2=-1).real)
+            return float((a.sum(axis=-2) - np.diagonal(a, axis1=-2, axis2=-1) + diag).max())
+
+        single = float(np.abs(D.single.real).max(initial=0.0))
+        return np.array([max([bound(D.zero), single] + [bound(b) for b in D.multi])])
 
     def _bohr_order(self):
         st, d = self.st, self.dim

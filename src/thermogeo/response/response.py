@@ -28,7 +28,7 @@ from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 
 _FIELDS = ("spectrum", "steady_state", "heat_current", "entropy", "entropy_gradient",
-           "heat_response", "G", "rotor", "rcond", "unique", "differentiable")
+           "heat_response", "G", "rotor", "rcond", "unique", "differentiable", "secular_ratio")
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,6 +52,9 @@ class Response:
     rcond : (*b,)                 reciprocal condition number of the steady-state solve
     unique : (*b,) bool           unique steady state (results are NaN where False)
     differentiable : (*b, k) bool the secular generator is differentiable along each parameter
+    secular_ratio : (*b,)         smallest separation of distinct Bohr frequencies over a bound
+                                  on the fastest relaxation rate (the secular generator needs
+                                  it >> 1; ``thermogeo check`` warns below 1)
     """
 
     machine: Machine
@@ -68,6 +71,7 @@ class Response:
     rcond: np.ndarray
     unique: np.ndarray
     differentiable: np.ndarray
+    secular_ratio: np.ndarray
     numerics: Numerics = field(default_factory=Numerics)
 
     @property
@@ -95,6 +99,7 @@ class Response:
             "heat_response": (dims + ("bath", "parameter"), self.heat_response),
             "metric": (dims + ("parameter", "parameter2"), self.metric),
             "unique": (dims, self.unique),
+            "secular_ratio": (dims, self.secular_ratio),
         }
         if self.rotor is not None:
             data["rotor"] = (dims + ("bath",), self.rotor)
@@ -176,6 +181,7 @@ def _chunk(fg: FrozenGenerator, pidx, need, method) -> dict:
     machine, numerics = fg.machine, fg.numerics
     b, d, m, k = len(fg.lam), fg.dim, len(machine.baths), len(machine.parameters)
     diff = fg.differentiable(fg.Vt, 1e3 * numerics.degeneracy_tol)
+    secular = fg.secular_ratio()
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         if method == "gibbs":
             drho = steady_derivative(fg, fg.Vt, "gibbs")
@@ -189,7 +195,8 @@ def _chunk(fg: FrozenGenerator, pidx, need, method) -> dict:
                         entropy_gradient=nan((b, k), np.nan),
                         heat_response=nan((b, m, k), np.nan), G=nan((b, k, k), np.nan),
                         rotor=nan((b, m), np.nan) if pidx is not None else None,
-                        rcond=fg.rcond, unique=unique, differentiable=diff)
+                        rcond=fg.rcond, unique=unique, differentiable=diff,
+                        secular_ratio=secular)
         if method == "general":
             drho = steady_derivative(fg, fg.Vt, "general")
             z = fg.drazin(drho)  # (b, k, d^2)
@@ -212,4 +219,4 @@ def _chunk(fg: FrozenGenerator, pidx, need, method) -> dict:
             arr[~unique] = np.nan
     return dict(spectrum=fg.E, steady_state=state, heat_current=J, entropy=S,
                 entropy_gradient=dS, heat_response=Lam, G=G, rotor=rotor, rcond=fg.rcond,
-                unique=unique, differentiable=diff)
+                unique=unique, differentiable=diff, secular_ratio=secular)
