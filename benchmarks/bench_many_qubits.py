@@ -148,8 +148,9 @@ def qutip_steady(machine, lam):
     """
     import qutip as qt
 
-    from thermogeo.lindblad.blocks import (block_structure, block_superop, empty_blocks,
-                                           sparse_from_blocks, with_hamiltonian)
+    from thermogeo.lindblad.levels import empty_blocks
+    from thermogeo.lindblad.blocks import (block_structure, block_superop, sparse_from_blocks,
+                                           with_hamiltonian)
     from thermogeo.linalg.bohr import bohr_groups
 
     H = machine.hamiltonian_at(lam)

@@ -20,8 +20,8 @@ import thermogeo as tg
 from thermogeo.dynamics import ExactOptions, exact_cycle
 from thermogeo.errors import NonUniqueSteadyStateError
 from thermogeo.lindblad import blocks
-from thermogeo.lindblad.blocks import (block_structure, block_superop, empty_blocks,
-                                       with_hamiltonian, zero_block)
+from thermogeo.lindblad.levels import empty_blocks
+from thermogeo.lindblad.blocks import (block_structure, block_superop, with_hamiltonian, zero_block)
 from thermogeo.lindblad.levels import LevelBlock, LevelOperator, level_rows
 from thermogeo.linalg.bohr import bohr_groups
 from thermogeo.numerics import Numerics

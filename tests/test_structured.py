@@ -17,8 +17,9 @@ from zoo import ZOO
 import thermogeo as tg
 from thermogeo import Bath, Machine, Ohmic
 from thermogeo.errors import NonUniqueSteadyStateError, SecularApproximationWarning
+from thermogeo.lindblad.levels import empty_blocks
 from thermogeo.lindblad.blocks import (block_structure, block_superop, dense_from_blocks,
-                                       empty_blocks, sparse_from_blocks, with_hamiltonian)
+                                       sparse_from_blocks, with_hamiltonian)
 from thermogeo.lindblad.generator import generator
 from thermogeo.linalg.bohr import BohrGroups
 from thermogeo.numerics import Numerics

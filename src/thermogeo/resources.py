@@ -3,7 +3,7 @@
 * :func:`peak_memory_bytes` reads the peak resident set size of the process
   (``getrusage(RUSAGE_SELF).ru_maxrss``, KiB on Linux, bytes on macOS).
 * :func:`structure_summary` diagonalises ``H`` at one point and reports the Bohr-block
-  structure the structured kernels of :mod:`thermogeo.response.structured` will use (zero
+  structure the Bohr-block backend (:mod:`thermogeo.lindblad.structured`) will use (zero
   block ``d0 x d0``, the small blocks by size), which kernel ``thermogeo.response`` picks, and
   an estimate of the memory of one pointwise response, from the arrays that kernel holds
   (see :func:`estimate_response_bytes`).
@@ -19,6 +19,7 @@ import sys
 
 import numpy as np
 
+from thermogeo.lindblad.backend import dense_point_bytes, uses_dense
 from thermogeo.lindblad.blocks import BlockStructure, block_structure
 from thermogeo.lindblad.structured import (estimate_response_bytes,
                                            free_block_sizes)
@@ -109,13 +110,11 @@ def structure_summary(machine: Machine, lam=None, numerics: Numerics | None = No
     real = not any(np.iscomplexobj(O.data) and np.any(O.data.imag)
                    for O in [machine.sparse_operators[0], *Vs, *As])
     d, m, k = machine.dim, len(machine.baths), len(machine.parameters)
-    method = numerics.derivative
-    if method == "auto":
-        method = "gibbs" if machine.equal_temperatures else "general"
+    method = numerics.derivative_method(machine)
     n = k if method == "general" else (min(2, k) if plane else 0)
-    dense = numerics.use_dense(machine.qubits)
+    dense = uses_dense(machine, numerics)
     if dense:
-        est = {"dense superoperators": 3 * 16 * d**4 * (m * (2 + n) + 3 + 2 * n)}
+        est = {"dense superoperators": dense_point_bytes(machine, n)}
         est["total"] = est["dense superoperators"]
     else:
         est = estimate_response_bytes(d, st.d0, len(st.single), multi, parameters=k,

@@ -369,7 +369,7 @@ def block_superop(st: BlockStructure, g: np.ndarray, B: np.ndarray, C: np.ndarra
         Add the blocks into ``out`` (in place, no copy of the small blocks) and return
         ``out``; a dense zero block is left untouched (add :func:`zero_block` yourself, which
         the callers need separately for per-bath energy rows), a matrix-free one (see
-        :func:`empty_blocks`) receives the term.
+        :func:`~thermogeo.lindblad.levels.empty_blocks`) receives the term.
 
     Returns
     -------
@@ -424,35 +424,6 @@ def matrix_free(st: BlockStructure, idx: np.ndarray, dense_max: int | None) -> b
     a, b = np.divmod(idx, st.d)
     pairs = len(np.unique(st.level[a] * len(st.level_size) + st.level[b]))
     return n >= MIN_PAIR_ELEMENTS * pairs
-
-
-def empty_blocks(st: BlockStructure, dtype=float, dense_max: int | None = None
-                 ) -> BlockOperator:
-    """A zero :class:`BlockOperator` of the given dtype (to accumulate into).
-
-    Parameters
-    ----------
-    st : BlockStructure
-    dtype : dtype of the dense blocks
-    dense_max : int, optional
-        Blocks that :func:`matrix_free` selects (larger than this, made of degenerate levels)
-        are not stored: they become one matrix-free
-        :class:`~thermogeo.lindblad.levels.LevelOperator` each (for the zero block) or per
-        block size (all blocks of that size together), which collect the terms given to
-        :func:`block_superop`. Default: every block dense.
-    """
-    from thermogeo.lindblad.levels import LevelBlock, LevelOperator, level_slices
-
-    free_zero = matrix_free(st, st.zero, dense_max)
-    free = [matrix_free(st, i[0], dense_max) for i in st.multi]
-    slices = level_slices(st) if free_zero or any(free) else None
-    gains: dict = {}  # g o B of each term, shared by all the operators
-    zero = (LevelOperator(LevelBlock(st, st.zero), slices=slices, gains=gains) if free_zero
-            else np.zeros((st.d0, st.d0), dtype))
-    multi = tuple(LevelOperator(LevelBlock(st, i.reshape(-1)), slices=slices, gains=gains)
-                  if f else np.zeros((i.shape[0], i.shape[1], i.shape[1]), dtype)
-                  for i, f in zip(st.multi, free))
-    return BlockOperator(st, zero, np.zeros(len(st.single), dtype), multi)
 
 
 def with_hamiltonian(D: BlockOperator) -> BlockOperator:

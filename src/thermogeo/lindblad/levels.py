@@ -24,7 +24,8 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse.linalg as spla
 
-from thermogeo.lindblad.blocks import BlockStructure, LevelMatrix, k_matrix
+from thermogeo.lindblad.blocks import (BlockOperator, BlockStructure, LevelMatrix, k_matrix,
+                                       matrix_free)
 
 #: Relative residual of the iterative solves (well below the 1e-10 agreement with dense).
 GMRES_RTOL = 1e-12
@@ -584,3 +585,30 @@ def jacobi(op: LevelOperator) -> spla.LinearOperator:
 __all__ = ["GMRES_RTOL", "IterativeSolveError", "LevelBlock", "LevelOperator",
            "gmres_solve", "iterative_rcond", "jacobi", "level_norms", "level_rows",
            "level_slices", "zero_preconditioner"]
+
+
+def empty_blocks(st: BlockStructure, dtype=float, dense_max: int | None = None
+                 ) -> BlockOperator:
+    """A zero :class:`BlockOperator` of the given dtype (to accumulate into).
+
+    Parameters
+    ----------
+    st : BlockStructure
+    dtype : dtype of the dense blocks
+    dense_max : int, optional
+        Blocks that :func:`~thermogeo.lindblad.blocks.matrix_free` selects (larger than
+        this, made of degenerate levels) are not stored: they become one matrix-free
+        :class:`LevelOperator` each (for the zero block) or per
+        block size (all blocks of that size together), which collect the terms given to
+        :func:`~thermogeo.lindblad.blocks.block_superop`. Default: every block dense.
+    """
+    free_zero = matrix_free(st, st.zero, dense_max)
+    free = [matrix_free(st, i[0], dense_max) for i in st.multi]
+    slices = level_slices(st) if free_zero or any(free) else None
+    gains: dict = {}  # g o B of each term, shared by all the operators
+    zero = (LevelOperator(LevelBlock(st, st.zero), slices=slices, gains=gains) if free_zero
+            else np.zeros((st.d0, st.d0), dtype))
+    multi = tuple(LevelOperator(LevelBlock(st, i.reshape(-1)), slices=slices, gains=gains)
+                  if f else np.zeros((i.shape[0], i.shape[1], i.shape[1]), dtype)
+                  for i, f in zip(st.multi, free))
+    return BlockOperator(st, zero, np.zeros(len(st.single), dtype), multi)

@@ -44,8 +44,9 @@ from scipy.sparse.linalg import onenormest
 
 from thermogeo.errors import InsufficientMemoryError
 from thermogeo.lindblad.blocks import (BlockOperator, BlockStructure, block_structure,
-                                       block_superop, empty_blocks, matrix_free, zero_block)
+                                       block_superop, matrix_free, zero_block)
 from thermogeo.lindblad.levels import (GMRES_RESTART, GMRES_RTOL, IterativeSolveError,
+                                       empty_blocks,
                                        LevelOperator, gmres_solve, iterative_rcond, jacobi,
                                        level_rows, zero_preconditioner)
 from thermogeo.lindblad.frozen import FrozenGenerator
