@@ -3,14 +3,17 @@
 Builds the secular generator of :mod:`thermogeo.lindblad.generator` at a batch of points, its
 steady state and Drazin inverse (:func:`thermogeo.linalg.steady.steady_solve`), and the
 eigenframe derivatives of the dissipators along the prepared directions
-(docs/theory.md section 4)::
+(docs/theory.md section 4), applied to operators without forming them::
 
-    (d_v D_alpha)~ = S(gamma' dW, A~, A~) + S(gamma, [A~, X], A~) + S(gamma, A~, [A~, X])
-                     + [X, D~_alpha]
-    (d_v L)~       = -i [V~_v, .] + sum_alpha (d_v D_alpha)~
+    (d_v D_alpha)~ y = S(gamma' dW, A~, A~) y + S(gamma, [A~, X], A~) y
+                       + S(gamma, A~, [A~, X]) y + [X, D~_alpha y] - D~_alpha [X, y]
+    (d_v L)~ y       = -i [V~_v, y] + sum_alpha (d_v D_alpha)~ y
 
-with ``S`` the map of :func:`thermogeo.lindblad.generator.dissipator_superop` and
-``dW[n, m] = V~_mm - V~_nn`` the change of the Bohr frequency of the jump ``m -> n``.
+with ``S`` the map of :func:`thermogeo.lindblad.generator.dissipator_superop` (applied by
+:func:`~thermogeo.lindblad.generator.dissipator_apply`) and ``dW[n, m] = V~_mm - V~_nn`` the
+change of the Bohr frequency of the jump ``m -> n``. Applying them costs ``O(d^4)`` per
+point, direction and bath; forming the superoperators and their commutator with ``X`` cost
+``O(d^6)``.
 """
 
 from __future__ import annotations
@@ -18,10 +21,9 @@ from __future__ import annotations
 import numpy as np
 
 from thermogeo.lindblad.frozen import FrozenGenerator
-from thermogeo.lindblad.generator import Generator, dissipator_superop, generator
+from thermogeo.lindblad.generator import dissipator_apply, generator, group_mask
 from thermogeo.lindblad.observables import energy_rows, entropy_and_log
 from thermogeo.linalg.steady import steady_solve
-from thermogeo.linalg.superop import commutator
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 
@@ -43,8 +45,7 @@ class DenseFrozen(FrozenGenerator):
     ss : SteadySolve        steady state and ``(L + |w>><<1|)^{-1}``
     rows : (b, m, d^2)      ``<<H| D_alpha``
     Vdir : (b, n, d, d)     ``V~_v`` of the directions
-    dD : (b, n, m, d^2, d^2)  ``(d_v D_alpha)~``
-    dL : (b, n, d^2, d^2)     ``(d_v L)~``
+    X : (b, n, d, d)        their eigenvector rotations
     """
 
     def __init__(self, machine: Machine, lam: np.ndarray, numerics: Numerics,
@@ -59,13 +60,14 @@ class DenseFrozen(FrozenGenerator):
         self.rcond, self.unique = ss.rcond, ss.unique
         self.rows = energy_rows(gen.E, gen.D)
         self.directions = None
+        self._same = self._last = None
         if directions is not None:
             v = np.asarray(directions, dtype=float)
             self.directions = np.broadcast_to(v, (len(self.lam),) + v.shape[-2:])
             self.Vdir = self.direction_operators(self.directions)
-            X = self.perturbation(self.Vdir)
-            self.dD = dissipator_derivative(machine, gen, self.Vdir, X)
-            self.dL = -1j * commutator(self.Vdir) + self.dD.sum(axis=2)
+            self.X = self.perturbation(self.Vdir)
+            self._drate = np.stack([b.rate_derivative(gen.groups.omega)
+                                    for b in machine.baths], axis=-3)
 
     @property
     def rho0(self) -> np.ndarray:
@@ -80,14 +82,48 @@ class DenseFrozen(FrozenGenerator):
     def heat_drazin(self, y):
         return self.heat(self.drazin(y))
 
+    def _dissipator_derivative(self, j: int, y: np.ndarray) -> np.ndarray:
+        """``(d_v D_alpha)~ y`` along direction ``j``: ``(b, n, m, d, d)`` (the last result is
+        kept: the rotor asks for it twice)."""
+        if self._last is not None and self._last[0] == j and self._last[1] is y:
+            return self._last[2]
+        gen, d = self.gen, self.dim
+        Y = y.reshape(y.shape[:-1] + (d, d))
+        Vd, X = self.Vdir[:, j], self.X[:, j]
+        dE = np.real(np.diagonal(Vd, axis1=-2, axis2=-1))
+        dW = (dE[:, None, :] - dE[:, :, None])[:, None]
+        A, lab = gen.A, gen.groups.label
+        XA = X[:, None] @ A
+        dA = A @ X[:, None] - XA
+        if self._same is None:
+            self._same = group_mask(lab)
+        out = dissipator_apply([(self._drate * dW, A, A), (gen.rates, dA, A),
+                                (gen.rates, A, dA)], lab, Y, self._same)
+        DY = np.einsum("bmij,bnj->bnmi", gen.D, y).reshape(out.shape)
+        DXY = np.einsum("bmij,bnj->bnmi", gen.D,
+                        (X[:, None] @ Y - Y @ X[:, None]).reshape(y.shape)).reshape(out.shape)
+        Xb = X[:, None, None]
+        out += Xb @ DY - DY @ Xb - DXY
+        self._last = (j, y, out)
+        return out
+
     def dgen(self, j, y, zero_only=False):
-        return np.einsum("bij,bnj->bni", self.dL[:, j], y)
+        d = self.dim
+        Y = y.reshape(y.shape[:-1] + (d, d))
+        V = self.Vdir[:, j, None]
+        out = -1j * (V @ Y - Y @ V) + self._dissipator_derivative(j, y).sum(axis=2)
+        return out.reshape(y.shape)
+
+    def dgen_steady(self, j):
+        return self.dgen(j, self.ss.rho[:, None])[:, 0]
 
     def dheat(self, j, y):
         d = self.dim
         VT = np.swapaxes(self.Vdir[:, j], -1, -2).reshape(-1, d * d)
-        vrows = np.einsum("bc,bmcx->bmx", VT, self.gen.D) + energy_rows(self.E, self.dD[:, j])
-        return np.einsum("bmc,bnc->bnm", vrows, y).real
+        vrows = np.einsum("bc,bmcx->bmx", VT, self.gen.D)  # Tr[V D_alpha .]
+        dDy = self._dissipator_derivative(j, y)  # (b, n, m, d, d)
+        fixed = np.einsum("ba,bnmaa->bnm", self.E, dDy)  # Tr[H (d_v D_alpha) y]
+        return (np.einsum("bmc,bnc->bnm", vrows, y) + fixed).real
 
     def same_level(self):
         return self.gen.groups.degenerate_levels()
@@ -101,9 +137,6 @@ class DenseFrozen(FrozenGenerator):
 
     def entropy_gradient(self, log, drho):
         return -self.trace(log[:, None], drho)[:, 0, :].real
-
-    def dgen_steady(self, j):
-        return np.einsum("bij,bj->bi", self.dL[:, j], self.ss.rho)
 
     def _bohr_gap(self):
         w = np.sort(self.gen.groups.omega.reshape(len(self.lam), -1), axis=-1)
@@ -125,24 +158,3 @@ class DenseFrozen(FrozenGenerator):
         gs = glab[order]
         starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
         return order, starts, gs[starts] // top
-
-
-def dissipator_derivative(machine: Machine, gen: Generator, Vd: np.ndarray,
-                          X: np.ndarray) -> np.ndarray:
-    """``(d_v D_alpha)~`` along ``V~_v (b, n, d, d)`` with rotation ``X (b, n, d, d)``:
-    ``(b, n, m, d^2, d^2)``."""
-    dE = np.real(np.diagonal(Vd, axis1=-2, axis2=-1))
-    dW = (dE[..., None, :] - dE[..., :, None])[:, :, None]  # (b, n, 1, d, d)
-    label = gen.groups.label[:, None, None]
-    drate = np.stack([b.rate_derivative(gen.groups.omega) for b in machine.baths], axis=-3)
-    A = gen.A[:, None]  # (b, 1, m, d, d)
-    Xi = X[:, :, None]
-    dA = A @ Xi - Xi @ A
-    rates = gen.rates[:, None]
-    dD = dissipator_superop(drate[:, None] * dW, A, A, label)
-    dD += dissipator_superop(rates, dA, A, label)
-    dD += dissipator_superop(rates, A, dA, label)
-    C = commutator(X)[:, :, None]
-    D = gen.D[:, None]
-    dD += C @ D - D @ C
-    return dD
