@@ -33,13 +33,14 @@ def run_json(*args):
 
 def test_cycle_circle(q1):
     out = run_json("cycle", q1, "--circle", "Bx=0.8,Bz=0.6,r=0.5")
-    for k in ("pumped_heat", "pumped_heat_area", "dissipation", "length", "A2_over_L2"):
+    for k in ("geometric_heat", "geometric_heat_area", "dissipated_work_coefficient",
+              "thermodynamic_length", "power_figure_of_merit"):
         assert k in out
-    assert out["pumped_heat"]["L"] == pytest.approx(0.2729526880, rel=CLOSED_FORM_RTOL)
-    assert out["pumped_heat_area"]["L"] == pytest.approx(0.2729526880, rel=CLOSED_FORM_RTOL)
+    assert out["geometric_heat"]["L"] == pytest.approx(0.2729526880, rel=CLOSED_FORM_RTOL)
+    assert out["geometric_heat_area"]["L"] == pytest.approx(0.2729526880, rel=CLOSED_FORM_RTOL)
     out = run_json("cycle", q1, "--circle", "Bx=0.8,Bz=0.6,r=0.5", "--set", "R.strength=2",
                    "--bias", "0.01")
-    assert out["pumped_heat"]["L"] == pytest.approx(0.2298805190, rel=CLOSED_FORM_RTOL)
+    assert out["geometric_heat"]["L"] == pytest.approx(0.2298805190, rel=CLOSED_FORM_RTOL)
     for k in ("max_power", "best_period", "efficiency_at_max_power", "heat_leak"):
         assert out[k] > 0
     text = run("cycle", q1, "--circle", "Bx=0.8,Bz=0.6,r=0.5")
@@ -49,43 +50,44 @@ def test_cycle_circle(q1):
 def test_cycle_other_loops(q1, tmp_path):
     out = run_json("cycle", q1, "--sector", f"r_out=30,theta0=0,theta1={np.pi / 2}",
                    "--reverse")
-    assert out["pumped_heat"]["L"] == pytest.approx(-np.log(2), rel=QUADRANT_RTOL)
+    assert out["geometric_heat"]["L"] == pytest.approx(-np.log(2), rel=QUADRANT_RTOL)
     rect = run_json("cycle", q1, "--rectangle", "Bx=0.3:1.3,Bz=0.2:0.9")
     poly = run_json("cycle", q1, "--polygon", "0.3:0.2;1.3:0.2;1.3:0.9;0.3:0.9")
-    assert rect["pumped_heat"]["L"] == pytest.approx(poly["pumped_heat"]["L"], rel=1e-10)
+    assert rect["geometric_heat"]["L"] == pytest.approx(poly["geometric_heat"]["L"], rel=1e-10)
     t = np.linspace(0, 1, 64, endpoint=False)
     f = tmp_path / "loop.txt"
     np.savetxt(f, np.stack([0.8 + 0.5 * np.cos(2 * np.pi * t), 0.6 + 0.5 * np.sin(2 * np.pi * t)],
                            -1), header="Bx Bz")
     out = run_json("cycle", q1, "--loop", f, "--plane", "Bx,Bz")
-    assert out["pumped_heat"]["L"] == pytest.approx(0.2729526880, rel=CLOSED_FORM_RTOL)
+    assert out["geometric_heat"]["L"] == pytest.approx(0.2729526880, rel=CLOSED_FORM_RTOL)
     swapped = run_json("cycle", q1, "--loop", f, "--plane", "Bz,Bx")  # mirror: clockwise
-    assert swapped["pumped_heat"]["L"] == pytest.approx(-0.2729526880, rel=CLOSED_FORM_RTOL)
+    assert swapped["geometric_heat"]["L"] == pytest.approx(-0.2729526880, rel=CLOSED_FORM_RTOL)
     assert run_json("cycle", q1, "--loop", f)["plane"] == ["Bx", "Bz"]  # from the header
     ell = run_json("cycle", q1, "--ellipse", "Bx=0.8,Bz=0.6,a=0.5,b=0.5",
                    "--timing", "constant_dissipation")
-    assert ell["dissipation"] == pytest.approx(ell["length"] ** 2, rel=1e-7)
+    assert ell["dissipated_work_coefficient"] == pytest.approx(ell["thermodynamic_length"] ** 2,
+                                                               rel=1e-7)
 
 
 def test_optimal(q1):
     out = run_json("optimal", q1, "--plane", "Bx,Bz", "--bath", "L", "--resolution", "48,64")
-    assert out["max_pumped_heat"] == pytest.approx(np.log(2), rel=1e-6)
+    assert out["max_geometric_heat"] == pytest.approx(np.log(2), rel=1e-6)
     assert out["bound"] == pytest.approx(np.log(2)) and out["exceeds_bound"] is False
     assert out["positive_part"] > 0 > out["negative_part"] and len(out["loop"]["vertices"]) > 3
-    assert out["loop_pumped_heat"] == pytest.approx(np.log(2), rel=1e-3)
+    assert out["loop_geometric_heat"] == pytest.approx(np.log(2), rel=1e-3)
     out = run_json("optimal", q1, "--region", "Bx=-4:4,Bz=-4:4", "--resolution", "32")
     # a coarse rectangle grid: Gauss-Legendre panels meet the direction-dependent rotor at the
     # degenerate origin, error ~1e-3 (absorbed by the bound margin)
     assert out["region"]["kind"] == "rectangle" and out["exceeds_bound"] is False
-    assert out["max_pumped_heat"] == pytest.approx(np.log(2), rel=2e-3)
+    assert out["max_geometric_heat"] == pytest.approx(np.log(2), rel=2e-3)
     text = run("optimal", q1, "--resolution", "48,64")
     assert text.exit_code == 0 and "within the bound" in text.stdout
 
 
 def test_optimize(q1):
-    out = run_json("optimize", q1, "--plane", "Bx,Bz", "--objective", "A2_over_L2",
+    out = run_json("optimize", q1, "--plane", "Bx,Bz", "--objective", "power_figure_of_merit",
                    "--family", "circle", "--start", "Bx=0.8,Bz=0.6,r=0.3", "--maxiter", "20")
-    assert out["after"]["A2_over_L2"] > out["before"]["A2_over_L2"]
+    assert out["after"]["power_figure_of_merit"] > out["before"]["power_figure_of_merit"]
     out = run_json("optimize", q1, "--family", "fourier", "--harmonics", "1", "--start",
                    "Bx=0.8,Bz=0.6,r=0.3", "--maxiter", "4")
     assert out["loop"]["kind"] == "fourier"

@@ -23,14 +23,14 @@ def q1():
 def test_q1_best_region_is_a_quadrant(q1):
     o = optimal_region(q1, ("Bx", "Bz"), "L", resolution=COARSE)
     ln2 = np.log(2)
-    assert o.max_pumped_heat == pytest.approx(ln2, rel=GRID_RTOL)
+    assert o.max_geometric_heat == pytest.approx(ln2, rel=GRID_RTOL)
     assert o.positive_part == pytest.approx(2 * ln2, rel=GRID_RTOL)
     assert o.negative_part == pytest.approx(-2 * ln2, rel=GRID_RTOL)
     assert o.regions == 4 and not o.exceeds_bound and o.bound == pytest.approx(ln2)
     # the boundary is the quadrant loop: oriented to take heat out of bath L
     c = cycle_summary(q1, o.loop, nodes=4, area=False)
-    assert c.A == pytest.approx(ln2, rel=BOUNDARY_RTOL)
-    assert o.loop_pumped_heat == pytest.approx(c.A, rel=1e-12)
+    assert c.bath_geometric_heat == pytest.approx(ln2, rel=BOUNDARY_RTOL)
+    assert o.loop_geometric_heat == pytest.approx(c.bath_geometric_heat, rel=1e-12)
     d = o.to_dict()
     assert d["loop"]["vertices"] and d["exceeds_bound"] is False
 
@@ -39,13 +39,13 @@ def test_q1_best_region_is_a_quadrant(q1):
 def test_q1_bound_for_other_temperatures(q1, T, kappa_R):
     m = q1.with_values(**{"L.temperature": T, "R.temperature": T, "R.strength": kappa_R})
     o = optimal_region(m, ("Bx", "Bz"), "R", resolution=COARSE)
-    assert o.max_pumped_heat == pytest.approx(T * np.log(2), rel=GRID_RTOL)
+    assert o.max_geometric_heat == pytest.approx(T * np.log(2), rel=GRID_RTOL)
     assert not o.exceeds_bound
 
 
 def test_rectangle_region_stays_below_bound(q1):
     o = optimal_region(q1, ("Bx", "Bz"), "L", region=RectRegion((-4, 4), (-4, 4), (48, 48)))
-    assert 0.99 * np.log(2) < o.max_pumped_heat <= np.log(2)
+    assert 0.99 * np.log(2) < o.max_geometric_heat <= np.log(2)
 
 
 def _two_free_qubits():
@@ -65,7 +65,7 @@ def test_non_interacting_qubits_never_exceed_N_T_ln2():
     m = _two_free_qubits()
     o = optimal_region(m, ("Bx", "Bz"), "L", resolution=COARSE)
     assert o.bound == pytest.approx(2 * np.log(2))
-    assert o.max_pumped_heat <= o.bound * (1 + GRID_RTOL)
+    assert o.max_geometric_heat <= o.bound * (1 + GRID_RTOL)
     assert not o.exceeds_bound
 
 
@@ -73,8 +73,8 @@ def test_heisenberg_dimer_exceeds_bound():
     m = load_model("models/heisenberg_dimer.toml")
     o = optimal_region(m, ("Bx", "Bz"), "L", resolution=COARSE)
     assert o.exceeds_bound
-    assert o.max_pumped_heat > 1.15 * 2 * np.log(2)  # measured 1.676 T at J = 2 T, b = 2
-    assert o.loop_pumped_heat == pytest.approx(o.max_pumped_heat, rel=1e-2)
+    assert o.max_geometric_heat > 1.15 * 2 * np.log(2)  # measured 1.676 T at J = 2 T, b = 2
+    assert o.loop_geometric_heat == pytest.approx(o.max_geometric_heat, rel=1e-2)
     assert o.to_dict()["exceeds_bound"] is True
 
 

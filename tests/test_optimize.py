@@ -17,38 +17,40 @@ def start():
     return Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.3)
 
 
-def test_circle_improves_A2_over_L2(q1, start):
-    r = optimize_protocol(q1, ("Bx", "Bz"), objective="A2_over_L2", family="circle",
-                          start=start, maxiter=40)
+def test_circle_improves_power_figure_of_merit(q1, start):
+    r = optimize_protocol(q1, ("Bx", "Bz"), objective="power_figure_of_merit",
+                          family="circle", start=start, maxiter=40)
     assert r.success, r.message
-    assert r.after["A2_over_L2"] > 1.5 * r.before["A2_over_L2"]
+    assert r.after.power_figure_of_merit > 1.5 * r.before.power_figure_of_merit
     assert isinstance(r.loop, Circle)
     # a stationary point: small changes of the radius do not improve it
     from thermogeo.protocols import cycle_summary
     for f in (0.97, 1.03):
         c = Circle(("Bx", "Bz"), center=r.loop.center, radius=r.loop.radius * f)
-        assert cycle_summary(q1, c, area=False).A2_over_L2 <= r.after["A2_over_L2"] * (1 + 1e-6)
+        assert cycle_summary(q1, c, area=False).power_figure_of_merit <= \
+            r.after.power_figure_of_merit * (1 + 1e-6)
     assert r.to_dict()["loop"]["kind"] == "circle"
 
 
 def test_fourier_improves_on_its_starting_circle(q1, start):
-    r = optimize_protocol(q1, ("Bx", "Bz"), objective="A2_over_L2", family="fourier",
-                          harmonics=1, start=start, maxiter=8)
+    r = optimize_protocol(q1, ("Bx", "Bz"), objective="power_figure_of_merit",
+                          family="fourier", harmonics=1, start=start, maxiter=8)
     assert isinstance(r.loop, FourierLoop) and r.loop.harmonics == 1
-    assert r.after["A2_over_L2"] > r.before["A2_over_L2"]
+    assert r.after.power_figure_of_merit > r.before.power_figure_of_merit
 
 
-def test_pumped_heat_at_fixed_length(q1, start):
-    r = optimize_protocol(q1, ("Bx", "Bz"), objective="pumped_heat_at_length",
+def test_geometric_heat_at_fixed_length(q1, start):
+    r = optimize_protocol(q1, ("Bx", "Bz"), objective="geometric_heat_at_length",
                           family="circle", start=start, maxiter=30)
     assert r.success, r.message
-    assert r.after["length"] == pytest.approx(r.before["length"], rel=LENGTH_RTOL)
-    assert r.after["A"] > r.before["A"]
+    assert r.after.thermodynamic_length == pytest.approx(r.before.thermodynamic_length,
+                                                         rel=LENGTH_RTOL)
+    assert r.after.bath_geometric_heat > r.before.bath_geometric_heat
 
 
-def test_pumped_heat_of_circles_stays_below_T_ln2(q1, start):
-    r = optimize_protocol(q1, ("Bx", "Bz"), objective="pumped_heat", start=start, maxiter=30)
-    assert r.before["A"] < r.after["A"] <= np.log(2)
+def test_geometric_heat_of_circles_stays_below_T_ln2(q1, start):
+    r = optimize_protocol(q1, ("Bx", "Bz"), objective="geometric_heat", start=start, maxiter=30)
+    assert r.before.bath_geometric_heat < r.after.bath_geometric_heat <= np.log(2)
 
 
 def test_bad_input(q1, start):

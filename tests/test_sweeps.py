@@ -180,8 +180,94 @@ radius = 0.5
     s = run_sweep(write(tmp_path, text), out, executor="serial")
     assert s.ok == 2, s.errors
     ds = load_result(out)
-    q = ds.pumped_heat.sel(bath="L", loop="circle").values
+    q = ds.geometric_heat.sel(bath="L", loop="circle").values
     np.testing.assert_allclose(q, [0.2729526880, 0.2298805190], rtol=CLOSED_FORM_RTOL)
+
+
+def test_cycle_sweep_with_a_bias_and_both_orientations(tmp_path):
+    """A biased sweep over a counter-clockwise (engine) and a clockwise (refrigerator) loop:
+    every point is ok, both loops have the same fields, the mode says which figures apply
+    (the others are NaN), and the values are those of direct cycle_summary calls."""
+    from thermogeo.protocols import Circle, cycle_summary
+    from thermogeo.protocols.engine import ENGINE_KEYS, REFRIGERATOR_KEYS
+
+    text = f"""
+model = "{QUBIT}"
+kind = "cycle"
+[combos]
+"R.strength" = [1.0, 2.0]
+[cycle]
+bias = 0.01
+[cycle.loops.ccw]
+kind = "circle"
+center = [0.8, 0.6]
+radius = 0.5
+[cycle.loops.cw]
+kind = "circle"
+center = [0.8, 0.6]
+radius = 0.5
+clockwise = true
+"""
+    out = tmp_path / "b.zarr"
+    s = run_sweep(write(tmp_path, text), out, executor="serial")
+    assert (s.ok, s.error) == (2, 0), s.errors
+    ds = load_result(out)
+    assert ds.mode.dims == ("R_strength", "loop")
+    assert (ds.mode.sel(loop="ccw") == "engine").all()
+    assert (ds.mode.sel(loop="cw") == "refrigerator").all()
+    fridge_keys = [k for k in REFRIGERATOR_KEYS if k != "cools"]
+    for loop, finite, nan in (("ccw", ENGINE_KEYS, fridge_keys),
+                              ("cw", fridge_keys, ENGINE_KEYS)):
+        pt = ds.sel(loop=loop)
+        assert all(bool(np.isfinite(pt[k]).all()) for k in finite)
+        assert all(bool(pt[k].isnull().all()) for k in nan)
+    assert ds.max_power.attrs["units"] == "energy / time"
+    for i, kr in enumerate(ds.R_strength.values):
+        m = load_model(QUBIT).with_values(**{"R.strength": float(kr)})
+        for name, cw in (("ccw", False), ("cw", True)):
+            c = cycle_summary(m, Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5,
+                                        clockwise=cw), bias=0.01)
+            pt = ds.isel(R_strength=i).sel(loop=name)
+            np.testing.assert_allclose(pt.geometric_heat, c.geometric_heat,
+                                       rtol=IDENTITY_RTOL)
+            for k in ENGINE_KEYS + REFRIGERATOR_KEYS + ("heat_leak",):
+                np.testing.assert_allclose(pt[k], getattr(c.engine, k), rtol=IDENTITY_RTOL)
+    np.testing.assert_allclose(ds.geometric_heat.sel(loop="cw"),
+                               -ds.geometric_heat.sel(loop="ccw"), rtol=1e-9)
+
+
+def test_store_with_old_field_names_is_read_and_not_resumed(tmp_path):
+    """A cycle store written with the names before docs/decisions/0007-names.md: load_result
+    and export give the new names; resuming it is refused (the fields would not match)."""
+    import zarr
+
+    text = f"""
+model = "{QUBIT}"
+kind = "cycle"
+[combos]
+"R.strength" = [1.0, 2.0]
+[cycle.loops.circle]
+kind = "circle"
+center = [0.8, 0.6]
+radius = 0.5
+"""
+    p, out = write(tmp_path, text), tmp_path / "old.zarr"
+    run_sweep(p, out, executor="serial")
+    new = load_result(out)
+    for old, now in (("pumped_heat", "geometric_heat"), ("A", "bath_geometric_heat"),
+                     ("dissipation", "dissipated_work_coefficient")):
+        (out / now).rename(out / old)  # what an older thermogeo wrote (Zarr format 2 layout)
+    g = zarr.open_group(out, mode="r+", zarr_format=2)
+    fields = json.loads(g.attrs["fields_json"])
+    g.attrs["fields_json"] = json.dumps(sorted(
+        {"geometric_heat": "pumped_heat", "bath_geometric_heat": "A",
+         "dissipated_work_coefficient": "dissipation"}.get(f, f) for f in fields))
+    back = load_result(out)
+    xr.testing.assert_identical(strip(back), strip(new))
+    with pytest.raises(SweepMismatchError, match="older thermogeo.*pumped_heat"):
+        run_sweep(p, out, executor="serial")
+    s = run_sweep(p, out, executor="serial", overwrite=True)
+    assert s.computed == 2
 
 
 OPTIMAL_RTOL = 1e-6  # polar Gauss-Legendre area quadrature of the rotor on a (40, 64) grid
@@ -210,8 +296,8 @@ region = {{ kind = "polar", resolution = [40, 64] }}
     s = run_sweep(write(tmp_path, text), out, executor="serial")
     assert s.ok == 4, s.errors
     ds = load_result(out)
-    T = ds.L_temperature.broadcast_like(ds.max_pumped_heat)
-    np.testing.assert_allclose(ds.max_pumped_heat, T * np.log(2), rtol=OPTIMAL_RTOL)
+    T = ds.L_temperature.broadcast_like(ds.max_geometric_heat)
+    np.testing.assert_allclose(ds.max_geometric_heat, T * np.log(2), rtol=OPTIMAL_RTOL)
     assert not bool(ds.exceeds_bound.any())
 
 
@@ -236,9 +322,9 @@ radius = 0.5
     s = run_sweep(write(tmp_path, text), out, executor="serial")
     assert s.ok == 2, s.errors
     ds = load_result(out).sel(loop="circle", period=100.0, bath="L")
-    np.testing.assert_allclose(ds.expansion_heat_order1, [0.2729526880, 0.2298805190],
+    np.testing.assert_allclose(ds.expansion_geometric_heat, [0.2729526880, 0.2298805190],
                                rtol=CLOSED_FORM_RTOL)
-    np.testing.assert_allclose(ds.heat, ds.expansion_heat_order1 + ds.expansion_heat_order2,
+    np.testing.assert_allclose(ds.heat, ds.expansion_geometric_heat + ds.expansion_heat_order2,
                                atol=EXPANSION_ATOL)
     assert float(abs(ds.first_law_residual).max()) < EXPANSION_ATOL * 1e-4
 

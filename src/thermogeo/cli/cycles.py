@@ -197,38 +197,41 @@ def cycle_cmd(
     typer.echo(f"loop in plane {','.join(lp.plane)} ({c.nodes} nodes, "
                f"{'converged' if c.converged else 'NOT converged'}), timing {c.timing}")
     for b in c.bath_names:
-        typer.echo(f"bath {b}: Q_geo = {out['pumped_heat'][b]:+.10g} (line), "
-                   f"{out['pumped_heat_area'][b]:+.10g} (area)")
-    typer.echo(f"tau W_diss = {c.dissipation:.10g}   L = {c.length:.10g}   "
-               f"A = Q_{c.bath} = {c.A:+.10g}   A^2/L^2 = {c.A2_over_L2:.10g}")
+        typer.echo(f"bath {b}: Q_geo = {out['geometric_heat'][b]:+.10g} (line), "
+                   f"{_num(out['geometric_heat_area'][b], '+.10g')} (area)")
+    typer.echo(f"tau W_diss = {c.dissipated_work_coefficient:.10g}   "
+               f"L = {c.thermodynamic_length:.10g}   A = Q_{c.bath} = "
+               f"{c.bath_geometric_heat:+.10g}   A^2/L^2 = {c.power_figure_of_merit:.10g}")
     if c.engine is not None:
         e = c.engine
-        if e["mode"] == "refrigerator":  # the engine figures are all zero: not printed
-            typer.echo(f"bias X = {e['bias']:g} (refrigerator), heat leak kappa_bar = "
-                       f"{e['heat_leak']:.6g}")
+        if e.mode == "refrigerator":  # the engine figures do not apply (NaN): not printed
+            typer.echo(f"bias X = {e.bias:g} (refrigerator), heat leak kappa_bar = "
+                       f"{e.heat_leak:.6g}")
             _print_refrigerator(e)
         else:
-            bp = "-" if e["best_period"] is None else f"{e['best_period']:.6g}"
-            typer.echo(f"bias X = {e['bias']:g} ({e['mode']}): P_max = {e['max_power']:.6g} "
-                       f"at tau* = {bp}, efficiency at P_max = "
-                       f"{e['efficiency_at_max_power']:.6g}, max efficiency = "
-                       f"{e['max_efficiency']:.6g}, heat leak kappa_bar = {e['heat_leak']:.6g}")
+            typer.echo(f"bias X = {e.bias:g} ({e.mode}): P_max = {e.max_power:.6g} "
+                       f"at tau* = {_num(e.best_period)}, efficiency at P_max = "
+                       f"{e.efficiency_at_max_power:.6g}, max efficiency = "
+                       f"{e.max_efficiency:.6g}, heat leak kappa_bar = {e.heat_leak:.6g}")
 
 
-def _print_refrigerator(e: dict) -> None:
-    """Text lines of the refrigerator figures (:func:`thermogeo.protocols.engine.
-    refrigerator_figures`); ``--json`` prints the same keys."""
-    def num(v, fmt=".6g"):
-        return "-" if v is None else f"{v:{fmt}}"
+def _num(v, fmt=".6g") -> str:
+    """A figure, or "-" where it has no value (None or NaN)."""
+    return "-" if v is None or not np.isfinite(v) else f"{v:{fmt}}"
 
-    typer.echo(f"refrigerator (share {e['dissipation_share']:g} of the dissipated work into "
-               f"the cold bath): max cooling power = {num(e['cooling_power_max'])} at tau_c = "
-               f"{num(e['best_cooling_period'])} ({num(e['cooling_per_cycle_at_max_cooling'])} "
-               f"per cycle), COP there = {num(e['cop_at_max_cooling'])}")
-    period = "tau -> inf" if e["max_cop_period"] is None else f"tau = {e['max_cop_period']:.6g}"
-    typer.echo(f"best COP = {num(e['max_cop'])} at {period}, Carnot COP = "
-               f"{e['carnot_cop']:.6g}" + ("" if e["cools"] else
-                                          "; the heat leak wins: no period cools"))
+
+def _print_refrigerator(e) -> None:
+    """Text lines of the refrigerator figures (:class:`thermogeo.protocols.engine.
+    EngineFigures`); ``--json`` prints the same keys."""
+    typer.echo(f"refrigerator (share {e.dissipation_share:g} of the dissipated work into "
+               f"the cold bath): max cooling power = {_num(e.cooling_power_max)} at tau_c = "
+               f"{_num(e.best_cooling_period)} ({_num(e.cooling_per_cycle_at_max_cooling)} "
+               f"per cycle), COP there = {_num(e.cop_at_max_cooling)}")
+    period = ("tau -> inf" if not np.isfinite(e.max_cop_period)
+              else f"tau = {e.max_cop_period:.6g}")
+    typer.echo(f"best COP = {_num(e.max_cop)} at {period}, Carnot COP = "
+               f"{e.carnot_cop:.6g}" + ("" if e.cools else
+                                        "; the heat leak wins: no period cools"))
 
 
 def _region(text: str, plane, resolution: str):
@@ -289,11 +292,11 @@ def optimal_cmd(
     typer.echo(f"bath {o.bath}, plane {','.join(o.plane)}, region {o.region}")
     typer.echo(f"positive part {o.positive_part:+.8g}, negative part {o.negative_part:+.8g} "
                f"({o.regions} single-sign regions)")
-    typer.echo(f"max pumped heat {o.max_pumped_heat:.8g} = {o.max_pumped_heat / o.temperature:.6g}"
-               f" T; bound N T ln 2 = {o.bound:.6g}: "
+    typer.echo(f"max geometric heat {o.max_geometric_heat:.8g} = "
+               f"{o.max_geometric_heat_over_T:.6g} T; bound N T ln 2 = {o.bound:.6g}: "
                + ("EXCEEDS the non-interacting bound" if o.exceeds_bound else "within the bound"))
     if out["loop"] is not None:
-        typer.echo(f"boundary loop pumps {o.loop_pumped_heat:.6g} (line integral)")
+        typer.echo(f"boundary loop pumps {o.loop_geometric_heat:.6g} (line integral)")
         v = np.asarray(out["loop"]["vertices"])
         typer.echo(f"boundary loop: polygon with {len(v)} vertices ({out['loop']['orientation']}),"
                    f" x in [{v[:, 0].min():.4g}, {v[:, 0].max():.4g}], y in "
@@ -307,8 +310,9 @@ def optimal_cmd(
 def optimize_cmd(
     model: Path = typer.Argument(..., help="TOML model file."),
     plane: str = typer.Option("", "--plane", help="x,y parameters (default: the first two)."),
-    objective: str = typer.Option("A2_over_L2", "--objective", help="A2_over_L2, pumped_heat "
-                                  "or pumped_heat_at_length."),
+    objective: str = typer.Option("power_figure_of_merit", "--objective",
+                                  help="power_figure_of_merit (A^2/L^2), geometric_heat or "
+                                  "geometric_heat_at_length."),
     family: str = typer.Option("circle", "--family", help="circle or fourier."),
     harmonics: int = typer.Option(3, "--harmonics", help="Harmonics of the Fourier family."),
     start: str = typer.Option("", "--start", help="Starting circle, e.g. Bx=0.8,Bz=0.6,r=0.5 "
@@ -321,8 +325,8 @@ def optimize_cmd(
     set_: str = typer.Option("", "--set", help=_SET_HELP),
     json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
-    """Optimise a loop (circle or Fourier) for A^2/L^2, the pumped heat, or the pumped heat at
-    fixed thermodynamic length."""
+    """Optimise a loop (circle or Fourier) for A^2/L^2, the geometric heat, or the geometric
+    heat at fixed thermodynamic length."""
     from thermogeo.protocols import optimize_protocol
 
     m = _machine(model, set_)
@@ -339,8 +343,9 @@ def optimize_cmd(
         return
     typer.echo(f"{objective} over {family} loops: {'success' if r.success else 'FAILED'} "
                f"({r.message}; {r.evaluations} batched evaluations)")
-    for k in ("A", "length", "A2_over_L2", "dissipation"):
-        typer.echo(f"  {k:>12}: {r.before[k]:.8g} -> {r.after.get(k, float('nan')):.8g}")
+    for k in ("bath_geometric_heat", "thermodynamic_length", "power_figure_of_merit",
+              "dissipated_work_coefficient"):
+        typer.echo(f"  {k:>27}: {getattr(r.before, k):.8g} -> {getattr(r.after, k):.8g}")
     typer.echo(f"loop: {out['loop']}")
 
 

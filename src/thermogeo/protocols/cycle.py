@@ -9,7 +9,10 @@ For a loop ``s -> lam(s)``, ``s = t/tau in [0, 1]``::
 
 with ``tau W_diss >= L^2`` and equality for the constant-dissipation timing, in which the loop
 is traversed at constant ``g(lam', lam')``. ``A = Q^geo`` of one bath and ``A^2 / L^2`` is the
-power figure of merit of the cycle as an engine (:mod:`thermogeo.protocols.engine`).
+power figure of merit of the cycle as an engine (:mod:`thermogeo.protocols.engine`). Code names
+(docs/decisions/0007-names.md): ``Q^geo`` ``geometric_heat``, ``tau W_diss``
+``dissipated_work_coefficient``, ``L`` ``thermodynamic_length``, ``A``
+``bath_geometric_heat``, ``A^2 / L^2`` ``power_figure_of_merit``.
 
 Accuracy: all quadrature nodes of one refinement level are evaluated in ONE batched
 :func:`thermogeo.response.response` call. Smooth periodic loops use the trapezoidal rule
@@ -30,7 +33,8 @@ import numpy as np
 from thermogeo.errors import ModelError, SecularApproximationWarning, ThermogeoWarning
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
-from thermogeo.protocols.engine import engine_figures, thermal_conductance
+from thermogeo.protocols.engine import (EngineFigures, engine_figures, json_number,
+                                        thermal_conductance)
 from thermogeo.protocols.paths import Loop, Polygon, Reparametrized, Sector, first_crossing
 
 TIMINGS = ("uniform", "constant_dissipation")
@@ -75,55 +79,90 @@ class CycleQuadrature:
             raise ModelError(f"radial_nodes: expected >= 2, got {self.radial_nodes}")
 
 
+#: Units of the cycle figures (k_B = hbar = 1; docs/decisions/0007-names.md).
+UNITS = {"geometric_heat": "energy", "geometric_heat_area": "energy",
+         "bath_geometric_heat": "energy", "dissipated_work_coefficient": "energy time",
+         "thermodynamic_length": "(energy time)^(1/2)", "power_figure_of_merit": "energy / time",
+         "nodes": "1"}
+
+
 @dataclass(frozen=True, eq=False)
 class CycleSummary:
-    """Figures of one cycle (see the module docstring for the equations).
+    """Figures of one cycle (see the module docstring for the equations; names as in
+    docs/decisions/0007-names.md).
 
     Attributes
     ----------
     loop : Loop                  the loop as traversed (reparametrised for constant dissipation)
     bath_names : tuple of str
-    pumped_heat : (m,)           ``Q_alpha^geo``, line integral (heat INTO the system per cycle)
-    pumped_heat_area : (m,)      area integral of the rotor ``Omega^alpha`` (NaN if skipped)
-    dissipation : float          ``tau W_diss`` at ``timing``
-    length : float               thermodynamic length ``L``
+    geometric_heat : (m,)        ``Q_alpha^geo``, line integral (heat INTO the system per cycle)
+    geometric_heat_area : (m,)   area integral of the rotor ``Omega^alpha`` (NaN if skipped)
+    dissipated_work_coefficient : float  ``tau W_diss = W^(2)`` at ``timing``
+    thermodynamic_length : float ``L``
     bath : str                   bath of ``A``
-    A : float                    ``Q_bath^geo``
-    A2_over_L2 : float
+    bath_geometric_heat : float  ``A = Q_bath^geo``
+    power_figure_of_merit : float  ``A^2 / L^2`` (NaN if ``L = 0``)
     timing : str
     nodes : int                  quadrature nodes of the line integrals (last level)
     converged : bool
-    engine : dict or None        with a bias: see :func:`engine_figures`, plus ``heat_leak``
+    engine : EngineFigures or None   with a bias (:func:`engine_figures`, with ``heat_leak``)
     """
 
     loop: Loop
     bath_names: tuple[str, ...]
-    pumped_heat: np.ndarray
-    pumped_heat_area: np.ndarray
-    dissipation: float
-    length: float
+    geometric_heat: np.ndarray
+    geometric_heat_area: np.ndarray
+    dissipated_work_coefficient: float
+    thermodynamic_length: float
     bath: str
-    A: float
-    A2_over_L2: float
+    bath_geometric_heat: float
+    power_figure_of_merit: float
     timing: str
     nodes: int
     converged: bool
-    engine: dict | None = field(default=None)
+    engine: EngineFigures | None = field(default=None)
 
     def to_dict(self) -> dict:
-        """Plain dict: ``pumped_heat`` and ``pumped_heat_area`` map bath -> float; with a bias
-        also ``max_power``, ``best_period``, ``efficiency_at_max_power``, ``heat_leak``..."""
+        """Plain dict for JSON: ``geometric_heat`` and ``geometric_heat_area`` map bath ->
+        float (None: skipped); with a bias also every key of :class:`EngineFigures` (None
+        where a figure does not apply)."""
         out = {
-            "pumped_heat": dict(zip(self.bath_names, map(float, self.pumped_heat))),
-            "pumped_heat_area": {b: (float(q) if np.isfinite(q) else None)  # None: skipped
-                                 for b, q in zip(self.bath_names, self.pumped_heat_area)},
-            "dissipation": self.dissipation, "length": self.length, "bath": self.bath,
-            "A": self.A, "A2_over_L2": self.A2_over_L2, "timing": self.timing,
-            "nodes": self.nodes, "converged": self.converged,
+            "geometric_heat": dict(zip(self.bath_names, map(float, self.geometric_heat))),
+            "geometric_heat_area": {b: json_number(q)
+                                    for b, q in zip(self.bath_names, self.geometric_heat_area)},
+            "dissipated_work_coefficient": self.dissipated_work_coefficient,
+            "thermodynamic_length": self.thermodynamic_length, "bath": self.bath,
+            "bath_geometric_heat": self.bath_geometric_heat,
+            "power_figure_of_merit": json_number(self.power_figure_of_merit),
+            "timing": self.timing, "nodes": self.nodes, "converged": self.converged,
         }
         if self.engine is not None:
-            out.update(self.engine)
+            out.update(self.engine.to_dict())
         return out
+
+    def to_dataset(self):
+        """``xarray.Dataset``: ``geometric_heat (bath)``, ``geometric_heat_area (bath)``, the
+        scalars (``units`` attributes) and, with a bias, the :class:`EngineFigures` fields
+        (``mode`` a text variable); ``bath``, ``timing`` and the plane in the attributes."""
+        import xarray as xr
+
+        def var(name, dims, value):
+            return (dims, np.asarray(value), {"units": UNITS[name]} if name in UNITS else {})
+
+        data = {
+            "geometric_heat": var("geometric_heat", ("bath",), self.geometric_heat),
+            "geometric_heat_area": var("geometric_heat_area", ("bath",),
+                                       self.geometric_heat_area),
+        }
+        for k in ("dissipated_work_coefficient", "thermodynamic_length", "bath_geometric_heat",
+                  "power_figure_of_merit", "nodes", "converged"):
+            data[k] = var(k, (), getattr(self, k))
+        ds = xr.Dataset(data, coords={"bath": list(self.bath_names)},
+                        attrs={"bath": self.bath, "timing": self.timing,
+                               "plane": ",".join(self.loop.plane)})
+        if self.engine is not None:
+            ds = ds.merge(self.engine.to_dataset())
+        return ds
 
 
 # ---------------------------------------------------------------------------------------
@@ -470,8 +509,8 @@ def cycle_summary(machine: Machine, loop: Loop, *, bias: float | None = None,
     loop : Loop
         A simple closed loop in a plane of two of the machine's parameters.
     bias : float, optional
-        ``X = dT/T``: add the engine figures (docs/theory.md section 5) with the hot bath ``bath`` at
-        ``T + dT/2`` and the others at ``T - dT/2``, including the static heat leak
+        ``X = dT/T``: add the engine figures (docs/theory.md section 5) with the hot bath
+        ``bath`` at ``T + dT/2`` and the others at ``T - dT/2``, including the static heat leak
         ``kappa_bar`` (the time average over the cycle, as traversed, of the thermal
         conductance).
     timing : {"uniform", "constant_dissipation"}
@@ -497,7 +536,7 @@ def cycle_summary(machine: Machine, loop: Loop, *, bias: float | None = None,
     >>> from thermogeo.protocols import Circle
     >>> m = load_model("models/qubit_pump.toml")
     >>> c = cycle_summary(m, Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5), area=False)
-    >>> round(c.A, 10)
+    >>> round(c.bath_geometric_heat, 10)
     0.272952688
     """
     if timing not in TIMINGS:
@@ -528,9 +567,9 @@ def cycle_summary(machine: Machine, loop: Loop, *, bias: float | None = None,
         kappa = thermal_conductance(machine, lam, hot=bi, numerics=numerics)
         kbar = float(w @ kappa)
         engine = engine_figures(A, L, bias, kbar, float(machine.temperatures[0]))
-        engine["heat_leak"] = kbar
-    return CycleSummary(loop=loop, bath_names=tuple(machine.bath_names), pumped_heat=Q,
-                        pumped_heat_area=Qa, dissipation=diss, length=L,
-                        bath=machine.bath_names[bi], A=A,
-                        A2_over_L2=A**2 / L**2 if L > 0 else np.nan, timing=timing, nodes=n,
-                        converged=bool(conv), engine=engine)
+    return CycleSummary(loop=loop, bath_names=tuple(machine.bath_names), geometric_heat=Q,
+                        geometric_heat_area=Qa, dissipated_work_coefficient=diss,
+                        thermodynamic_length=L, bath=machine.bath_names[bi],
+                        bath_geometric_heat=A,
+                        power_figure_of_merit=A**2 / L**2 if L > 0 else np.nan, timing=timing,
+                        nodes=n, converged=bool(conv), engine=engine)

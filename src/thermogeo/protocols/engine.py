@@ -1,4 +1,5 @@
-"""Heat-engine and refrigerator figures of merit of a cycle in linear response (docs/theory.md section 5).
+"""Heat-engine and refrigerator figures of merit of a cycle in linear response
+(docs/theory.md section 5).
 
 With ``T_hot = T + dT/2``, ``T_cold = T - dT/2`` and the bias ``X = dT/T``, Onsager reciprocity
 ties the geometric work extracted per cycle to the heat ``A = Q_hot^geo`` the same loop pumps
@@ -34,20 +35,154 @@ ends in the cold bath) makes the cooling figures lower bounds whenever the true 
 most 1. The exact share of a loop at the constant-dissipation timing is
 ``-Q_cold^(2) / L^2`` from :func:`thermogeo.dynamics.expansion_cycle`.
 
+In the code ``A`` is ``geometric_heat`` (of the hot bath) and ``L`` ``thermodynamic_length``
+(docs/decisions/0007-names.md).
+
 Reference: K. Brandner, K. Saito, PRL 124, 040602 (2020); the dissipation share as in the
 minimally nonlinear refrigerator of Y. Izumida et al., EPL 101, 10005 (2013).
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, fields
+
 import numpy as np
 
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 
+#: The figures of an engine (NaN when the loop refrigerates at the bias).
+ENGINE_KEYS = ("max_power", "best_period", "work_per_cycle_at_best_period",
+               "efficiency_at_max_power", "max_efficiency")
+#: The figures of a refrigerator (NaN, and ``cools`` False, when the loop is an engine).
 REFRIGERATOR_KEYS = ("cooling_power_max", "best_cooling_period", "cop_at_max_cooling",
                      "cooling_per_cycle_at_max_cooling", "max_cop", "max_cop_period",
                      "carnot_cop", "dissipation_share", "cools")
+MODES = ("engine", "refrigerator")
+
+#: Units of the figures (k_B = hbar = 1; docs/decisions/0007-names.md).
+UNITS = {
+    "bias": "1", "carnot_efficiency": "1", "heat_leak": "1 / time",
+    "max_power": "energy / time", "best_period": "time",
+    "work_per_cycle_at_best_period": "energy", "efficiency_at_max_power": "1",
+    "max_efficiency": "1", "cooling_power_max": "energy / time", "best_cooling_period": "time",
+    "cop_at_max_cooling": "1", "cooling_per_cycle_at_max_cooling": "energy", "max_cop": "1",
+    "max_cop_period": "time", "carnot_cop": "1", "dissipation_share": "1",
+}
+NAN = float("nan")
+
+
+def json_number(v):
+    """A float for JSON: NaN (a figure that does not apply, or has no finite value) -> None."""
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def _dataset(obj, attrs: dict):
+    """``xarray.Dataset`` of the scalar fields of a figures dataclass, units attached."""
+    import xarray as xr
+
+    data = {}
+    for f in fields(obj):
+        v = getattr(obj, f.name)
+        data[f.name] = ((), np.asarray(v), {"units": UNITS[f.name]} if f.name in UNITS else {})
+    return xr.Dataset(data, attrs=attrs)
+
+
+@dataclass(frozen=True)
+class RefrigeratorFigures:
+    """Cooling power, its best period and the COPs of a refrigerating loop
+    (:func:`refrigerator_figures`; closed forms in the module docstring).
+
+    Attributes
+    ----------
+    carnot_cop : float                        ``COP_C = 1 / x``
+    dissipation_share : float                 ``f``
+    cooling_power_max : float                 ``J_c,max = a^2 / (4 f L^2) - k``
+    best_cooling_period : float               ``tau_c = 2 f L^2 / a`` (NaN if ``a = 0``)
+    cooling_per_cycle_at_max_cooling : float  ``Q_c(tau_c)`` (NaN if ``a = 0``)
+    cop_at_max_cooling : float                ``COP(tau_c)`` (NaN if ``a = 0``)
+    max_cop : float                           best COP (``1 / x`` without a leak, a supremum)
+    max_cop_period : float                    its period (NaN without a leak: ``tau -> inf``)
+    cools : bool                              some period gives a positive cooling power
+    """
+
+    carnot_cop: float
+    dissipation_share: float
+    cooling_power_max: float
+    best_cooling_period: float
+    cooling_per_cycle_at_max_cooling: float
+    cop_at_max_cooling: float
+    max_cop: float
+    max_cop_period: float
+    cools: bool
+
+    def to_dict(self) -> dict:
+        """Plain dict for JSON (NaN -> None)."""
+        return {k: (bool(self.cools) if k == "cools" else json_number(getattr(self, k)))
+                for k in REFRIGERATOR_KEYS}
+
+    def to_dataset(self):
+        """``xarray.Dataset`` of scalars with ``units`` attributes."""
+        return _dataset(self, {"mode": "refrigerator"})
+
+
+@dataclass(frozen=True)
+class EngineFigures:
+    """Linear-response figures of a cycle at the bias ``X = dT/T`` (:func:`engine_figures`).
+
+    Every field is present whatever the mode: ``mode`` says which figures apply; the engine
+    figures of a refrigerating loop and the refrigerator figures of an engine are NaN (and
+    ``cools`` is False for an engine).
+
+    Attributes
+    ----------
+    mode : str                               ``"engine"`` if ``X A > 0`` else ``"refrigerator"``
+    bias : float                             ``X``
+    carnot_efficiency : float                ``eta_C = X``
+    heat_leak : float                        ``kappa_bar`` (0: no leak)
+    max_power, best_period, work_per_cycle_at_best_period, efficiency_at_max_power,
+    max_efficiency : float                   engine (:data:`ENGINE_KEYS`)
+    cooling_power_max, best_cooling_period, cooling_per_cycle_at_max_cooling,
+    cop_at_max_cooling, max_cop, max_cop_period, carnot_cop, dissipation_share : float
+    cools : bool                             refrigerator (:class:`RefrigeratorFigures`)
+    """
+
+    mode: str
+    bias: float
+    carnot_efficiency: float
+    heat_leak: float
+    max_power: float
+    best_period: float
+    work_per_cycle_at_best_period: float
+    efficiency_at_max_power: float
+    max_efficiency: float
+    cooling_power_max: float
+    best_cooling_period: float
+    cooling_per_cycle_at_max_cooling: float
+    cop_at_max_cooling: float
+    max_cop: float
+    max_cop_period: float
+    carnot_cop: float
+    dissipation_share: float
+    cools: bool
+
+    def to_dict(self) -> dict:
+        """Plain dict for JSON: every key always present, None where a figure does not
+        apply (NaN)."""
+        out = {"mode": self.mode}
+        for f in fields(self):
+            if f.name == "mode":
+                continue
+            v = getattr(self, f.name)
+            out[f.name] = bool(v) if f.name == "cools" else json_number(v)
+        return out
+
+    def to_dataset(self):
+        """``xarray.Dataset`` of scalars with ``units`` attributes; ``mode`` a text
+        variable."""
+        return _dataset(self, {})
 
 
 def _check(name: str, value, expected: str, ok) -> float:
@@ -60,16 +195,18 @@ def _check(name: str, value, expected: str, ok) -> float:
     return v
 
 
-def engine_figures(A: float, length: float, bias: float, heat_leak: float | None,
-                   T: float, *, dissipation_share: float = 1.0) -> dict:
+def engine_figures(geometric_heat: float, thermodynamic_length: float, bias: float,
+                   heat_leak: float | None, T: float, *,
+                   dissipation_share: float = 1.0) -> EngineFigures:
     """Linear-response figures of merit of a cycle, as an engine or as a refrigerator.
 
     Parameters
     ----------
-    A : float
-        Geometric heat ``Q_hot^geo`` pumped out of the hot bath per cycle at equal temperatures.
-    length : float
-        Thermodynamic length ``L > 0`` of the loop (``tau W_diss = L^2`` at best timing).
+    geometric_heat : float
+        ``A = Q_hot^geo``, the geometric heat pumped out of the hot bath per cycle at equal
+        temperatures.
+    thermodynamic_length : float
+        ``L > 0`` of the loop (``tau W_diss = L^2`` at best timing).
     bias : float
         ``X = dT / T`` (nonzero; negative: the bath of ``A`` is the colder one).
     heat_leak : float or None
@@ -83,42 +220,34 @@ def engine_figures(A: float, length: float, bias: float, heat_leak: float | None
 
     Returns
     -------
-    dict
-        Always ``mode`` ("engine" if ``X A > 0`` else "refrigerator"), ``bias``,
-        ``carnot_efficiency`` ``X``, and the engine keys ``max_power``
+    EngineFigures
+        ``mode`` ("engine" if ``X A > 0`` else "refrigerator"), ``bias``,
+        ``carnot_efficiency`` ``X``, ``heat_leak``; the engine figures ``max_power``
         ``X^2 A^2 / (4 L^2)``, ``best_period`` ``2 L^2 / (X A)``,
         ``work_per_cycle_at_best_period`` ``X A / 2``, ``efficiency_at_max_power``,
-        ``max_efficiency`` (zeros and ``best_period`` None for a refrigerator). A refrigerator
-        also gets (``a = |A|``, ``x = |X|``, ``y = A^2 / (kappa_bar T L^2)``):
-        ``cooling_power_max`` ``a^2 / (4 f L^2) - kappa_bar T x`` (heat per unit time taken
-        from the cold bath), ``best_cooling_period`` ``2 f L^2 / a``,
-        ``cooling_per_cycle_at_max_cooling`` ``a / 2 - 2 f kappa_bar T x L^2 / a``,
-        ``cop_at_max_cooling`` ``f (1 - 4 f x / y) / (1 + 2 f x)``, ``max_cop``
-        ``(s - 1 - 2 f x) / (x (s + 1))`` with ``s = sqrt(1 + y (1 + f x))`` (``1 / x``
-        without a leak, the supremum as ``tau -> inf``), ``max_cop_period``
-        ``L^2 (s - 1) / (x a)`` (None without a leak), ``carnot_cop`` ``1 / x`` (linear
-        response, as ``eta_C = X``), ``dissipation_share`` ``f`` and ``cools`` (``True`` if
-        some period gives a positive cooling power, i.e. ``y > 4 f x``). With ``A = 0`` the
-        periods and COPs are None.
+        ``max_efficiency`` (NaN for a refrigerator); the refrigerator figures of
+        :func:`refrigerator_figures` (NaN, ``cools`` False, for an engine).
 
     Examples
     --------
-    >>> f = engine_figures(A=1.0, length=2.0, bias=0.1, heat_leak=None, T=1.0)
-    >>> round(f["max_power"], 6), round(f["best_period"], 6), f["efficiency_at_max_power"]
+    >>> f = engine_figures(1.0, 2.0, bias=0.1, heat_leak=None, T=1.0)
+    >>> round(f.max_power, 6), round(f.best_period, 6), f.efficiency_at_max_power
     (0.000625, 80.0, 0.05)
-    >>> r = engine_figures(A=-1.0, length=2.0, bias=0.1, heat_leak=None, T=1.0)
-    >>> r["mode"], r["cooling_power_max"], r["best_cooling_period"], r["carnot_cop"]
-    ('refrigerator', 0.0625, 8.0, 10.0)
+    >>> r = engine_figures(-1.0, 2.0, bias=0.1, heat_leak=None, T=1.0)
+    >>> r.mode, r.cooling_power_max, r.best_cooling_period, r.carnot_cop, r.max_power
+    ('refrigerator', 0.0625, 8.0, 10.0, nan)
     """
     X = float(bias)
     if not np.isfinite(X) or X == 0:
         raise ValueError(f"bias: expected a finite nonzero X = dT/T, got {bias}")
-    A = _check("A", A, "a finite number (heat per cycle)", lambda v: True)
-    length = _check("length", length, "a finite thermodynamic length L > 0", lambda v: v > 0)
+    A = _check("geometric_heat", geometric_heat, "a finite number (heat per cycle)",
+               lambda v: True)
+    length = _check("thermodynamic_length", thermodynamic_length,
+                    "a finite thermodynamic length L > 0", lambda v: v > 0)
     xa = X * A
     L2 = length**2
-    out = {"bias": X, "carnot_efficiency": X, "mode": "engine" if xa > 0 else "refrigerator"}
     leak = heat_leak is not None and heat_leak > 0
+    kbar = 0.0 if heat_leak is None else float(heat_leak)
     if not leak:
         eff_mp, eff_max = 0.5 * X, X
     else:
@@ -127,83 +256,98 @@ def engine_figures(A: float, length: float, bias: float, heat_leak: float | None
         s = np.sqrt(1 + y)
         eff_max = X * (s - 1) / (s + 1)
     if xa > 0:
-        out.update(max_power=xa**2 / (4 * L2), best_period=2 * L2 / xa,
+        eng = dict(max_power=xa**2 / (4 * L2), best_period=2 * L2 / xa,
                    work_per_cycle_at_best_period=0.5 * xa,
                    efficiency_at_max_power=float(eff_mp), max_efficiency=float(eff_max))
+        fridge = dict.fromkeys(REFRIGERATOR_KEYS, NAN)
+        fridge["cools"] = False
     else:
-        out.update(max_power=0.0, best_period=None, work_per_cycle_at_best_period=0.0,
-                   efficiency_at_max_power=0.0, max_efficiency=0.0)
-        out.update(refrigerator_figures(A, length, X, heat_leak if leak else None, T,
-                                        dissipation_share=dissipation_share))
-    return out
+        eng = dict.fromkeys(ENGINE_KEYS, NAN)
+        r = refrigerator_figures(A, length, X, heat_leak if leak else None, T,
+                                 dissipation_share=dissipation_share)
+        fridge = {k: getattr(r, k) for k in REFRIGERATOR_KEYS}
+    return EngineFigures(mode="engine" if xa > 0 else "refrigerator", bias=X,
+                         carnot_efficiency=X, heat_leak=kbar, **eng, **fridge)
 
 
-def refrigerator_figures(A: float, length: float, bias: float, heat_leak: float | None,
-                         T: float, *, dissipation_share: float = 1.0) -> dict:
+def refrigerator_figures(geometric_heat: float, thermodynamic_length: float, bias: float,
+                         heat_leak: float | None, T: float, *,
+                         dissipation_share: float = 1.0) -> RefrigeratorFigures:
     """Cooling power, its best period and the coefficients of performance of a refrigerator.
 
     The loop must refrigerate, ``X A < 0``: with ``a = |A|``, ``x = |X|``, the share ``f`` of
     the dissipated work released into the cold bath and ``k = kappa_bar T x``, the heat taken
     from the cold bath and the work consumed per cycle are
     ``Q_c(tau) = a - f L^2/tau - k tau`` and ``W_in(tau) = x a + L^2/tau``; the figures are the
-    maxima over ``tau`` of ``Q_c / tau`` and of ``COP = Q_c / W_in`` (see
-    :func:`engine_figures` for the keys and the closed forms).
+    maxima over ``tau`` of ``Q_c / tau`` and of ``COP = Q_c / W_in`` (closed forms in the
+    module docstring).
 
     Parameters
     ----------
-    A, length, bias, heat_leak, T : float
+    geometric_heat, thermodynamic_length, bias, heat_leak, T : float
         As in :func:`engine_figures` (``heat_leak`` None or <= 0: no leak).
     dissipation_share : float
         ``f > 0`` (default 1).
 
     Returns
     -------
-    dict with the keys of :data:`REFRIGERATOR_KEYS`.
+    RefrigeratorFigures
+        ``cooling_power_max`` ``a^2 / (4 f L^2) - kappa_bar T x`` (heat per unit time taken
+        from the cold bath), ``best_cooling_period`` ``2 f L^2 / a``,
+        ``cooling_per_cycle_at_max_cooling`` ``a / 2 - 2 f kappa_bar T x L^2 / a``,
+        ``cop_at_max_cooling`` ``f (1 - 4 f x / y) / (1 + 2 f x)``, ``max_cop``
+        ``(s - 1 - 2 f x) / (x (s + 1))`` with ``s = sqrt(1 + y (1 + f x))`` (``1 / x``
+        without a leak, the supremum as ``tau -> inf``), ``max_cop_period``
+        ``L^2 (s - 1) / (x a)`` (NaN without a leak), ``carnot_cop`` ``1 / x`` (linear
+        response, as ``eta_C = X``), ``dissipation_share`` ``f`` and ``cools`` (``True`` if
+        some period gives a positive cooling power, i.e. ``y > 4 f x``), with
+        ``y = A^2 / (kappa_bar T L^2)``. With ``A = 0`` the periods and COPs are NaN.
 
     Examples
     --------
     >>> r = refrigerator_figures(-1.0, 2.0, 0.1, 0.01, 1.0, dissipation_share=0.5)
-    >>> round(r["cooling_power_max"], 6), r["best_cooling_period"], round(r["max_cop"], 4)
+    >>> round(r.cooling_power_max, 6), r.best_cooling_period, round(r.max_cop, 4)
     (0.124, 4.0, 6.6239)
     """
     X = _check("bias", bias, "a finite nonzero X = dT/T", lambda v: v != 0)
-    A = _check("A", A, "a finite number (heat per cycle)", lambda v: True)
-    length = _check("length", length, "a finite thermodynamic length L > 0", lambda v: v > 0)
+    A = _check("geometric_heat", geometric_heat, "a finite number (heat per cycle)",
+               lambda v: True)
+    length = _check("thermodynamic_length", thermodynamic_length,
+                    "a finite thermodynamic length L > 0", lambda v: v > 0)
     f = _check("dissipation_share", dissipation_share, "a finite share f > 0 of the "
                "dissipated work released into the cold bath (1 = all of it)", lambda v: v > 0)
     if X * A > 0:
-        raise ValueError(f"A: the loop is an engine at this bias (X A = {X * A:g} > 0); a "
-                         "refrigerator needs X A <= 0 (reverse the loop)")
+        raise ValueError(f"geometric_heat: the loop is an engine at this bias (X A = "
+                         f"{X * A:g} > 0); a refrigerator needs X A <= 0 (reverse the loop)")
     a, x, L2 = abs(A), abs(X), length**2
     kappa = float(heat_leak) if heat_leak is not None and heat_leak > 0 else 0.0
     if kappa > 0:
         T = _check("T", T, "a finite temperature T > 0", lambda v: v > 0)
     k = kappa * T * x
-    out = {"carnot_cop": 1.0 / x, "dissipation_share": f}
+    common = {"carnot_cop": 1.0 / x, "dissipation_share": f}
     if a == 0:
-        out.update(cooling_power_max=-k, best_cooling_period=None, cop_at_max_cooling=None,
-                   cooling_per_cycle_at_max_cooling=None, max_cop=None, max_cop_period=None,
-                   cools=False)
-        return out
+        return RefrigeratorFigures(**common, cooling_power_max=-k, best_cooling_period=NAN,
+                                   cop_at_max_cooling=NAN,
+                                   cooling_per_cycle_at_max_cooling=NAN, max_cop=NAN,
+                                   max_cop_period=NAN, cools=False)
     tau_c = 2 * f * L2 / a
-    out.update(cooling_power_max=a**2 / (4 * f * L2) - k, best_cooling_period=tau_c,
-               cooling_per_cycle_at_max_cooling=a / 2 - k * tau_c)
+    at_max = dict(cooling_power_max=a**2 / (4 * f * L2) - k, best_cooling_period=tau_c,
+                  cooling_per_cycle_at_max_cooling=a / 2 - k * tau_c)
     if kappa > 0:
         y = a**2 / (kappa * T * L2)
         s = float(np.sqrt(1 + y * (1 + f * x)))
-        out.update(cop_at_max_cooling=f * (1 - 4 * f * x / y) / (1 + 2 * f * x),
-                   # (s - 1 - 2 f x) / (x (s + 1)), written so that it never rounds
-                   # above the Carnot COP 1/x as kappa -> 0
-                   max_cop=(1 - 2 * (1 + f * x) / (s + 1)) / x,
-                   max_cop_period=L2 * (s - 1) / (x * a), cools=bool(y > 4 * f * x))
-    else:
-        out.update(cop_at_max_cooling=f / (1 + 2 * f * x), max_cop=1.0 / x,
-                   max_cop_period=None, cools=True)
-    return out
+        return RefrigeratorFigures(
+            **common, **at_max, cop_at_max_cooling=f * (1 - 4 * f * x / y) / (1 + 2 * f * x),
+            # (s - 1 - 2 f x) / (x (s + 1)), written so that it never rounds
+            # above the Carnot COP 1/x as kappa -> 0
+            max_cop=(1 - 2 * (1 + f * x) / (s + 1)) / x,
+            max_cop_period=L2 * (s - 1) / (x * a), cools=bool(y > 4 * f * x))
+    return RefrigeratorFigures(**common, **at_max, cop_at_max_cooling=f / (1 + 2 * f * x),
+                               max_cop=1.0 / x, max_cop_period=NAN, cools=True)
 
 
-def refrigerator_heats(period, A: float, length: float, bias: float,
-                       heat_leak: float | None, T: float, *,
+def refrigerator_heats(period, geometric_heat: float, thermodynamic_length: float,
+                       bias: float, heat_leak: float | None, T: float, *,
                        dissipation_share: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Heat taken from the cold bath and work consumed per cycle of a refrigerator.
 
@@ -216,7 +360,7 @@ def refrigerator_heats(period, A: float, length: float, bias: float,
     ----------
     period : array (*p,)
         ``tau > 0``.
-    A, length, bias, heat_leak, T, dissipation_share
+    geometric_heat, thermodynamic_length, bias, heat_leak, T, dissipation_share
         As in :func:`refrigerator_figures` (``X A <= 0``).
 
     Returns
@@ -230,11 +374,12 @@ def refrigerator_heats(period, A: float, length: float, bias: float,
     >>> q.tolist(), w.tolist()
     ([0.0, 0.5], [1.1, 0.6])
     """
-    refrigerator_figures(A, length, bias, heat_leak, T, dissipation_share=dissipation_share)
+    refrigerator_figures(geometric_heat, thermodynamic_length, bias, heat_leak, T,
+                         dissipation_share=dissipation_share)
     tau = np.asarray(period, dtype=float)
     if not np.all(np.isfinite(tau) & (tau > 0)):
         raise ValueError(f"period: expected finite periods tau > 0, got {period!r}")
-    a, x, L2 = abs(float(A)), abs(float(bias)), float(length) ** 2
+    a, x, L2 = abs(float(geometric_heat)), abs(float(bias)), float(thermodynamic_length) ** 2
     k = float(heat_leak) * T * x if heat_leak is not None and heat_leak > 0 else 0.0
     return (a - float(dissipation_share) * L2 / tau - k * tau, x * a + L2 / tau)
 

@@ -27,6 +27,7 @@ import numpy as np
 from thermogeo.errors import ModelError
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
+from thermogeo.protocols.engine import json_number
 from thermogeo.protocols.paths import Loop, Polygon
 
 
@@ -124,34 +125,47 @@ def _composite(a: float, b: float, n: int, panels: int):
     return x, w
 
 
+#: Units of the optimal-region figures (k_B = hbar = 1; docs/decisions/0007-names.md).
+UNITS = {"max_geometric_heat": "energy", "max_geometric_heat_over_T": "1",
+         "positive_part": "energy", "negative_part": "energy", "bound": "energy",
+         "loop_geometric_heat": "energy", "temperature": "energy", "bound_rtol": "1",
+         "region_radius": "parameter unit", "points": "parameter unit",
+         "weights": "parameter unit^2", "rotor": "energy per parameter unit^2",
+         "loop_vertices": "parameter unit"}
+
+
 @dataclass(frozen=True, eq=False)
 class OptimalRegion:
-    """The rotor map of one bath and its best single-sign region.
+    """The rotor map of one bath and its best single-sign region (names as in
+    docs/decisions/0007-names.md).
 
     Attributes
     ----------
     bath : str
     plane : (str, str)
-    max_pumped_heat : float   largest ``|int_R Omega|`` over connected single-sign regions
+    max_geometric_heat : float   largest ``|int_R Omega|`` over connected single-sign regions
     region_sign : int         sign of ``Omega`` on the best region
     positive_part : float     integral of ``max(Omega, 0)`` over the whole grid region
     negative_part : float     integral of ``min(Omega, 0)`` (a negative number)
     bound : float             ``N T ln 2``
-    exceeds_bound : bool      ``max_pumped_heat > bound (1 + bound_rtol)``
+    exceeds_bound : bool      ``max_geometric_heat > bound (1 + bound_rtol)``
     loop : Loop or None       boundary of the best region (``Q_bath^geo > 0`` along it)
-    loop_pumped_heat : float  ``Q_bath^geo`` of ``loop`` (line integral, 4 Gauss nodes per
-                              side): a check of the boundary against ``max_pumped_heat``
+    loop_geometric_heat : float  ``Q_bath^geo`` of ``loop`` (line integral, 4 Gauss nodes per
+                              side): a check of the boundary against ``max_geometric_heat``
+                              (NaN without a loop)
     points : (n1, n2, 2)      grid nodes in the plane
     weights : (n1, n2)        area weights
     rotor : (n1, n2)          ``Omega^bath`` at the nodes
     labels : (n1, n2) int     connected region labels (positive ids: Omega > 0, negative ids:
                               Omega < 0)
     region : dict             the region's description
+    regions : int             number of connected single-sign regions
+    temperature : float       ``T``
     """
 
     bath: str
     plane: tuple[str, str]
-    max_pumped_heat: float
+    max_geometric_heat: float
     region_sign: int
     positive_part: float
     negative_part: float
@@ -166,23 +180,61 @@ class OptimalRegion:
     region: dict = field(default_factory=dict)
     regions: int = 0
     temperature: float = 1.0
-    loop_pumped_heat: float | None = None
+    loop_geometric_heat: float = float("nan")
+
+    @property
+    def max_geometric_heat_over_T(self) -> float:
+        return self.max_geometric_heat / self.temperature
 
     def to_dict(self) -> dict:
-        """Plain dict; the loop as its vertices ``[[x, y], ...]`` (None if no simple loop)."""
+        """Plain dict for JSON; the loop as its vertices ``[[x, y], ...]`` (None if no simple
+        loop)."""
         return {
             "bath": self.bath, "plane": list(self.plane),
-            "max_pumped_heat": self.max_pumped_heat, "region_sign": self.region_sign,
+            "max_geometric_heat": self.max_geometric_heat, "region_sign": self.region_sign,
             "positive_part": self.positive_part, "negative_part": self.negative_part,
             "bound": self.bound, "exceeds_bound": self.exceeds_bound,
-            "max_pumped_heat_over_T": self.max_pumped_heat / self.temperature,
+            "max_geometric_heat_over_T": self.max_geometric_heat_over_T,
             "regions": self.regions, "region": self.region,
-            "loop_pumped_heat": self.loop_pumped_heat,
+            "loop_geometric_heat": json_number(self.loop_geometric_heat),
             "loop": ({"kind": "polygon", "orientation": "ccw" if _shoelace(
                 np.asarray(self.loop.vertices)) > 0 else "cw",
                       "vertices": np.asarray(self.loop.vertices).tolist()}
                      if self.loop is not None else None),
         }
+
+    def to_dataset(self, grid: bool = True):
+        """``xarray.Dataset`` of the figures (``units`` attributes; ``region_radius`` for a
+        polar region) and, with ``grid``, the node grid ``points (node1, node2, axis)``,
+        ``weights``, ``rotor``, ``labels`` and the boundary ``loop_vertices (vertex, axis)``.
+        The bath, plane and region description are attributes."""
+        import json
+
+        import xarray as xr
+
+        def var(name, dims, value):
+            return (dims, np.asarray(value), {"units": UNITS[name]} if name in UNITS else {})
+
+        data = {k: var(k, (), getattr(self, k)) for k in (
+            "max_geometric_heat", "max_geometric_heat_over_T", "region_sign", "positive_part",
+            "negative_part", "bound", "exceeds_bound", "bound_rtol", "regions", "temperature",
+            "loop_geometric_heat")}
+        if self.region.get("kind") == "polar":
+            data["region_radius"] = var("region_radius", (), float(self.region["radius"]))
+        coords = {}
+        if grid:
+            g2 = ("node1", "node2")
+            data.update(points=var("points", g2 + ("axis",), self.points),
+                        weights=var("weights", g2, self.weights),
+                        rotor=var("rotor", g2, self.rotor),
+                        labels=var("labels", g2, self.labels))
+            coords["axis"] = list(self.plane)
+            if self.loop is not None:
+                data["loop_vertices"] = var("loop_vertices", ("vertex", "axis"),
+                                            np.asarray(self.loop.vertices))
+        return xr.Dataset(data, coords=coords,
+                          attrs={"bath": self.bath, "plane": ",".join(self.plane),
+                                 "region": json.dumps(self.region)})
 
 
 def _shoelace(p: np.ndarray) -> float:
@@ -251,7 +303,7 @@ def optimal_region(machine: Machine, plane: tuple[str, str] = ("Bx", "Bz"),
     >>> from thermogeo.io import load_model
     >>> o = optimal_region(load_model("models/qubit_pump.toml"), ("Bx", "Bz"), "L",
     ...                    resolution=(48, 64))
-    >>> round(o.max_pumped_heat, 4), o.exceeds_bound
+    >>> round(o.max_geometric_heat, 4), o.exceeds_bound
     (0.6931, False)
     """
     from thermogeo.response import response
@@ -299,20 +351,20 @@ def optimal_region(machine: Machine, plane: tuple[str, str] = ("Bx", "Bz"),
         mask = labels == best_lab[0] * best_lab[1]
         loop = _boundary_loop(region, T, pts, np.where(mask, np.abs(omz), -np.abs(omz)), mask,
                               periodic, plane, base, best_val, max_vertices)
-    loop_heat = None
+    loop_heat = float("nan")
     if loop is not None:
         from thermogeo.protocols.cycle import cycle_summary
         loop_heat = cycle_summary(machine, loop, bath=machine.bath_names[bi], nodes=4,
-                                  area=False, numerics=numerics).A
+                                  area=False, numerics=numerics).bath_geometric_heat
     N = machine.qubits
     bound = N * T * np.log(2)
     return OptimalRegion(bath=machine.bath_names[bi], plane=(plane[0], plane[1]),
-                         max_pumped_heat=best, region_sign=int(best_val),
+                         max_geometric_heat=best, region_sign=int(best_val),
                          positive_part=pos_part, negative_part=neg_part, bound=float(bound),
                          exceeds_bound=bool(best > bound * (1 + bound_rtol)),
                          bound_rtol=bound_rtol, loop=loop, points=pts, weights=w, rotor=om,
                          labels=labels, region=region.describe(T), regions=count,
-                         temperature=T, loop_pumped_heat=loop_heat)
+                         temperature=T, loop_geometric_heat=loop_heat)
 
 
 def _boundary_loop(region, T, pts, f, mask, periodic, plane, base, sign, max_vertices):

@@ -3,10 +3,12 @@
 Objectives, for the geometric heat ``A = Q_bath^geo`` and the thermodynamic length ``L`` of a
 loop (:mod:`thermogeo.protocols.cycle`):
 
-* ``"A2_over_L2"``: maximise ``A^2 / L^2``, the power figure of merit (``P_max = X^2 A^2/4L^2``);
-* ``"pumped_heat"``: maximise ``sigma A`` (``sigma = sign(A)`` of the starting loop, i.e. the
-  pumped heat at the start's orientation);
-* ``"pumped_heat_at_length"``: maximise ``sigma A`` at fixed ``L`` (the start's length).
+* ``"power_figure_of_merit"``: maximise ``A^2 / L^2`` (``P_max = X^2 A^2/4L^2``);
+* ``"geometric_heat"``: maximise ``sigma A`` (``sigma = sign(A)`` of the starting loop, i.e. the
+  geometric heat at the start's orientation);
+* ``"geometric_heat_at_length"``: maximise ``sigma A`` at fixed ``L`` (the start's length).
+
+(names as in docs/decisions/0007-names.md)
 
 Families: circles, parametrised by ``(x_c, y_c, ln r)``, and Fourier loops with ``h``
 harmonics (``2 (2h + 1)`` coefficients). Each evaluation of the objective and its gradient
@@ -26,9 +28,10 @@ import numpy as np
 from thermogeo.errors import ModelError
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
+from thermogeo.protocols.cycle import CycleSummary
 from thermogeo.protocols.paths import Circle, FourierLoop, Loop
 
-OBJECTIVES = ("A2_over_L2", "pumped_heat", "pumped_heat_at_length")
+OBJECTIVES = ("power_figure_of_merit", "geometric_heat", "geometric_heat_at_length")
 FAMILIES = ("circle", "fourier")
 
 
@@ -41,8 +44,11 @@ class OptimizationResult:
     loop : Loop             the optimised loop
     start : Loop            the starting loop
     objective, family : str
-    before, after : dict    ``cycle_summary(...).to_dict()`` (without the area integral) of the
-                            start and of the result
+    before, after : CycleSummary   :func:`cycle_summary` (without the area integral) of the
+                            start and of the result (if the result is not a simple loop, its
+                            ``bath_geometric_heat``, ``thermodynamic_length`` and
+                            ``power_figure_of_merit`` at the optimiser's fixed nodes, the
+                            other figures NaN and ``converged`` False)
     success : bool
     message : str
     evaluations : int       batched response calls
@@ -53,17 +59,39 @@ class OptimizationResult:
     start: Loop
     objective: str
     family: str
-    before: dict
-    after: dict
+    before: CycleSummary
+    after: CycleSummary
     success: bool
     message: str
     evaluations: int
     x: np.ndarray = field(repr=False)
 
     def to_dict(self) -> dict:
+        """Plain dict for JSON (``before``/``after`` as :meth:`CycleSummary.to_dict`)."""
         return {"objective": self.objective, "family": self.family, "success": self.success,
                 "message": self.message, "evaluations": self.evaluations,
-                "before": self.before, "after": self.after, "loop": loop_to_dict(self.loop)}
+                "before": self.before.to_dict(), "after": self.after.to_dict(),
+                "loop": loop_to_dict(self.loop)}
+
+    def to_dataset(self):
+        """``xarray.Dataset``: the figures of :meth:`CycleSummary.to_dataset` of the start and
+        of the result along ``stage = ["before", "after"]``, the shape parameters
+        ``x (shape_parameter)``, ``success`` and ``evaluations``; objective, family, message
+        and the loops (JSON) in the attributes."""
+        import json
+
+        import xarray as xr
+
+        parts = [c.to_dataset().drop_attrs() for c in (self.before, self.after)]
+        ds = xr.concat(parts, dim="stage").assign_coords(stage=["before", "after"])
+        ds["x"] = ("shape_parameter", np.asarray(self.x))
+        ds["success"] = ((), np.asarray(self.success))
+        ds["evaluations"] = ((), np.asarray(self.evaluations))
+        ds.attrs.update(objective=self.objective, family=self.family, message=self.message,
+                        bath=self.before.bath, plane=",".join(self.loop.plane),
+                        loop=json.dumps(loop_to_dict(self.loop)),
+                        start=json.dumps(loop_to_dict(self.start)))
+        return ds
 
 
 def loop_to_dict(loop: Loop) -> dict:
@@ -129,7 +157,7 @@ class _Family:
 
 
 def optimize_protocol(machine: Machine, plane: tuple[str, str] = ("Bx", "Bz"), *,
-                      objective: str = "A2_over_L2", family: str = "circle",
+                      objective: str = "power_figure_of_merit", family: str = "circle",
                       harmonics: int = 3, start: Loop | None = None, bath: str | None = None,
                       nodes: int = 128, step: float = 1e-5, maxiter: int = 100,
                       base: dict | None = None, numerics: Numerics | None = None
@@ -140,7 +168,7 @@ def optimize_protocol(machine: Machine, plane: tuple[str, str] = ("Bx", "Bz"), *
     ----------
     machine : Machine
     plane : (str, str)
-    objective : {"A2_over_L2", "pumped_heat", "pumped_heat_at_length"}
+    objective : {"power_figure_of_merit", "geometric_heat", "geometric_heat_at_length"}
         ``A^2/L^2``; ``sigma Q_bath^geo``; ``sigma Q_bath^geo`` at the start's length ``L``.
     family : {"circle", "fourier"}
     harmonics : int
@@ -215,7 +243,7 @@ def optimize_protocol(machine: Machine, plane: tuple[str, str] = ("Bx", "Bz"), *
     sigma = 1.0 if A0 >= 0 else -1.0
 
     def values(A, L):
-        if objective == "A2_over_L2":
+        if objective == "power_figure_of_merit":
             return -(A**2) / L**2
         return -sigma * A
 
@@ -240,7 +268,7 @@ def optimize_protocol(machine: Machine, plane: tuple[str, str] = ("Bx", "Bz"), *
             return 1e3, np.zeros_like(g)
         return f, g
 
-    if objective == "pumped_heat_at_length":
+    if objective == "geometric_heat_at_length":
         cons = [{"type": "eq", "fun": lambda x: evaluate(np.asarray(x, float))[2],
                  "jac": lambda x: evaluate(np.asarray(x, float))[3]}]
         res = minimize(fun, fam.x0, jac=True, method="SLSQP", constraints=cons,
@@ -254,12 +282,19 @@ def optimize_protocol(machine: Machine, plane: tuple[str, str] = ("Bx", "Bz"), *
     except ModelError as e:
         success, message = False, f"the optimised loop is not simple: {e}"
     bname = machine.bath_names[bi]
-    before = cycle_summary(machine, start, bath=bname, area=False, numerics=numerics).to_dict()
+    before = cycle_summary(machine, start, bath=bname, area=False, numerics=numerics)
     try:
-        after = cycle_summary(machine, loop, bath=bname, area=False, numerics=numerics).to_dict()
+        after = cycle_summary(machine, loop, bath=bname, area=False, numerics=numerics)
     except ModelError:
         A1, L1 = (float(a[0]) for a in figures(np.asarray(res.x)[None]))
-        after = {"A": A1, "length": L1, "A2_over_L2": A1**2 / L1**2}
+        q = np.full(len(machine.bath_names), np.nan)
+        q[bi] = A1
+        after = CycleSummary(loop=loop, bath_names=tuple(machine.bath_names), geometric_heat=q,
+                             geometric_heat_area=np.full_like(q, np.nan),
+                             dissipated_work_coefficient=np.nan, thermodynamic_length=L1,
+                             bath=bname, bath_geometric_heat=A1,
+                             power_figure_of_merit=A1**2 / L1**2, timing="uniform",
+                             nodes=nodes, converged=False)
     return OptimizationResult(loop=loop, start=start, objective=objective, family=family,
                               before=before, after=after, success=success, message=message,
                               evaluations=calls[0], x=np.asarray(res.x))

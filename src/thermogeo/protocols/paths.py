@@ -230,7 +230,8 @@ class Sector(Loop):
 
     Counter-clockwise: outwards along ``theta0``, the outer arc, inwards along ``theta1``, the
     inner arc back (the inner arc degenerates to a point when ``r_in = 0``). The four pieces
-    share the cycle equally. ``r_out`` may be large (the "quadrant" loop of docs/theory.md section 7).
+    share the cycle equally. ``r_out`` may be large (the "quadrant" loop of docs/theory.md
+    section 7).
     """
 
     r_in: float = 0.0

@@ -29,7 +29,7 @@ def compute(params: dict, quick: bool) -> xr.Dataset:
         for j, b in enumerate(bs):
             opt = optimal_region(machine("dimer", J=J, b=b), plane, params["bath"],
                                  resolution=int(params["optimal_resolution"]))
-            q[i, j] = opt.max_pumped_heat
+            q[i, j] = opt.max_geometric_heat
     T = float(machine("dimer").temperatures[0])
     ds = xr.Dataset({"max_pumped_heat": (("J", "b"), q / T)},
                     coords={"J": Js / T, "b": bs})

@@ -27,7 +27,7 @@ TITLE = "Dissipation metric maps and dissipated work per qubit"
 def _tau_wdiss(m, loop) -> tuple[float, float]:
     """``(tau W_diss, L^2)`` of ``loop`` at uniform speed."""
     c = cycle_summary(m, loop, area=False)
-    return float(c.dissipation), float(c.length) ** 2
+    return float(c.dissipated_work_coefficient), float(c.thermodynamic_length) ** 2
 
 
 def compute(params: dict, quick: bool) -> xr.Dataset:

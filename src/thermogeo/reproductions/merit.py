@@ -36,7 +36,8 @@ def compute(params: dict, quick: bool) -> xr.Dataset:
                     continue
                 loop = Circle(plane, center=(c * np.cos(phi), c * np.sin(phi)), radius=r)
                 s = cycle_summary(m, loop, bath=params["bath"], area=False)
-                out[k, i, j], A[k, i, j], Ls[k, i, j] = s.A2_over_L2, s.A, s.length
+                out[k, i, j] = s.power_figure_of_merit
+                A[k, i, j], Ls[k, i, j] = s.bath_geometric_heat, s.thermodynamic_length
     dims = ("machine", "centre", "radius")
     ds = xr.Dataset({"A2_over_L2": (dims, out), "A": (dims, A), "length": (dims, Ls)},
                     coords={"machine": list(machines), "centre": cs, "radius": rs})

@@ -36,7 +36,7 @@ def compute(params: dict, quick: bool) -> xr.Dataset:
                              resolution=int(params["optimal_resolution"]))
         s = np.arange(LOOP_SAMPLES + 1) / LOOP_SAMPLES
         loops.append(opt.loop.xy(s) if opt.loop is not None else np.full((len(s), 2), np.nan))
-        best.append(opt.max_pumped_heat)
+        best.append(opt.max_geometric_heat)
         bounds.append(opt.bound)
     labels = list(machines)
     ds = xr.Dataset(

@@ -38,6 +38,20 @@ ZARR_FORMAT = 2  # fixed-width text (status, message) has a stable encoding only
 LOCK_SUFFIX = ".lock"  # RESULT.zarr.lock beside the store (zarr warns about foreign files)
 
 
+#: Field names of stores written before docs/decisions/0007-names.md -> the names now. Such
+#: stores are still read (:func:`load_result` renames the variables); resuming one is refused.
+LEGACY_NAMES = {
+    "pumped_heat": "geometric_heat", "pumped_heat_area": "geometric_heat_area",
+    "A": "bath_geometric_heat", "A2_over_L2": "power_figure_of_merit",
+    "dissipation": "dissipated_work_coefficient", "length": "thermodynamic_length",
+    "max_pumped_heat": "max_geometric_heat", "max_pumped_heat_over_T":
+    "max_geometric_heat_over_T", "loop_pumped_heat": "loop_geometric_heat",
+    "expansion_heat_order1": "expansion_geometric_heat",
+    "expansion_work_order2": "expansion_dissipated_work",
+}
+LEGACY_KINDS = ("cycle", "optimal", "exact")  # the response kind kept its names
+
+
 class SweepMismatchError(ModelError):
     """The store was made by a different sweep or model file."""
 
@@ -129,13 +143,22 @@ class SweepStore:
         return dict(self._group("r").attrs)
 
     def check(self, spec: SweepSpec) -> None:
-        """Refuse a store made by another sweep/model file."""
+        """Refuse a store made by another sweep/model file, or with the field names of an
+        older thermogeo (:data:`LEGACY_NAMES`)."""
         a = self.attrs
         if a.get("sweep_sha256") != spec.sha256:
             raise SweepMismatchError(
                 f"{str(self.path)!r} was made by a different sweep or model file (hash "
                 f"{str(a.get('sweep_sha256'))[:12]}..., now {spec.sha256[:12]}...); pass "
                 "--overwrite to discard its results, or choose another --out")
+        old = sorted(set(self.fields()) & set(LEGACY_NAMES)) if spec.kind in LEGACY_KINDS \
+            else []
+        if old:
+            raise SweepMismatchError(
+                f"{str(self.path)!r} was written by an older thermogeo with the field names "
+                f"{', '.join(old)} (now {', '.join(LEGACY_NAMES[k] for k in old)}, "
+                "docs/decisions/0007-names.md); load_result and export still read it; pass "
+                "--overwrite to compute it anew, or choose another --out")
 
     @property
     def lock_path(self) -> Path:
@@ -232,7 +255,7 @@ class SweepStore:
             inner_shape = result.values[name].shape[len(spec.shape):]
             shape, chunks = spec.shape + inner_shape, spec.chunk_shape + inner_shape
             dtype = result.values[name].dtype
-            fill = False if dtype.kind == "b" else np.nan
+            fill = False if dtype.kind == "b" else "" if dtype.kind == "U" else np.nan
             data[name] = (spec.dims + inner, da.full(shape, fill, dtype=dtype, chunks=chunks),
                           attrs)
         g = self._group("r")
@@ -304,6 +327,8 @@ def load_result(path: str | Path):
     -------
     xarray.Dataset
         Dims ``(*sweep dims, *inner dims)``; ``status``, ``message`` and ``run`` per point.
+        Variables of a store written with older field names are renamed
+        (:data:`LEGACY_NAMES`).
     """
     import xarray as xr
 
@@ -311,7 +336,11 @@ def load_result(path: str | Path):
     if not (path / ".zgroup").exists():
         raise ModelError(f"{str(path)!r}: not a sweep store (no Zarr group there)")
     with xr.open_zarr(path, consolidated=False, zarr_format=ZARR_FORMAT) as ds:
-        return ds.load()
+        ds = ds.load()
+    if ds.attrs.get("kind") in LEGACY_KINDS:
+        ds = ds.rename({k: v for k, v in LEGACY_NAMES.items()
+                        if k in ds.data_vars and v not in ds.variables})
+    return ds
 
 
 def export_netcdf(path: str | Path, out: str | Path):

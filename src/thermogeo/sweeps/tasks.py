@@ -6,7 +6,7 @@ A task receives the spec and a block of the sweep grid, builds each point's mach
 ``response``  one batched :func:`thermogeo.response` call on the driving grid
               (``Lambda^alpha_i``, rotor ``Omega^alpha``, metric ``g_ij``, heat currents...);
 ``optimal``   :func:`thermogeo.protocols.optimal.optimal_region` (best single-sign region of
-              the rotor, its pumped heat and the ``N T ln 2`` bound);
+              the rotor, its geometric heat and the ``N T ln 2`` bound);
 ``cycle``     :func:`thermogeo.protocols.cycle.cycle_summary` for every named loop;
 ``exact``     :func:`thermogeo.dynamics.periodic.exact_cycle` for every loop and period.
 
@@ -45,6 +45,8 @@ GATE_POLL_S = 0.01
 BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
             "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 MESSAGE_CHARS = 400
+#: Width of the text fields of a result (e.g. the engine ``mode``).
+TEXT_CHARS = 16
 STATUS_OK, STATUS_ERROR, STATUS_MISSING = "ok", "error", ""
 
 _pinned = False
@@ -201,12 +203,15 @@ def _clip(text: str) -> str:
 
 
 def _merge(res: ChunkResult, local, shape, fields, coords) -> None:
-    """Put one point's fields into the block arrays (first ok point fixes the schema)."""
+    """Put one point's fields into the block arrays (first ok point fixes the schema).
+    Fields are float, bool (fill False) or text of at most :data:`TEXT_CHARS` characters
+    (fill "")."""
     if not res.schema:
         for name, (dims, arr, attrs) in fields.items():
             arr = np.asarray(arr)
-            dtype = bool if arr.dtype.kind == "b" else float
-            fill = False if dtype is bool else np.nan
+            kind = arr.dtype.kind
+            dtype = bool if kind == "b" else f"<U{TEXT_CHARS}" if kind in "US" else float
+            fill = False if kind == "b" else "" if kind in "US" else np.nan
             res.values[name] = np.full(shape + arr.shape, fill, dtype=dtype)
             res.schema[name] = (tuple(dims), dict(attrs))
         res.coords = {k: (tuple(d), np.asarray(v), dict(a)) for k, (d, v, a) in coords.items()}
@@ -220,6 +225,9 @@ def _merge(res: ChunkResult, local, shape, fields, coords) -> None:
             raise ValueError(f"result field {name!r} has dims {dims} shape {arr.shape}, the "
                              f"block's first point {res.schema[name][0]} "
                              f"{target.shape[len(shape):]}")
+        if arr.dtype.kind in "US" and arr.size and max(map(len, arr.ravel())) > TEXT_CHARS:
+            raise ValueError(f"result field {name!r}: text longer than {TEXT_CHARS} "
+                             "characters")
         target[local] = arr
 
 
@@ -249,6 +257,13 @@ def _response(opts: Mapping, machine) -> tuple[dict, dict]:
     return fields, coords
 
 
+def _from_dataset(ds) -> tuple[dict, dict]:
+    """Fields and coordinates of a result's ``to_dataset()``."""
+    fields = {k: (v.dims, v.values, dict(v.attrs)) for k, v in ds.data_vars.items()}
+    coords = {k: (v.dims, v.values, dict(v.attrs)) for k, v in ds.coords.items()}
+    return fields, coords
+
+
 def _optimal(opts: Mapping, machine) -> tuple[dict, dict]:
     from thermogeo.protocols.optimal import optimal_region
 
@@ -256,7 +271,7 @@ def _optimal(opts: Mapping, machine) -> tuple[dict, dict]:
     if "region" in kw:
         kw["region"] = make_region(kw["region"])
     out = optimal_region(machine, tuple(opts["plane"]), opts["bath"], **kw)
-    return _flatten(out.to_dict(), machine)
+    return _from_dataset(out.to_dataset(grid=False))
 
 
 def _cycle(opts: Mapping, machine) -> tuple[dict, dict]:
@@ -266,7 +281,7 @@ def _cycle(opts: Mapping, machine) -> tuple[dict, dict]:
     per_loop = []
     for name, table in opts["loops"].items():
         loop = make_loop(table, f"loops.{name}")
-        per_loop.append(_flatten(cycle_summary(machine, loop, **kw).to_dict(), machine))
+        per_loop.append(_from_dataset(cycle_summary(machine, loop, **kw).to_dataset()))
     return _stack(per_loop, [("loop", list(opts["loops"]))])
 
 
@@ -277,23 +292,26 @@ def _exact(opts: Mapping, machine) -> tuple[dict, dict]:
     for name, table in opts["loops"].items():
         loop = make_loop(table, f"loops.{name}")
         for tau in opts["periods"]:
-            per.append(_flatten(exact_cycle(machine, loop, tau).to_dict(), machine))
+            f, c = _flatten(exact_cycle(machine, loop, tau).to_dict(), machine)
+            per.append(({EXACT_NAMES.get(k, k): v for k, v in f.items()}, c))
     return _stack(per, [("loop", list(opts["loops"])), ("period", list(opts["periods"]))])
 
 
 _KINDS = {"response": _response, "optimal": _optimal, "cycle": _cycle, "exact": _exact}
 
 
-#: Units of the fields of the cycle, optimal and exact kinds (k_B = hbar = 1).
+#: Units of the fields of the exact kind (k_B = hbar = 1); the cycle and optimal kinds take
+#: theirs from the results' ``to_dataset()``.
 UNITS = {
-    "pumped_heat": "energy", "pumped_heat_area": "energy", "A": "energy",
-    "max_pumped_heat": "energy", "positive_part": "energy", "negative_part": "energy",
-    "bound": "energy", "max_pumped_heat_over_T": "1", "heat": "energy", "work": "energy",
-    "first_law_residual": "energy", "entropy_production": "nats", "dissipation":
-    "energy time", "length": "(energy time)^(1/2)", "A2_over_L2": "energy / time",
-    "max_power": "energy / time", "best_period": "time", "relaxation_time": "time",
-    "heat_leak": "energy / time",
+    "heat": "energy", "work": "energy", "geometric_heat": "energy",
+    "dissipated_work": "energy", "first_law_residual": "energy", "entropy_production": "nats",
+    "thermodynamic_length": "(energy time)^(1/2)", "relaxation_time": "time",
+    "error_estimate": "energy",
 }
+#: Names of the exact kind's expansion fields in the glossary (docs/decisions/0007-names.md)
+#: where :mod:`thermogeo.dynamics` still uses its own: ``Q^geo`` and ``W^(2)/tau``.
+EXACT_NAMES = {"expansion_heat_order1": "expansion_geometric_heat",
+               "expansion_work_order2": "expansion_dissipated_work"}
 
 
 def _flatten(d: Mapping, machine, prefix: str = "") -> tuple[dict, dict]:
