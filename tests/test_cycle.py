@@ -225,3 +225,32 @@ def test_stokes_and_reversal_on_random_two_qubit_machines(rng):
         assert s.geometric_heat.sum() == pytest.approx(0.0, abs=1e-10)
         r = cycle_summary(m, loop.reversed(), area=False)
         np.testing.assert_allclose(r.geometric_heat, -s.geometric_heat, rtol=ADAPTIVE_RTOL)
+
+
+def test_summary_is_frozen_and_its_dataset_carries_values_and_units(q1, circle, tmp_path):
+    """docs/decisions/0007-names.md: one name per quantity in the API, the dataset and NetCDF;
+    the engine figures are typed fields, present whatever the mode."""
+    import dataclasses
+
+    import xarray as xr
+
+    c = cycle_summary(q1, circle, bias=0.01, area=False)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.bath_geometric_heat = 0.0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.engine.max_power = 0.0
+    ds = c.to_dataset()
+    np.testing.assert_array_equal(ds.geometric_heat.sel(bath="L"), c.geometric_heat[0])
+    assert ds.geometric_heat.attrs["units"] == "energy"
+    assert ds.thermodynamic_length.attrs["units"] == "(energy time)^(1/2)"
+    assert ds.dissipated_work_coefficient.attrs["units"] == "energy time"
+    assert ds.max_power.attrs["units"] == "energy / time"
+    assert str(ds["mode"].values) == "engine" and ds.attrs["bath"] == "L"
+    for f in dataclasses.fields(c.engine):
+        np.testing.assert_array_equal(ds[f.name].values, getattr(c.engine, f.name))
+    path = tmp_path / "cycle.nc"
+    ds.to_netcdf(path, engine="h5netcdf")
+    back = xr.load_dataset(path, engine="h5netcdf")
+    xr.testing.assert_identical(back, ds)
+    rev = cycle_summary(q1, circle.reversed(), bias=0.01, area=False).to_dataset()
+    assert set(rev.data_vars) == set(ds.data_vars)  # one field set in both modes

@@ -114,3 +114,21 @@ def test_map_dataset_and_plot(q1, tmp_path):
     assert len(fig.axes) == 4  # two panels and their colour bars
     with pytest.raises(ModelError, match="bath"):
         plot_rotor(back, bath="Q")
+
+
+def test_region_is_frozen_and_its_dataset_carries_values_and_units(q1):
+    import dataclasses
+
+    o = optimal_region(q1, ("Bx", "Bz"), "L", resolution=COARSE)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        o.max_geometric_heat = 0.0
+    ds = o.to_dataset()
+    assert float(ds.max_geometric_heat) == o.max_geometric_heat
+    assert float(ds.max_geometric_heat_over_T) == o.max_geometric_heat / o.temperature
+    assert ds.max_geometric_heat.attrs["units"] == "energy"
+    np.testing.assert_array_equal(ds.rotor.values, o.rotor)
+    np.testing.assert_array_equal(ds.loop_vertices.values, np.asarray(o.loop.vertices))
+    assert list(ds.axis.values) == ["Bx", "Bz"] and ds.attrs["bath"] == "L"
+    small = o.to_dataset(grid=False)
+    assert all(v.ndim == 0 for v in small.data_vars.values())
+    assert float(small.region_radius) == 15.0  # the default disc, 15 T at T = 1

@@ -62,3 +62,18 @@ def test_bad_input(q1, start):
         optimize_protocol(q1, ("Bx", "By"))
     with pytest.raises(ModelError, match="plane"):
         optimize_protocol(q1, ("Bz", "Bx"), start=start)
+
+
+def test_result_dataset_stacks_before_and_after(q1, start):
+    r = optimize_protocol(q1, ("Bx", "Bz"), objective="power_figure_of_merit",
+                          family="circle", start=start, maxiter=3)
+    ds = r.to_dataset()
+    assert list(ds.stage.values) == ["before", "after"]
+    np.testing.assert_array_equal(ds.power_figure_of_merit.values,
+                                  [r.before.power_figure_of_merit, r.after.power_figure_of_merit])
+    np.testing.assert_array_equal(ds.geometric_heat.sel(stage="after").values,
+                                  r.after.geometric_heat)
+    assert ds.power_figure_of_merit.attrs["units"] == "energy / time"
+    np.testing.assert_array_equal(ds.x.values, r.x)
+    assert ds.attrs["objective"] == "power_figure_of_merit"
+    assert r.to_dict()["after"]["power_figure_of_merit"] == r.after.power_figure_of_merit

@@ -156,7 +156,9 @@ def test_response_sweep_matches_closed_forms_and_direct_calls(tmp_path):
                                        rtol=IDENTITY_RTOL)
     assert set(ds.status.values.ravel()) == {"ok"}
     assert ds.heat_response.dims == ("R_strength", "case", "Bx", "Bz", "bath", "parameter")
-    assert ds.attrs["sweep_sha256"] and "qubit_pump" in ds.attrs["model_toml"]
+    spec = load_sweep(tmp_path / "sweep.toml")
+    assert ds.attrs["sweep_sha256"] == spec.sha256
+    assert ds.attrs["model_toml"] == spec.model_text
     assert ds.attrs["thermogeo_version"]
 
 

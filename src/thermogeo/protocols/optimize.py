@@ -82,7 +82,7 @@ class OptimizationResult:
 
         import xarray as xr
 
-        parts = [c.to_dataset().drop_attrs() for c in (self.before, self.after)]
+        parts = [c.to_dataset().drop_attrs(deep=False) for c in (self.before, self.after)]
         ds = xr.concat(parts, dim="stage").assign_coords(stage=["before", "after"])
         ds["x"] = ("shape_parameter", np.asarray(self.x))
         ds["success"] = ((), np.asarray(self.success))
