@@ -94,3 +94,31 @@ def test_exact_method_option():
     assert a["heat"]["L"] == pytest.approx(b["heat"]["L"], abs=1e-8)
     r = run("exact", Q1, "--circle", CIRCLE, "--period", "20", "--method", "euler")
     assert r.exit_code == 2 and "method" in r.output
+
+
+def test_exact_steps_and_nodes_build_the_method():
+    a = json.loads(run("exact", Q1, "--circle", CIRCLE, "--period", "20", "--json",
+                       "--method", "magnus", "--steps", "64").stdout)
+    assert (a["method"], a["order"], a["steps"], a["converged"]) == ("magnus", "4", 64, False)
+    assert "fixed 64 Magnus-4 steps" in a["message"]
+    b = json.loads(run("exact", Q1, "--circle", CIRCLE, "--period", "20", "--json",
+                       "--method", "spectral", "--nodes", "32").stdout)
+    assert (b["method"], b["order"], b["steps"]) == ("spectral", "spectral", 32)
+
+
+def test_an_option_the_method_ignores_warns():
+    r = run("exact", Q1, "--circle", CIRCLE, "--period", "20", "--json", "--method",
+            "spectral", "--steps", "64")
+    assert r.exit_code == 0, r.output
+    assert "IgnoredOptionWarning: --steps=64 is ignored by --method spectral" in r.output
+    r = run("convergence", Q1, "--circle", CIRCLE, "--periods", "10,20", "--nodes", "32",
+            "--method", "magnus", "--rtol", "1e-6", "--json")
+    assert r.exit_code == 0, r.output
+    assert "--nodes=32 is ignored by --method magnus (it takes --steps)" in r.output
+
+
+@pytest.mark.parametrize("flag, value", [("--steps", "1"), ("--nodes", "3")])
+def test_bad_steps_or_nodes_exit_2(flag, value):
+    method = "spectral" if flag == "--nodes" else "magnus"
+    r = run("exact", Q1, "--circle", CIRCLE, "--period", "20", "--method", method, flag, value)
+    assert r.exit_code == 2 and flag[2:] in r.output
