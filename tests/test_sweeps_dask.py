@@ -18,7 +18,7 @@ import xarray as xr
 from conftest import MODELS
 
 from thermogeo.sweeps import SweepStore, load_result, run_sweep
-from thermogeo.sweeps.tasks import DELAY_ENV
+from thermogeo.sweeps.tasks import GATE_ENV, GATE_OPEN, GATE_PASS_ENV
 
 distributed = pytest.importorskip("distributed")
 
@@ -43,6 +43,14 @@ grid = {{ Bx = [0.7, -0.3], Bz = [0.4, 1.2] }}
 
 def strip(ds: xr.Dataset) -> xr.Dataset:
     return ds.drop_vars("run").drop_attrs()
+
+
+def _gate(tmp_path: Path, passes: int) -> tuple[Path, dict]:
+    """A task gate (docs/decisions/0602-sweep-executors.md): the first ``passes`` tasks run,
+    the others wait until the test creates ``GATE_OPEN``. No timing: the test decides."""
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    return gate, {GATE_ENV: str(gate), GATE_PASS_ENV: str(passes)}
 
 
 @pytest.fixture
@@ -97,6 +105,7 @@ def test_external_cluster_survives_a_killed_worker(tmp_path, sweep_file, serial_
     """Scheduler and two workers as separate processes on 127.0.0.1; one worker is killed
     while the sweep runs; the scheduler reruns its tasks and the dataset is complete."""
     sched_file = tmp_path / "scheduler.json"
+    gate, gate_env = _gate(tmp_path, passes=1)
     procs = []
     try:
         procs.append(_popen(DASK + ["scheduler", "--host", "127.0.0.1", "--port", "0",
@@ -106,7 +115,7 @@ def test_external_cluster_survives_a_killed_worker(tmp_path, sweep_file, serial_
         workers = [_popen(DASK + ["worker", "--scheduler-file", str(sched_file), "--host",
                                   "127.0.0.1", "--nthreads", "1", "--no-nanny", "--no-dashboard",
                                   "--dashboard-address", "127.0.0.1:0", "--name", f"w{i}"],
-                          env={DELAY_ENV: "0.6"})
+                          env=gate_env)
                    for i in range(2)]
         procs += workers
         with distributed.Client(scheduler_file=str(sched_file), timeout="30s") as c:
@@ -117,8 +126,10 @@ def test_external_cluster_survives_a_killed_worker(tmp_path, sweep_file, serial_
                             str(sched_file), "--no-progress"], log=log)
         procs.append(run)
         _until(lambda: _stored(out) >= 1 or run.poll() is not None, "a first stored block")
+        # the other tasks wait at the gate: the run cannot have ended
         assert run.poll() is None, "the sweep ended before a worker could be killed"
         os.killpg(workers[0].pid, signal.SIGKILL)
+        (gate / GATE_OPEN).touch()
         run.wait(timeout=WAIT_S)
         log.close()
         text = (tmp_path / "sweep.log").read_text()
@@ -135,6 +146,7 @@ def test_killed_scheduler_run_resumes(tmp_path, sweep_file, serial_result):
     """The scheduler dies mid-run: the run ends (bounded by the connect timeout) with the
     unfinished points missing, and rerunning the command computes exactly those."""
     sched_file = tmp_path / "scheduler.json"
+    _, gate_env = _gate(tmp_path, passes=1)
     procs = []
     try:
         sched = _popen(DASK + ["scheduler", "--host", "127.0.0.1", "--port", "0",
@@ -146,7 +158,7 @@ def test_killed_scheduler_run_resumes(tmp_path, sweep_file, serial_result):
                                     "127.0.0.1", "--nthreads", "1", "--no-nanny",
                                     "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
                                     "--death-timeout", "5s"],
-                            env={DELAY_ENV: "0.6"}))
+                            env=gate_env))
         with distributed.Client(scheduler_file=str(sched_file), timeout="30s") as c:
             c.wait_for_workers(1, timeout=WAIT_S)
         out = tmp_path / "ks.zarr"
@@ -164,7 +176,7 @@ def test_killed_scheduler_run_resumes(tmp_path, sweep_file, serial_result):
         assert run.returncode == 1, text
         status = SweepStore(out).status()
         missing = int(np.sum(status == ""))
-        assert 0 < missing < status.size
+        assert missing == status.size - 1  # one task passed the gate before the kill
         s = run_sweep(sweep_file, out, executor="serial")
         assert s.computed == missing and s.missing == 0
         xr.testing.assert_identical(strip(load_result(out)), strip(serial_result))
