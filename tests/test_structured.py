@@ -263,3 +263,39 @@ def test_invariants_at_10_qubits():
     """Random-field chain, two baths at the ends (accidental near-degeneracies of the ~10^6
     Bohr frequencies may trigger the secular warning; it is not what is tested here)."""
     _invariants(heisenberg(10, "chain", uniform=False), 1.0)
+
+
+@pytest.mark.parametrize("machine", [heisenberg(2, uniform=False, temps=(2.0, 1.0), seed=3),
+                                     heisenberg(3, uniform=False, temps=(2.0, 1.0), seed=5),
+                                     heisenberg(3, uniform=False, where="three", seed=7)],
+                         ids=lambda m: m.name)
+def test_generic_batches_equal_dense_and_point_by_point(machine):
+    """Points with a generic spectrum go to the batched backend (lindblad.generic): every
+    field equals the dense kernels and the per-point Bohr blocks (generic_max_dim=1 sends
+    every point there), at equal and unequal temperatures."""
+    lam = np.random.default_rng(11).uniform(0.3, 1.3, (7, 2))
+    assert backend.generic_points(machine, lam, Numerics()).all()
+    chunks = list(backend.frozen_chunks(machine, lam, STRUCT))
+    assert [type(fg).__name__ for _, fg in chunks] == ["GenericFrozen"]
+    dense = tg.response(machine, lam, plane=("Bx", "Bz"), numerics=Numerics(kernel="dense"))
+    for numerics in (STRUCT, Numerics(kernel="structured", generic_max_dim=1)):
+        r = tg.response(machine, lam, plane=("Bx", "Bz"), numerics=numerics)
+        for f in ("heat_current", "heat_response", "G", "rotor", "entropy", "entropy_gradient",
+                  "steady_state", "spectrum", "secular_ratio"):
+            a = getattr(dense, f)  # currents vanish at equal temperatures: absolute floor
+            _close(a, getattr(r, f), max(np.abs(a).max(), np.abs(dense.heat_response).max()))
+
+
+def test_generic_and_degenerate_points_mix_in_one_call():
+    """A uniform-field point (degenerate Bohr frequencies) among generic ones: each goes to
+    its backend and the results come back in the caller's order."""
+    m = heisenberg(3, uniform=False, temps=(2.0, 1.0), seed=5)
+    lam = np.array([[0.7, 0.4], [0.0, 0.9], [1.1, 0.6]])  # Bx = 0: a symmetric point
+    kinds = [type(fg).__name__ for _, fg in backend.frozen_chunks(m, lam, STRUCT)]
+    generic = backend.generic_points(m, lam, Numerics())
+    assert kinds.count("BlockFrozen") == int((~generic).sum())
+    dense = tg.response(m, lam, numerics=Numerics(kernel="dense"))
+    r = tg.response(m, lam, numerics=STRUCT)
+    for f in ("heat_current", "heat_response", "G", "steady_state"):
+        a = getattr(dense, f)
+        _close(a, getattr(r, f), max(np.abs(a).max(), np.abs(dense.heat_response).max()))

@@ -44,6 +44,10 @@ class Numerics:
         Only highly degenerate spectra (uniform fields on all-to-all graphs: collective spin
         multiplets) have such blocks. Default 256 (measured at 8 qubits: 4.1 s matrix-free
         against 25 s with 4096 and 46 s with every block stored).
+    generic_max_dim : int
+        Structured kernels: points whose spectrum is generic (non-degenerate levels and Bohr
+        frequencies) are computed in batches (:mod:`thermogeo.lindblad.generic`) up to this
+        dimension ``d``; above it, and at every other point, one point at a time. Default 256.
     state_max_dim : int
         Largest dimension ``d`` for which :func:`thermogeo.response` returns the lab-frame
         steady state (one ``d x d`` matrix per point); above it ``steady_state`` is None
@@ -57,6 +61,7 @@ class Numerics:
     kernel: str = "auto"
     dense_max_qubits: int = 3
     dense_block_max: int = 256
+    generic_max_dim: int = 256
     state_max_dim: int = 1024
 
     def __post_init__(self):

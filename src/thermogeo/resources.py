@@ -19,7 +19,8 @@ import sys
 
 import numpy as np
 
-from thermogeo.lindblad.backend import dense_point_bytes, uses_dense
+from thermogeo.lindblad.backend import dense_point_bytes, generic_point_bytes, uses_dense
+from thermogeo.lindblad.generic import generic_points
 from thermogeo.lindblad.blocks import BlockStructure, block_structure
 from thermogeo.lindblad.structured import (estimate_response_bytes,
                                            free_block_sizes)
@@ -81,7 +82,8 @@ def structure_summary(machine: Machine, lam=None, numerics: Numerics | None = No
     Returns
     -------
     dict
-        ``kernel`` ("dense" or "structured", what ``thermogeo.response`` uses), ``qubits``,
+        ``kernel`` ("dense" or "structured", what ``thermogeo.response`` uses), ``generic``
+        (structured and a generic spectrum: batched, :mod:`thermogeo.lindblad.generic`), ``qubits``,
         ``d``, ``d0``, ``levels`` (distinct energy levels), ``single_blocks``,
         ``block_sizes`` (``{size: count}``, zero block included, so that
         ``sum(size * count) == d^2``), ``largest_block`` (the zero block included),
@@ -113,9 +115,14 @@ def structure_summary(machine: Machine, lam=None, numerics: Numerics | None = No
     method = numerics.derivative_method(machine)
     n = k if method == "general" else (min(2, k) if plane else 0)
     dense = uses_dense(machine, numerics)
+    generic = (not dense and d <= numerics.generic_max_dim
+               and bool(generic_points(machine, lam[None], numerics)[0]))
     if dense:
         est = {"dense superoperators": dense_point_bytes(machine, n)}
         est["total"] = est["dense superoperators"]
+    elif generic:
+        est = {"generic-spectrum arrays": generic_point_bytes(machine, n)}
+        est["total"] = est["generic-spectrum arrays"]
     else:
         est = estimate_response_bytes(d, st.d0, len(st.single), multi, parameters=k,
                                       derivatives=n, baths=m, plane=plane and k >= 2,
@@ -123,6 +130,7 @@ def structure_summary(machine: Machine, lam=None, numerics: Numerics | None = No
                                       free_sizes=free_block_sizes(st, numerics))
     return {
         "kernel": "dense" if dense else "structured",
+        "generic": generic,
         "qubits": machine.qubits,
         "d": d,
         "d0": st.d0,

@@ -14,6 +14,7 @@ import numpy as np
 
 from thermogeo.lindblad.dense import DenseFrozen
 from thermogeo.lindblad.frozen import FrozenGenerator
+from thermogeo.lindblad.generic import GenericFrozen, generic_points
 from thermogeo.lindblad.structured import BlockFrozen
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
@@ -32,24 +33,51 @@ def uses_dense(machine: Machine, numerics: Numerics) -> bool:
     return numerics.use_dense(machine.qubits)
 
 
+def generic_point_bytes(machine: Machine, directions: int) -> int:
+    """Bytes per point of the batched generic-spectrum backend and the response built on it:
+    complex ``d x d`` arrays, three per bath (couplings, rates, zero blocks), five per
+    parameter (``V~_i``, ``d rho_0``, ``z`` and temporaries), two plus three per bath for
+    each direction (``V~_v``, ``X``, ``dA~`` and the derivative zero blocks) and twelve more
+    (eigenvectors, frequencies, blocks, inverses, temporaries)."""
+    d, m, k = machine.dim, len(machine.baths), len(machine.parameters)
+    return 16 * d * d * (3 * m + 5 * k + 12 + directions * (2 + 3 * m))
+
+
 def frozen_chunks(machine: Machine, lam: np.ndarray, numerics: Numerics,
                   directions: np.ndarray | None = None, *, keep_inverses: bool = True
-                  ) -> Iterator[tuple[slice, FrozenGenerator]]:
-    """The frozen generator over points ``lam (b, k)`` chunk by chunk: ``(slice, backend)``.
+                  ) -> Iterator[tuple[np.ndarray, FrozenGenerator]]:
+    """The frozen generator over points ``lam (b, k)`` chunk by chunk: ``(indices, backend)``.
 
-    ``directions`` are ``(n, k)`` (shared) or ``(b, n, k)`` (per point).
+    Dense kernel: chunks of points sized to ``numerics.chunk_bytes``. Structured kernel: the
+    points with a generic spectrum (:func:`~thermogeo.lindblad.generic.generic_points`) in
+    batches (:class:`~thermogeo.lindblad.generic.GenericFrozen`, up to
+    ``numerics.generic_max_dim``), every other point on its own
+    (:class:`~thermogeo.lindblad.structured.BlockFrozen`). ``directions`` are ``(n, k)``
+    (shared) or ``(b, n, k)`` (per point).
     """
     lam = np.asarray(lam, dtype=float).reshape(-1, len(machine.parameters))
     dirs = None if directions is None else np.asarray(directions, dtype=float)
     n = 0 if dirs is None else dirs.shape[-2]
+
+    def at(idx):
+        return dirs if dirs is None or dirs.ndim == 2 else dirs[idx]
+
     if uses_dense(machine, numerics):
         step = max(1, numerics.chunk_bytes // dense_point_bytes(machine, n))
-    else:
-        step = 1
-    for s in range(0, len(lam), step):
-        sl = slice(s, s + step)
-        d = dirs if dirs is None or dirs.ndim == 2 else dirs[sl]
-        if uses_dense(machine, numerics):
-            yield sl, DenseFrozen(machine, lam[sl], numerics, d)
-        else:
-            yield sl, BlockFrozen(machine, lam[sl], numerics, d, keep_inverses=keep_inverses)
+        for s in range(0, len(lam), step):
+            idx = np.arange(s, min(s + step, len(lam)))
+            yield idx, DenseFrozen(machine, lam[idx], numerics, at(idx))
+        return
+    generic = np.zeros(len(lam), bool)
+    if machine.dim <= numerics.generic_max_dim:
+        step = max(1, numerics.chunk_bytes // generic_point_bytes(machine, n))
+        for s in range(0, len(lam), step):
+            generic[s:s + step] = generic_points(machine, lam[s:s + step], numerics)
+        sel = np.flatnonzero(generic)
+        for s in range(0, len(sel), step):
+            idx = sel[s:s + step]
+            yield idx, GenericFrozen(machine, lam[idx], numerics, at(idx))
+    for i in np.flatnonzero(~generic):
+        idx = np.array([i])
+        yield idx, BlockFrozen(machine, lam[idx], numerics, at(idx),
+                               keep_inverses=keep_inverses)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from thermogeo.lindblad.frozen import FrozenGenerator
+from thermogeo.lindblad.frozen import FrozenGenerator, bohr_gap, label_order
 from thermogeo.lindblad.generator import dissipator_apply, generator, group_mask
 from thermogeo.lindblad.observables import energy_rows, entropy_and_log
 from thermogeo.linalg.steady import steady_solve
@@ -139,9 +139,7 @@ class DenseFrozen(FrozenGenerator):
         return -self.trace(log[:, None], drho)[:, 0, :].real
 
     def _bohr_gap(self):
-        w = np.sort(self.gen.groups.omega.reshape(len(self.lam), -1), axis=-1)
-        gaps = np.diff(w, axis=-1)
-        return np.where(gaps > 0, gaps, np.inf).min(axis=-1, initial=np.inf)
+        return bohr_gap(self.gen.groups)
 
     def _rate_bound(self):
         L = self.gen.L
@@ -150,11 +148,4 @@ class DenseFrozen(FrozenGenerator):
         return (a.sum(axis=-2) - np.abs(diag) + np.abs(diag.real)).max(axis=-1)
 
     def _bohr_order(self):
-        lab = self.gen.groups.label
-        b = lab.shape[0]
-        top = int(lab.max()) + 1
-        glab = (lab.reshape(b, -1) + np.arange(b)[:, None] * top).reshape(-1)
-        order = np.argsort(glab, kind="stable")
-        gs = glab[order]
-        starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
-        return order, starts, gs[starts] // top
+        return label_order(self.gen.groups.label)

@@ -28,6 +28,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from thermogeo.linalg.bohr import BohrGroups
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 
@@ -230,3 +231,22 @@ def steady_derivative(fg: FrozenGenerator, Vd: np.ndarray, method: str) -> np.nd
         return fg.gibbs_derivative(float(fg.machine.temperatures[0]), Vd)
     y = np.stack([fg.dgen_steady(j) for j in range(Vd.shape[1])], axis=1)
     return -fg.drazin(y)
+
+
+def label_order(label: np.ndarray):
+    """``(order, starts, point)`` of :meth:`FrozenGenerator._bohr_order` from Bohr group labels
+    ``(b, d, d)``."""
+    b = label.shape[0]
+    top = int(label.max()) + 1
+    glab = (label.reshape(b, -1) + np.arange(b)[:, None] * top).reshape(-1)
+    order = np.argsort(glab, kind="stable")
+    gs = glab[order]
+    starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
+    return order, starts, gs[starts] // top
+
+
+def bohr_gap(groups: BohrGroups) -> np.ndarray:
+    """``(b,)``: the smallest separation of two distinct Bohr frequencies."""
+    w = np.sort(groups.omega.reshape(len(groups.omega), -1), axis=-1)
+    gaps = np.diff(w, axis=-1)
+    return np.where(gaps > 0, gaps, np.inf).min(axis=-1, initial=np.inf)

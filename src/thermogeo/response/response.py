@@ -154,11 +154,17 @@ def response(machine: Machine, lam=None, *, plane: tuple[str, str] | None = None
     need = list(range(k)) if method == "general" else sorted(set(pidx or ()))
     dirs = np.eye(k)[need] if need else None
     # gibbs: L^D d rho_0 in the same pass as the small-block inversions (no inverses kept)
-    parts = [_chunk(fg, pidx, need, method)
-             for _, fg in frozen_chunks(machine, flat, numerics, dirs,
-                                        keep_inverses=method == "general")]
-    out = {f: np.concatenate([p[f] for p in parts]) if parts[0][f] is not None else None
-           for f in _FIELDS}
+    out: dict = {}
+    for idx, fg in frozen_chunks(machine, flat, numerics, dirs,
+                                 keep_inverses=method == "general"):
+        part = _chunk(fg, pidx, need, method)
+        for f in _FIELDS:
+            if part[f] is None:
+                out[f] = None
+                continue
+            if f not in out:
+                out[f] = np.empty((len(flat),) + part[f].shape[1:], part[f].dtype)
+            out[f][idx] = part[f]
     out = {f: (v.reshape(batch + v.shape[1:]) if v is not None else None)
            for f, v in out.items()}
     res = Response(machine=machine, parameters=lam, plane=plane, numerics=numerics, **out)
