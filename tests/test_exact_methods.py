@@ -24,7 +24,7 @@ from thermogeo.dynamics import (METHODS, Auto, Eigenframe, ExactMethod, ExactOpt
                                 IgnoredOptionWarning, Krylov, Magnus, Spectral, exact_cycle,
                                 make_method, periodic_states)
 from thermogeo.numerics import Numerics
-from thermogeo.protocols.paths import Circle, Rectangle
+from thermogeo.protocols.paths import Rectangle
 
 ORDER_TOL = 0.3  # fitted order of Magnus and Krylov: 4 +- 0.3
 EIGENFRAME_ORDER_TOL = 0.35  # as tests/test_many_qubit_dynamics.py

@@ -42,7 +42,9 @@ def convergence_figure(ds, ax=None):
                   label=f"{b}: |Q - Q_geo - Q2/tau| (slope {s2:.2f})")
     ax.loglog(tau, ds["error_estimate"].values, ":", color="gray", label="integrator error")
     ax.set_xlabel("period tau")
-    ax.set_title(f"exact ({ds.attrs.get('method', '?')}) vs slow-driving expansion")
+    order = ds.attrs.get("order")
+    solver = ds.attrs.get("method", "?") + (f", order {order}" if order else "")
+    ax.set_title(f"exact ({solver}) vs slow-driving expansion")
     ax.set_ylabel("heat per cycle: error of the expansion")
     ax.legend(fontsize="small")
     return fig
