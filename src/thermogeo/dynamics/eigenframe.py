@@ -33,6 +33,10 @@ includes ``r |Q^(2)/tau|`` with ``r`` the ratio of the second- to the first-orde
 the last two), and adaptive stepping refines until the steps resolve the relaxation. Memory: a
 few ``d x d`` arrays and the Bohr blocks of one point; frozen points are kept between cycles
 only while they fit ``CACHE_BYTES``.
+
+This is the solver of ``exact_cycle(..., method=Eigenframe(...))`` (``method="eigenframe"``;
+:class:`~thermogeo.dynamics.methods.Eigenframe`, ``order = 2``), which
+:class:`~thermogeo.dynamics.methods.Auto` chooses beyond the dense kernels.
 """
 
 from __future__ import annotations

@@ -8,24 +8,18 @@ only the options the method uses, validated when it is made (docs/decisions/0403
     exact_cycle(machine, loop, tau, method=Magnus(steps=256))
     exact_cycle(machine, loop, tau, method="krylov")          # METHODS["krylov"]()
 
-======================  ======================================================  ===========
-class (name)            what it solves                                          order
-======================  ======================================================  ===========
-:class:`Magnus`         fixed point of the Magnus-4 one-period propagator       4
-``"magnus"``            (dense ``d^2 x d^2``; any loop, steps never straddle
-                        a corner; docs/decisions/0400)
-:class:`Spectral`       Fourier collocation of the periodic deviation           "spectral"
-``"spectral"``          (smooth loops only; dense collocation system;           (exponential)
-                        docs/decisions/0402)
-:class:`Krylov`         the Magnus-4 steps applied to the state vector by       4
-``"krylov"``            ``expm_multiply``, whole cycles until the state
-                        repeats (docs/decisions/0402)
-:class:`Eigenframe`     exponential midpoint steps in the instantaneous         2 (raw passes;
-``"eigenframe"``        eigenframe, block by block, never a ``d^2 x d^2``       results are
-                        matrix (many qubits; docs/decisions/0705)               extrapolated)
-:class:`Auto`           chooses one of the above for the loop and machine       --
-``"auto"``
-======================  ======================================================  ===========
+* :class:`Magnus` (``"magnus"``, ``order = 4``): fixed point of the Magnus-4 one-period
+  propagator (dense ``d^2 x d^2``; any loop, steps never straddle a corner;
+  docs/decisions/0400);
+* :class:`Spectral` (``"spectral"``, ``order = "spectral"``: exponential convergence in the
+  number of nodes): Fourier collocation of the periodic deviation (smooth loops only; dense
+  collocation system; docs/decisions/0402);
+* :class:`Krylov` (``"krylov"``, ``order = 4``): the Magnus-4 steps applied to the state vector
+  by ``expm_multiply``, whole cycles until the state repeats (docs/decisions/0402);
+* :class:`Eigenframe` (``"eigenframe"``, ``order = 2`` for the raw passes, the results are
+  Richardson-extrapolated): exponential midpoint steps in the instantaneous eigenframe, block by
+  block, never a ``d^2 x d^2`` matrix (many qubits; docs/decisions/0705);
+* :class:`Auto` (``"auto"``, the default): chooses one of the above for the loop and machine.
 
 Every method takes ``rtol`` (relative accuracy of the heats and work per cycle),
 ``slow_factor`` (warn below that many relaxation times per period) and ``numerics`` (options of
@@ -201,9 +195,14 @@ class Magnus(_Stepping):
     ----------
     rtol, slow_factor, numerics
         See :class:`ExactMethod`.
-    steps, min_steps, max_steps
-        Magnus steps per cycle, fixed or adaptive (see ``_Stepping``; error estimate by step
-        doubling, ``|X_2n - X_n| / 15``).
+    steps : int or None
+        Fixed Magnus steps per cycle (the error estimate ``|X_n - X_n/2| / 15`` then compares
+        with ``steps // 2``; ``min_steps`` and ``max_steps`` are ignored). ``None`` (default):
+        from ``min_steps``, doubled (or jumped to the ``n^-4``-predicted count) until the
+        estimate is below ``rtol``, at most ``max_steps``. Accepted: ``[2, 2**22]``.
+    min_steps, max_steps : int
+        Bounds of the adaptive step count, ``2 <= min_steps <= max_steps <= 2**22``. Defaults
+        32 and ``2**16``.
     chunk : int
         Steps whose generators are built in one batch (memory). ``>= 1``. Default 2048.
 
@@ -236,7 +235,7 @@ class Krylov(_Stepping):
     rtol, slow_factor, numerics
         See :class:`ExactMethod`.
     steps, min_steps, max_steps
-        Magnus steps per cycle, fixed or adaptive (as :class:`Magnus`).
+        Magnus steps per cycle, fixed or adaptive (as :class:`Magnus`, doubling).
     chunk : int
         Generators built in one batch are ``chunk // 16`` steps. ``>= 1``. Default 2048.
     max_cycles : int
@@ -269,7 +268,8 @@ class Eigenframe(_Stepping):
     rtol, slow_factor, numerics
         See :class:`ExactMethod`.
     steps, min_steps, max_steps
-        Steps per cycle, fixed or adaptive (see ``_Stepping``).
+        Steps per cycle, fixed or adaptive (as :class:`Magnus`, doubling; the estimate is
+        ``|X_n - X_n/2| / 3``).
     max_cycles : int
         Cycles the propagation may take towards the limit cycle. ``>= 1``. Default 200.
     """
