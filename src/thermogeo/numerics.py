@@ -30,9 +30,12 @@ class Numerics:
     chunk_bytes : int
         Approximate memory budget of one batch chunk of dense superoperators. Default 256 MiB.
     kernel : {"auto", "dense", "structured"}
-        Dense ``d^2 x d^2`` superoperators (small machines, batched over many points) or the
-        structured eigenframe kernels that never form the Liouvillian (many qubits).
-        ``"auto"`` picks dense up to ``dense_max_qubits`` qubits. Default ``"auto"``.
+        Backend of the frozen generator (:func:`thermogeo.lindblad.backend.frozen_chunks`):
+        ``"dense"``: ``d^2 x d^2`` superoperators for every point; ``"structured"``: Bohr
+        blocks, never a ``d^2 x d^2`` matrix (points with a generic spectrum batched, the
+        others one by one); ``"auto"``: generic points batched on the blocks, the others dense
+        up to ``dense_max_qubits`` qubits and on the blocks above (decision 0707). Default
+        ``"auto"``.
     dense_max_qubits : int
         Largest number of qubits for which ``kernel="auto"`` uses the dense kernels. Default 3
         (measured per point with the rotor: 4 qubits dense 0.66 s, structured 0.035 s).

@@ -48,12 +48,18 @@ def frozen_chunks(machine: Machine, lam: np.ndarray, numerics: Numerics,
                   ) -> Iterator[tuple[np.ndarray, FrozenGenerator]]:
     """The frozen generator over points ``lam (b, k)`` chunk by chunk: ``(indices, backend)``.
 
-    Dense kernel: chunks of points sized to ``numerics.chunk_bytes``. Structured kernel: the
-    points with a generic spectrum (:func:`~thermogeo.lindblad.generic.generic_points`) in
-    batches (:class:`~thermogeo.lindblad.generic.GenericFrozen`, up to
-    ``numerics.generic_max_dim``), every other point on its own
-    (:class:`~thermogeo.lindblad.structured.BlockFrozen`). ``directions`` are ``(n, k)``
-    (shared) or ``(b, n, k)`` (per point).
+    The choice, from costs measured on Heisenberg chains with the rotor (decision 0707):
+
+    * points with a generic spectrum (:func:`~thermogeo.lindblad.generic.generic_points`,
+      ``d <= numerics.generic_max_dim``) go in batches to
+      :class:`~thermogeo.lindblad.generic.GenericFrozen` (1-4 qubits: 1.2-17 times the
+      points per second of the dense backend), unless ``numerics.kernel == "dense"``;
+    * the other points go to :class:`~thermogeo.lindblad.dense.DenseFrozen` in chunks sized
+      to ``numerics.chunk_bytes`` when :meth:`Numerics.use_dense` (up to 3 qubits: 10-200
+      times faster than one Bohr-block point at a time), else one by one to
+      :class:`~thermogeo.lindblad.structured.BlockFrozen`.
+
+    ``directions`` are ``(n, k)`` (shared) or ``(b, n, k)`` (per point).
     """
     lam = np.asarray(lam, dtype=float).reshape(-1, len(machine.parameters))
     dirs = None if directions is None else np.asarray(directions, dtype=float)
@@ -62,14 +68,9 @@ def frozen_chunks(machine: Machine, lam: np.ndarray, numerics: Numerics,
     def at(idx):
         return dirs if dirs is None or dirs.ndim == 2 else dirs[idx]
 
-    if uses_dense(machine, numerics):
-        step = max(1, numerics.chunk_bytes // dense_point_bytes(machine, n))
-        for s in range(0, len(lam), step):
-            idx = np.arange(s, min(s + step, len(lam)))
-            yield idx, DenseFrozen(machine, lam[idx], numerics, at(idx))
-        return
+    dense = uses_dense(machine, numerics)
     generic = np.zeros(len(lam), bool)
-    if machine.dim <= numerics.generic_max_dim:
+    if numerics.kernel != "dense" and machine.dim <= numerics.generic_max_dim:
         step = max(1, numerics.chunk_bytes // generic_point_bytes(machine, n))
         for s in range(0, len(lam), step):
             generic[s:s + step] = generic_points(machine, lam[s:s + step], numerics)
@@ -77,7 +78,14 @@ def frozen_chunks(machine: Machine, lam: np.ndarray, numerics: Numerics,
         for s in range(0, len(sel), step):
             idx = sel[s:s + step]
             yield idx, GenericFrozen(machine, lam[idx], numerics, at(idx))
-    for i in np.flatnonzero(~generic):
+    rest = np.flatnonzero(~generic)
+    if dense:
+        step = max(1, numerics.chunk_bytes // dense_point_bytes(machine, n))
+        for s in range(0, len(rest), step):
+            idx = rest[s:s + step]
+            yield idx, DenseFrozen(machine, lam[idx], numerics, at(idx))
+        return
+    for i in rest:
         idx = np.array([i])
         yield idx, BlockFrozen(machine, lam[idx], numerics, at(idx),
                                keep_inverses=keep_inverses)
