@@ -51,6 +51,17 @@ class Numerics:
         Structured kernels: points whose spectrum is generic (non-degenerate levels and Bohr
         frequencies) are computed in batches (:mod:`thermogeo.lindblad.generic`) up to this
         dimension ``d``; above it, and at every other point, one point at a time. Default 256.
+    gmres_rtol, gmres_restart, gmres_maxiter : float, int, int
+        Matrix-free Bohr blocks (:mod:`thermogeo.lindblad.levels`): relative residual of the
+        GMRES solves (well below the 1e-10 agreement with dense; default 1e-12), Krylov
+        vectors kept between restarts (40) and restart cycles before a solve is declared not
+        converged (50).
+    lu_block : int
+        Stored Bohr blocks of at least this size are LU-factorised one by one (a third of the
+        cost of an inverse); smaller ones are inverted in batches. Default 48.
+    inverse_budget_bytes : int
+        The inverses of the small Bohr blocks are kept for later Drazin solves when they take
+        at most this many bytes; otherwise each solve factorises them again. Default 2 GiB.
     state_max_dim : int
         Largest dimension ``d`` for which :func:`thermogeo.response` returns the lab-frame
         steady state (one ``d x d`` matrix per point); above it ``steady_state`` is None
@@ -65,6 +76,11 @@ class Numerics:
     dense_max_qubits: int = 3
     dense_block_max: int = 256
     generic_max_dim: int = 256
+    gmres_rtol: float = 1e-12
+    gmres_restart: int = 40
+    gmres_maxiter: int = 50
+    lu_block: int = 48
+    inverse_budget_bytes: int = 2 * 2**30
     state_max_dim: int = 1024
 
     def __post_init__(self):
@@ -82,6 +98,17 @@ class Numerics:
         if not (isinstance(self.dense_block_max, int) and self.dense_block_max >= 1):
             raise ModelError(f"dense_block_max: expected a positive integer, got "
                              f"{self.dense_block_max!r}")
+        if not 0 < self.gmres_rtol < 1e-2:
+            raise ModelError(f"gmres_rtol: expected a number in (0, 1e-2), got "
+                             f"{self.gmres_rtol}")
+        for name in ("gmres_restart", "gmres_maxiter", "lu_block", "generic_max_dim",
+                     "state_max_dim"):
+            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
+                raise ModelError(f"{name}: expected a positive integer, got "
+                                 f"{getattr(self, name)!r}")
+        if self.inverse_budget_bytes < 0:
+            raise ModelError(f"inverse_budget_bytes: expected a number >= 0, got "
+                             f"{self.inverse_budget_bytes}")
         if self.chunk_bytes < 2**20:
             raise ModelError(f"chunk_bytes: expected at least 1 MiB, got {self.chunk_bytes}")
 

@@ -127,7 +127,8 @@ def structure_summary(machine: Machine, lam=None, numerics: Numerics | None = No
         est = estimate_response_bytes(d, st.d0, len(st.single), multi, parameters=k,
                                       derivatives=n, baths=m, plane=plane and k >= 2,
                                       real=real, method=method,
-                                      free_sizes=free_block_sizes(st, numerics))
+                                      free_sizes=free_block_sizes(st, numerics),
+                                      numerics=numerics)
     return {
         "kernel": "dense" if dense else "structured",
         "generic": generic,

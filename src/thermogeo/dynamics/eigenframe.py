@@ -50,7 +50,6 @@ from scipy.sparse.linalg import LinearOperator, eigs, expm_multiply
 
 from thermogeo.dynamics.grid import step_grid
 from thermogeo.lindblad.blocks import BlockOperator
-from thermogeo.lindblad.levels import GMRES_RTOL
 from thermogeo.model.machine import Machine
 from thermogeo.response.structured import FrozenPoint, frozen_point
 
@@ -183,7 +182,7 @@ def relaxation_rate(fp: FrozenPoint) -> float:
         solver = fp.solver
         free = solver.lu is None  # matrix-free zero block: inexact GMRES solves suffice
         op = LinearOperator((d0, d0), matvec=lambda x: solver.zero_solve(
-            np.asarray(x), rtol=1e-8 if free else GMRES_RTOL), dtype=complex)
+            np.asarray(x), rtol=1e-8 if free else solver.numerics.gmres_rtol), dtype=complex)
         mu = 1.0 / eigs(op, k=3, which="LM", return_eigenvectors=False, tol=1e-4 if free else 0)
         # M0 = L_0 + |w>><<1| has the eigenvalue 1 in place of the steady state's 0
         mu = mu[np.abs(mu - 1.0) > 1e-9]

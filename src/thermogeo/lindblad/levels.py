@@ -24,15 +24,10 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse.linalg as spla
 
+from thermogeo.numerics import Numerics
 from thermogeo.lindblad.blocks import (BlockOperator, BlockStructure, LevelMatrix, k_matrix,
                                        matrix_free)
 
-#: Relative residual of the iterative solves (well below the 1e-10 agreement with dense).
-GMRES_RTOL = 1e-12
-#: Krylov vectors kept between restarts.
-GMRES_RESTART = 40
-#: Restart cycles before a solve is declared not converged.
-GMRES_MAXITER = 50
 #: Elements of the intermediate products held at once by one application (about 16 bytes
 #: each): the terms are applied in batches below this.
 BATCH_ELEMENTS = 2**24
@@ -396,8 +391,8 @@ GMRES_CHECK = 4
 
 
 def gmres_solve(A: spla.LinearOperator, b: np.ndarray, M=None, *, what: str = "block",
-                rtol: float = GMRES_RTOL, maxiter: int = GMRES_MAXITER,
-                backward: bool = True) -> np.ndarray:
+                numerics: Numerics | None = None, rtol: float | None = None,
+                maxiter: int | None = None, backward: bool = True) -> np.ndarray:
     """Solve ``A x = b`` by restarted, preconditioned GMRES; raise if it does not converge.
 
     Converged: relative residual ``|A x - b| <= 100 rtol |b|``, or (``backward``) a backward
@@ -414,8 +409,10 @@ def gmres_solve(A: spla.LinearOperator, b: np.ndarray, M=None, *, what: str = "b
         Approximate inverse of ``A`` (preconditioner).
     what : str
         Named in the error message.
-    maxiter : int
-        Restart cycles allowed.
+    numerics : Numerics, optional
+        ``gmres_rtol``, ``gmres_restart`` and ``gmres_maxiter`` (defaults of ``Numerics()``).
+    rtol, maxiter : optional
+        Override ``numerics.gmres_rtol`` and ``numerics.gmres_maxiter``.
     backward : bool
         Accept the backward-error floor (off for the uniqueness probe, where a singular
         system would pass it with a huge ``x``).
@@ -429,17 +426,21 @@ def gmres_solve(A: spla.LinearOperator, b: np.ndarray, M=None, *, what: str = "b
     IterativeSolveError
         Not converged after ``maxiter`` restart cycles.
     """
+    numerics = numerics or Numerics()
+    rtol = numerics.gmres_rtol if rtol is None else rtol
+    maxiter = numerics.gmres_maxiter if maxiter is None else maxiter
+    restart = numerics.gmres_restart
     b = np.asarray(b, complex)
     if b.ndim == 2:
-        return np.stack([gmres_solve(A, c, M, what=what, rtol=rtol, maxiter=maxiter,
-                                     backward=backward) for c in b.T], axis=1)
+        return np.stack([gmres_solve(A, c, M, what=what, numerics=numerics, rtol=rtol,
+                                     maxiter=maxiter, backward=backward) for c in b.T], axis=1)
     nb = np.linalg.norm(b)
     if nb == 0:
         return np.zeros_like(b)
     x, last, done = None, np.inf, 0
     while done < maxiter:
         step = min(GMRES_CHECK, maxiter - done)
-        x, _ = spla.gmres(A, b, x0=x, M=M, rtol=rtol, atol=0.0, restart=GMRES_RESTART,
+        x, _ = spla.gmres(A, b, x0=x, M=M, rtol=rtol, atol=0.0, restart=restart,
                           maxiter=step)
         done += step
         r = np.linalg.norm(A @ x - b)
@@ -452,7 +453,7 @@ def gmres_solve(A: spla.LinearOperator, b: np.ndarray, M=None, *, what: str = "b
         last = r
     raise IterativeSolveError(
         f"GMRES on the {what} did not converge (relative residual {last / nb:.1e} after "
-        f"{done} restarts of {GMRES_RESTART}): the generator is singular or badly "
+        f"{done} restarts of {restart}): the generator is singular or badly "
         "conditioned there (a non-unique steady state?)")
 
 
@@ -555,8 +556,8 @@ def zero_preconditioner(op: LevelOperator) -> spla.LinearOperator:
                                rmatvec=lambda y: solve(y, True), dtype=complex)
 
 
-def iterative_rcond(op: spla.LinearOperator, M, what: str, seed: int = 0
-                    ) -> tuple[float, float]:
+def iterative_rcond(op: spla.LinearOperator, M, what: str, seed: int = 0,
+                    numerics: Numerics | None = None) -> tuple[float, float]:
     """``(||op||_1 estimate, reciprocal condition estimate)`` of a matrix-free block.
 
     ``||op^-1||_1`` is estimated from below by one preconditioned solve with a random
@@ -567,7 +568,8 @@ def iterative_rcond(op: spla.LinearOperator, M, what: str, seed: int = 0
     norm = _norm1(op)
     b = np.random.default_rng(seed).standard_normal(op.shape[0]).astype(complex)
     try:
-        x = gmres_solve(op, b, M, what=what, maxiter=PROBE_MAXITER, backward=False)
+        x = gmres_solve(op, b, M, what=what, numerics=numerics, maxiter=PROBE_MAXITER,
+                        backward=False)
     except IterativeSolveError:
         return norm, 0.0
     return norm, float(np.abs(b).sum() / (norm * np.abs(x).sum()))
@@ -582,7 +584,7 @@ def jacobi(op: LevelOperator) -> spla.LinearOperator:
                                dtype=complex)
 
 
-__all__ = ["GMRES_RTOL", "IterativeSolveError", "LevelBlock", "LevelOperator",
+__all__ = ["IterativeSolveError", "LevelBlock", "LevelOperator",
            "gmres_solve", "iterative_rcond", "jacobi", "level_norms", "level_rows",
            "level_slices", "zero_preconditioner"]
 

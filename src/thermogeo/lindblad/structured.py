@@ -45,7 +45,7 @@ from scipy.sparse.linalg import onenormest
 from thermogeo.errors import InsufficientMemoryError
 from thermogeo.lindblad.blocks import (BlockOperator, BlockStructure, block_structure,
                                        block_superop, matrix_free, zero_block)
-from thermogeo.lindblad.levels import (GMRES_RESTART, GMRES_RTOL, IterativeSolveError,
+from thermogeo.lindblad.levels import (IterativeSolveError,
                                        empty_blocks,
                                        LevelOperator, gmres_solve, iterative_rcond, jacobi,
                                        level_rows, zero_preconditioner)
@@ -57,12 +57,6 @@ from thermogeo.numerics import Numerics
 
 #: Largest dimension for which the lab-frame steady state is returned (``Numerics``).
 STATE_MAX_DIM = Numerics().state_max_dim
-#: The inverses of the small Bohr blocks are kept (and reused by every Drazin solve) when
-#: they take at most this many bytes; otherwise each solve factorises them again.
-INVERSE_BUDGET_BYTES = 2 * 2**30
-#: Bohr blocks of at least this size are LU-factorised one by one (a third of the cost of an
-#: inverse); smaller ones are inverted as batches.
-LU_BLOCK = 48
 
 #: Elements of the temporaries the block kernels build at once (``_CHUNK`` of
 #: :mod:`thermogeo.lindblad.blocks`), and the number of 8-byte index / value arrays of that
@@ -108,7 +102,8 @@ class BlockSolve:
     D : BlockOperator
         ``sum_alpha D_alpha`` block by block; the Hamiltonian part ``-i nu_ab`` is added
         here, block by block, so no second copy of the blocks is kept.
-    uniqueness_rcond : float
+    numerics : Numerics
+        ``uniqueness_rcond``, ``lu_block``, ``inverse_budget_bytes`` and the GMRES options.
     zero_only : bool
         Only the zero block (enough for the steady state); :meth:`drazin` is then
         unavailable.
@@ -117,7 +112,7 @@ class BlockSolve:
         ``rhs_solution``), so that a single Drazin solve costs one pass over the blocks.
     keep_inverses : bool
         Keep the small-block inverses for later :meth:`drazin` calls (if they fit
-        ``INVERSE_BUDGET_BYTES``); otherwise each call factorises the blocks again.
+        ``numerics.inverse_budget_bytes``); otherwise each call factorises the blocks again.
 
     Attributes
     ----------
@@ -126,13 +121,13 @@ class BlockSolve:
     rcond : float
         Reciprocal 1-norm condition number of ``L + |w>><<1|`` (``w = 1/d``): exact on the
         small blocks, LAPACK's estimate (``gecon``) on the zero block and on blocks of size
-        ``>= LU_BLOCK`` (which are LU-factorised, not inverted).
+        ``>= numerics.lu_block`` (which are LU-factorised, not inverted).
     unique : bool
     rhs_solution : (n, d*d) complex or None
         ``L^D rhs``.
     """
 
-    def __init__(self, D: BlockOperator, uniqueness_rcond: float, zero_only: bool = False,
+    def __init__(self, D: BlockOperator, numerics: Numerics, zero_only: bool = False,
                  rhs: np.ndarray | None = None, keep_inverses: bool = True):
         st = D.structure
         self.multi_inv = None
@@ -140,6 +135,7 @@ class BlockSolve:
         self.rhs_solution = None
         out = None if rhs is None else np.zeros(rhs.shape, complex)
         self.structure, self.D, self.zero_only = st, D, zero_only
+        self.numerics = numerics
         d, d0 = st.d, st.d0
         nu = st.nu.reshape(-1)
         self.lu = self.zero_op = None
@@ -163,7 +159,8 @@ class BlockSolve:
         else:  # matrix-free zero block: preconditioned GMRES (thermogeo.lindblad.levels)
             self.zero_op = D.zero.variant(hamiltonian=True, rank_one=True)
             self.zero_prec = zero_preconditioner(self.zero_op)
-            norm0, rc0 = iterative_rcond(self.zero_op, self.zero_prec, "zero Bohr block")
+            norm0, rc0 = iterative_rcond(self.zero_op, self.zero_prec, "zero Bohr block",
+                                         numerics=numerics)
         inv_norm = 1.0 / (rc0 * norm0) if rc0 > 0 else np.inf
         norm = norm0
         if not zero_only:
@@ -177,7 +174,7 @@ class BlockSolve:
                 inv_norm = max(inv_norm, np.abs(self.single_inv).max())
             del lsingle
             keep = keep_inverses and 16 * sum(b.size for b in D.multi if isinstance(b, np.ndarray)
-                                              ) <= INVERSE_BUDGET_BYTES
+                                              ) <= numerics.inverse_budget_bytes
             self.multi_inv = [] if keep else None
             for j in range(len(st.multi)):
                 invs = []
@@ -193,7 +190,7 @@ class BlockSolve:
                         except IterativeSolveError:
                             inv_norm = np.inf
                     continue
-                large = idx.shape[1] >= LU_BLOCK
+                large = idx.shape[1] >= numerics.lu_block
                 for sl, blk in self._multi_blocks(j):
                     if large:  # LU and LAPACK's condition estimate, block by block
                         for b, M in enumerate(blk):
@@ -224,7 +221,7 @@ class BlockSolve:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             rc = 1.0 / (norm * inv_norm)
         self.rcond = float(np.nan_to_num(rc, nan=0.0))
-        self.unique = bool(self.rcond >= uniqueness_rcond)
+        self.unique = bool(self.rcond >= numerics.uniqueness_rcond)
         w = np.zeros(d0)
         w[:d] = 1.0 / d
         with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
@@ -256,7 +253,7 @@ class BlockSolve:
             yield sl, blk
 
     def zero_solve(self, y0: np.ndarray, transposed: bool = False,
-                   rtol: float = GMRES_RTOL) -> np.ndarray:
+                   rtol: float | None = None) -> np.ndarray:
         """``M0^{-1} y0`` (or ``M0^{-T} y0``) on zero-block vectors ``y0 (..., d0)``, with
         ``M0 = L_0 + |w>><<1|``: LU solves, or GMRES (to ``rtol``) on a matrix-free zero
         block."""
@@ -265,9 +262,10 @@ class BlockSolve:
             op, M = self.zero_op, self.zero_prec
             if transposed:  # M0^T x = y  <=>  M0^+ conj(x) = conj(y)
                 x = np.conj(gmres_solve(op.H, np.conj(flat), M.H, what="zero Bohr block",
-                                        rtol=rtol))
+                                        numerics=self.numerics, rtol=rtol))
             else:
-                x = gmres_solve(op, flat, M, what="zero Bohr block", rtol=rtol)
+                x = gmres_solve(op, flat, M, what="zero Bohr block", numerics=self.numerics,
+                                rtol=rtol)
         elif np.isrealobj(self.lu[0]) and np.iscomplexobj(flat):
             t = int(transposed)
             x = (sla.lu_solve(self.lu, flat.real, trans=t, check_finite=False)
@@ -286,7 +284,7 @@ class BlockSolve:
     def _multi_solve(self, j: int, y: np.ndarray) -> np.ndarray:
         """``L^{-1}`` on the matrix-free blocks of size class ``j``: ``y (n, nb*s)``."""
         op, M = self.multi_ops[j]
-        return gmres_solve(op, np.asarray(y, complex).T, M,
+        return gmres_solve(op, np.asarray(y, complex).T, M, numerics=self.numerics,
                            what=f"Bohr blocks of size {self.structure.multi[j].shape[1]}").T
 
     def drazin(self, y: np.ndarray) -> np.ndarray:
@@ -353,8 +351,8 @@ def _dense_comm(X: np.ndarray, R: sp.csr_matrix) -> np.ndarray:
 
 def estimate_response_bytes(d: int, d0: int, n_single: int, multi_sizes: dict[int, int], *,
                             parameters: int, derivatives: int, baths: int, plane: bool,
-                            real: bool, method: str = "gibbs", free_sizes=()
-                            ) -> dict[str, int]:
+                            real: bool, method: str = "gibbs", free_sizes=(),
+                            numerics: Numerics | None = None) -> dict[str, int]:
     """Bytes of the arrays of one structured pointwise response, by component.
 
     Counted from :class:`BlockFrozen` (one point, structured kernel),
@@ -378,7 +376,7 @@ def estimate_response_bytes(d: int, d0: int, n_single: int, multi_sizes: dict[in
     (:mod:`thermogeo.lindblad.levels`): they store no entries; instead the eigenframe couplings
     are kept (``m s d^2``, plus ``n m s d^2`` for the derivative terms when the zero block is
     matrix-free), their level-pair products are cached (``<= m s d^2``), and GMRES holds
-    ``GMRES_RESTART + 6`` complex vectors of the largest matrix-free set of blocks.
+    ``numerics.gmres_restart + 6`` complex vectors of the largest matrix-free set of blocks.
 
     Parameters
     ----------
@@ -397,12 +395,15 @@ def estimate_response_bytes(d: int, d0: int, n_single: int, multi_sizes: dict[in
     free_sizes : collection of int
         Sizes of the blocks (``d0`` for the zero block) that are matrix-free
         (:func:`free_block_sizes`); default none.
+    numerics : Numerics, optional
+        ``inverse_budget_bytes`` and ``gmres_restart`` (default ``Numerics()``).
 
     Returns
     -------
     dict
         Component name -> bytes, with ``"total"`` the estimated peak.
     """
+    numerics = numerics or Numerics()
     s = 8 if real else 16
     k, n, d2 = parameters, derivatives, d * d
 
@@ -423,12 +424,12 @@ def estimate_response_bytes(d: int, d0: int, n_single: int, multi_sizes: dict[in
         "zero-block LU": s * z2,
         "d rho_0 and z": 32 * k * d2,
         "small-block inverses": (16 * S2 if method == "general"
-                                 and 16 * S2 <= INVERSE_BUDGET_BYTES else 0),
+                                 and 16 * S2 <= numerics.inverse_budget_bytes else 0),
         "steady state": 16 * d2 if d <= STATE_MAX_DIM else 0,
     }
     if free:
         held["matrix-free blocks"] = (2 * baths * s * d2 + baths * n * s * d2 * big(d0)
-                                      + 16 * (GMRES_RESTART + 6) * max(free))
+                                      + 16 * (numerics.gmres_restart + 6) * max(free))
     coh = d0 - d if z2 else 0
     fill = 8 * CHUNK_ARRAYS * max([d * coh, min(CHUNK_ELEMENTS, coh * coh)]
                                   + [min(CHUNK_ELEMENTS, size * size * count)
@@ -478,7 +479,7 @@ def check_memory(machine: Machine, st: BlockStructure, derivatives: int,
         st.d, st.d0, len(st.single), multi, parameters=len(machine.parameters),
         derivatives=derivatives, baths=len(machine.baths), plane=derivatives >= 2,
         real=False, method="general" if derivatives else "gibbs",
-        free_sizes=free_block_sizes(st, numerics or Numerics()))["total"]
+        free_sizes=free_block_sizes(st, numerics or Numerics()), numerics=numerics)["total"]
     have = available_memory_bytes()
     if need > have:
         biggest = max([st.d0] + list(multi))
@@ -640,7 +641,7 @@ class BlockFrozen(FrozenGenerator):
     def _solve(self, rhs: np.ndarray | None = None) -> BlockSolve:
         if self._solver is None:
             with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                self._solver = BlockSolve(self.D, self.numerics.uniqueness_rcond, rhs=rhs,
+                self._solver = BlockSolve(self.D, self.numerics, rhs=rhs,
                                           keep_inverses=self.keep_inverses)
         return self._solver
 

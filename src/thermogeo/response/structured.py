@@ -69,8 +69,7 @@ def steady_state(machine: Machine, lam=None, *, numerics: Numerics | None = None
                 Z = Z + zero_block(st, [(bath.rate(groups.omega), At, At)])
             else:
                 Z.add_term(bath.rate(groups.omega), At, At)
-        solver = BlockSolve(BlockOperator(st, Z, np.zeros(0), ()), numerics.uniqueness_rcond,
-                            zero_only=True)
+        solver = BlockSolve(BlockOperator(st, Z, np.zeros(0), ()), numerics, zero_only=True)
         if not solver.unique:
             if check:
                 raise NonUniqueSteadyStateError.at(machine, p, solver.rcond,
