@@ -21,7 +21,8 @@ class BohrGroups:
     ----------
     omega : (*b, d, d) float
         ``omega[n, m] = E_m - E_n``, the frequency of the jump m -> n, replaced by the
-        representative (smallest member) of its group so that equal groups have equal values.
+        representative of its group (the member of smallest absolute value; exactly 0 for the
+        zero group) so that equal groups have equal values.
     label : (*b, d, d) int
         Group index of each element; equal labels mean merged frequencies.
     level_label : (*b, d) int

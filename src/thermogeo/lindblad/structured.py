@@ -12,7 +12,8 @@
 from the Bohr-block structure of the secular generator (:mod:`thermogeo.lindblad.blocks`):
 
 * ``rho_0`` lives in the zero block (``d0 x d0``, ``d0 >= d``): one LU factorisation of
-  ``L_0 + |w>><<1|`` gives the steady state and ``L^D`` on that block;
+  ``L_0 + |w>><<1|`` (preconditioned GMRES when the block is matrix-free) gives the steady
+  state and ``L^D`` on that block;
 * ``L^D`` on every other block is a batch of small inverses (scalars for non-degenerate
   Bohr frequencies);
 * ``Tr[H D_alpha x]`` reads the zero block of ``x`` only, through the energy row
