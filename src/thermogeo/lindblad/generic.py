@@ -54,14 +54,9 @@ def _zero(g: np.ndarray, B: np.ndarray, C: np.ndarray) -> np.ndarray:
 
 
 class GenericFrozen(FrozenGenerator):
-    """:class:`~thermogeo.lindblad.frozen.FrozenGenerator` for generic spectra, batched.
-
-    Parameters
-    ----------
-    machine : Machine
-    lam : (b, k)
-    numerics : Numerics
-    directions : (b, n, k) or (n, k), optional
+    """:class:`~thermogeo.lindblad.frozen.FrozenGenerator` for generic spectra, batched;
+    built like :class:`~thermogeo.lindblad.dense.DenseFrozen` (``machine``, points
+    ``lam (b, k)``, ``numerics``, optional ``directions``).
 
     Raises ``ValueError`` if some point is not generic (:func:`generic_points`).
     """
