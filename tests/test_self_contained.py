@@ -47,7 +47,7 @@ CELL = re.compile(r"(?<!\\)\|")
 
 # -- helpers ----------------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tracked_texts() -> tuple[tuple[str, str], ...]:
     """``(path, text)`` of every git-tracked text file present in the working tree."""
     try:
@@ -73,7 +73,7 @@ def tracked_texts() -> tuple[tuple[str, str], ...]:
     return tuple(texts)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def theory() -> str:
     return THEORY.read_text(encoding="utf-8")
 
@@ -133,7 +133,7 @@ def module_of(dotted: str):
 
 def resolves(obj, attrs: list[str]) -> str | None:
     """``None`` if the attribute chain exists on ``obj``, else the first missing name."""
-    for k, a in enumerate(attrs):
+    for a in attrs:
         if obj is _FIELD or not has_member(obj, a):
             return a
         obj = member(obj, a)
