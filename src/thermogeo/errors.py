@@ -53,3 +53,17 @@ class SecularApproximationWarning(ThermogeoWarning):
 
 class SlowDrivingWarning(ThermogeoWarning):
     """The driving period is not long against the relaxation time."""
+
+
+class AccuracyWarning(ThermogeoWarning):
+    """The solver stopped at its limit (``max_steps``, ``max_nodes``, ``max_cycles``) before
+    its error estimate reached ``rtol``."""
+
+
+class IgnoredOptionWarning(ThermogeoWarning):
+    """An option of an exact solver was set but has no effect with the chosen method (e.g.
+    ``steps`` for the spectral method, or ``min_steps`` beside a fixed ``steps``)."""
+
+
+class IterativeSolveError(RuntimeError):
+    """A preconditioned GMRES solve on a large Bohr block did not converge."""

@@ -39,7 +39,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from thermogeo.errors import ThermogeoWarning
+from thermogeo.errors import IgnoredOptionWarning
 from thermogeo.numerics import Numerics
 
 MAGNUS_ORDER = 4
@@ -51,11 +51,6 @@ SPECTRAL_ORDER = "spectral"
 
 MAX_STEPS = 2**22
 """Largest step count per cycle any stepping method accepts."""
-
-
-class IgnoredOptionWarning(ThermogeoWarning):
-    """An option of an exact solver was set but has no effect with the chosen method (e.g.
-    ``steps`` for the spectral method, or ``min_steps`` beside a fixed ``steps``)."""
 
 
 _HERE = os.path.dirname(os.path.abspath(__file__))

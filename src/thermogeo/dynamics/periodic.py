@@ -59,18 +59,13 @@ from thermogeo.dynamics.frozen import frozen_path
 from thermogeo.dynamics.grid import check_period, step_grid
 from thermogeo.dynamics.methods import (MAGNUS_ORDER, METHODS, Eigenframe, ExactMethod,
                                         ExactOptions, Krylov, Magnus, Spectral, as_method)
-from thermogeo.errors import NonUniqueSteadyStateError, SlowDrivingWarning, ThermogeoWarning
+from thermogeo.errors import AccuracyWarning, NonUniqueSteadyStateError, SlowDrivingWarning
 from thermogeo.lindblad.generator import generator
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 
 _C = math.sqrt(3.0) / 6.0
 _GAUSS = (0.5 - _C, 0.5 + _C)
-
-
-class AccuracyWarning(ThermogeoWarning):
-    """The solver stopped at its limit (``max_steps``, ``max_nodes``, ``max_cycles``) before
-    its error estimate reached ``rtol``."""
 
 
 @dataclass(frozen=True)

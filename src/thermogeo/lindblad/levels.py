@@ -21,6 +21,8 @@ vector. :class:`LevelOperator` applies ``S`` (and ``-i nu``, and its adjoint);
 from __future__ import annotations
 
 import numpy as np
+
+from thermogeo.errors import IterativeSolveError
 import scipy.linalg as sla
 import scipy.sparse.linalg as spla
 
@@ -34,10 +36,6 @@ BATCH_ELEMENTS = 2**24
 #: Level-pair blocks of an operator below this fraction of its largest entry are treated as
 #: zero (selection rules hold only up to rounding in a numerical eigenbasis).
 NEGLIGIBLE = 1e-14
-
-
-class IterativeSolveError(RuntimeError):
-    """A preconditioned GMRES solve on a large Bohr block did not converge."""
 
 
 def level_slices(st: BlockStructure) -> list:
