@@ -76,7 +76,7 @@ def main() -> None:
             s = run_sweep(sweep, store, **kw)
             wall = time.perf_counter() - t0
             ds = load_result(store)
-            field = "max_pumped_heat" if kind == "optimal" else "rotor"
+            field = "max_geometric_heat" if kind == "optimal" else "rotor"
             vals = ds[field].values
             if ref is None:
                 ref = vals
@@ -92,7 +92,7 @@ def main() -> None:
                   f"identical to serial: {same})")
         if kind == "optimal":
             ds = load_result(Path(tmp) / "serial.zarr")
-            best = ds.max_pumped_heat.where(ds.status == "ok")
+            best = ds.max_geometric_heat.where(ds.status == "ok")
             i = np.unravel_index(int(np.nanargmax(best.values)), best.shape)
             print(f"largest optimal pumped heat {float(best.values[i]):.4f} T at "
                   f"J = {float(ds.J[i[0]]):.3g}, b = {float(ds.b[i[1]]):.3g} "
