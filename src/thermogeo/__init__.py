@@ -20,7 +20,7 @@ from thermogeo.protocols import (Circle, Ellipse, FourierLoop, Polygon, Rectangl
                                  response_map)
 from thermogeo.response import Response, response
 
-__version__ = "0.1.0"
+from thermogeo.version import __version__
 
 __all__ = [
     "Bath", "Circle", "Ellipse", "FourierLoop", "HamiltonianTerm", "InsufficientMemoryError",
