@@ -114,9 +114,9 @@ def structure_summary(machine: Machine, lam=None, numerics: Numerics | None = No
     d, m, k = machine.dim, len(machine.baths), len(machine.parameters)
     method = numerics.derivative_method(machine)
     n = k if method == "general" else (min(2, k) if plane else 0)
-    dense = uses_dense(machine, numerics)
-    generic = (not dense and d <= numerics.generic_max_dim
+    generic = (numerics.kernel != "dense" and d <= numerics.generic_max_dim
                and bool(generic_points(machine, lam[None], numerics)[0]))
+    dense = uses_dense(machine, numerics) and not generic
     if dense:
         est = {"dense superoperators": dense_point_bytes(machine, n)}
         est["total"] = est["dense superoperators"]

@@ -33,8 +33,9 @@ def secular_notes(fg) -> list[str]:
 def _structure_lines(s: dict) -> list[str]:
     """Text lines of a :func:`thermogeo.resources.structure_summary`."""
     blocks = ", ".join(f"{size}:{count}" for size, count in s["block_sizes"].items())
-    return [f"kernel: {s['kernel']} (Numerics.kernel='auto': dense up to "
-            f"{Numerics().dense_max_qubits} qubits)",
+    kernel = ("structured, batched (generic spectrum)" if s.get("generic") else s["kernel"])
+    return [f"kernel: {kernel} (Numerics.kernel='auto': generic spectra batched on the Bohr "
+            f"blocks, other points dense up to {Numerics().dense_max_qubits} qubits)",
             f"Bohr blocks: zero block d0 = {s['d0']} (d = {s['d']}), {s['single_blocks']} "
             f"single, largest other block {s['largest_small_block']}; size:count {blocks}"
             if len(blocks) <= 120 else
