@@ -36,6 +36,7 @@ from thermogeo.numerics import Numerics
 from thermogeo.protocols.engine import (EngineFigures, engine_figures, json_number,
                                         thermal_conductance)
 from thermogeo.protocols.paths import Loop, Polygon, Reparametrized, Sector, first_crossing
+from thermogeo.response import response
 
 TIMINGS = ("uniform", "constant_dissipation")
 
@@ -209,7 +210,6 @@ def _turning_number(p: np.ndarray) -> int:
 # line integrals
 def _line_level(machine, loop, n, numerics, bath_index):
     """Q^geo (m,), tau W_diss, L and (nodes, weights, speed) at one quadrature level."""
-    from thermogeo.response import response
 
     s, w = loop.quadrature(n)
     # nodes where the loop stands still (the degenerate inner arc of a sector with r_in = 0)
@@ -344,7 +344,6 @@ def area_integral(machine: Machine, loop: Loop, *, numerics: Numerics | None = N
     Q_area : (m,)
     converged : bool
     """
-    from thermogeo.response import response
 
     quad = quadrature or CycleQuadrature()
     base, _ = _unwrap(loop)
@@ -397,7 +396,6 @@ def constant_dissipation_loop(machine: Machine, loop: Loop, *, n: int = 256,
     loops, a Legendre series on every smooth piece otherwise); the inverse is found by
     bisection. The loop's speed must not vanish.
     """
-    from thermogeo.response import response
 
     s, w = loop.quadrature(n)
     still = ~np.any(loop.dxy(s) != 0, axis=-1)  # e.g. the inner arc of a sector at r_in = 0

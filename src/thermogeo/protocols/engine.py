@@ -51,6 +51,7 @@ import numpy as np
 
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
+from thermogeo.response.thermal import conductance
 
 #: The figures of an engine (NaN when the loop refrigerates at the bias).
 ENGINE_KEYS = ("max_power", "best_period", "work_per_cycle_at_best_period",
@@ -403,7 +404,6 @@ def thermal_conductance(machine: Machine, lam, *, hot: int = 0,
     -------
     kappa : (*b,)
     """
-    from thermogeo.response.thermal import conductance
 
     if not machine.equal_temperatures:
         raise ValueError("heat leak: the machine's baths must share one temperature T (the "

@@ -20,6 +20,8 @@ import numpy as np
 from thermogeo.errors import ModelError, SecularApproximationWarning
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
+from thermogeo.response import response
+from thermogeo.io import dump_model
 
 
 def _axis(spec, what):
@@ -65,8 +67,6 @@ def response_map(machine: Machine, x, y, base: dict | None = None, *,
     >>> ds.rotor.dims, ds.rotor.shape
     (('Bx', 'Bz', 'bath'), (2, 2, 2))
     """
-    from thermogeo.io import dump_model
-    from thermogeo.response import response
 
     (xn, xs), (yn, ys) = _axis(x, "x"), _axis(y, "y")
     if xn == yn:

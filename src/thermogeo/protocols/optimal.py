@@ -29,6 +29,8 @@ from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 from thermogeo.protocols.engine import json_number
 from thermogeo.protocols.paths import Loop, Polygon
+from thermogeo.response import response
+from thermogeo.protocols.cycle import cycle_summary
 
 
 @dataclass(frozen=True)
@@ -306,7 +308,6 @@ def optimal_region(machine: Machine, plane: tuple[str, str] = ("Bx", "Bz"),
     >>> round(o.max_geometric_heat, 4), o.exceeds_bound
     (0.6931, False)
     """
-    from thermogeo.response import response
 
     numerics = numerics or Numerics()
     if len(plane) != 2 or plane[0] == plane[1]:
@@ -353,7 +354,6 @@ def optimal_region(machine: Machine, plane: tuple[str, str] = ("Bx", "Bz"),
                               periodic, plane, base, best_val, max_vertices)
     loop_heat = float("nan")
     if loop is not None:
-        from thermogeo.protocols.cycle import cycle_summary
         loop_heat = cycle_summary(machine, loop, bath=machine.bath_names[bi], nodes=4,
                                   area=False, numerics=numerics).bath_geometric_heat
     N = machine.qubits

@@ -30,6 +30,8 @@ from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 from thermogeo.protocols.cycle import CycleSummary
 from thermogeo.protocols.paths import Circle, FourierLoop, Loop
+from thermogeo.response import response
+from thermogeo.protocols.cycle import check_loop, cycle_summary
 
 OBJECTIVES = ("power_figure_of_merit", "geometric_heat", "geometric_heat_at_length")
 FAMILIES = ("circle", "fourier")
@@ -193,8 +195,6 @@ def optimize_protocol(machine: Machine, plane: tuple[str, str] = ("Bx", "Bz"), *
     """
     from scipy.optimize import minimize
 
-    from thermogeo.protocols.cycle import check_loop, cycle_summary
-    from thermogeo.response import response
 
     if objective not in OBJECTIVES:
         raise ModelError(f"objective: expected one of {OBJECTIVES}, got {objective!r}")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from thermogeo.reproductions import ITEMS
 from thermogeo.reproductions.common import load_params, params_text
+from thermogeo.version import __version__
 
 PAPER = "arXiv:2511.16591 (Caselli, Manuel, Arrachea)"
 
@@ -30,7 +31,6 @@ def run_item(name: str, quick: bool, out: Path) -> dict:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from thermogeo import __version__
 
     mod = item_module(name)
     t0 = time.perf_counter()

@@ -56,6 +56,8 @@ import numpy as np
 from thermogeo.errors import ModelError
 from thermogeo.io.model_file import machine_from_dict
 from thermogeo.model.machine import Machine
+from thermogeo.protocols import paths
+from thermogeo.protocols import optimal
 
 KINDS = ("response", "optimal", "cycle", "exact")
 TOP_FIELDS = ("model", "kind", "chunk", "combos", "cases", "constants") + KINDS
@@ -437,7 +439,6 @@ def make_loop(table, where: str = "loop"):
     ...            "radius": 0.5}).radius
     0.5
     """
-    from thermogeo.protocols import paths
 
     if not isinstance(table, Mapping) or table.get("kind") not in LOOP_FIELDS:
         got = table.get("kind") if isinstance(table, Mapping) else table
@@ -464,7 +465,6 @@ def make_loop(table, where: str = "loop"):
 def make_region(table: Mapping):
     """``{kind = "polar", center, radius, resolution, stretch}`` or ``{kind = "rectangle", x,
     y, resolution}`` -> the region object of :mod:`thermogeo.protocols.optimal`."""
-    from thermogeo.protocols import optimal
 
     classes = {"polar": "PolarRegion", "rectangle": "RectRegion"}
     if not isinstance(table, Mapping) or table.get("kind") not in classes:

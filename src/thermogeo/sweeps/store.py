@@ -33,6 +33,7 @@ import numpy as np
 from thermogeo.errors import ModelError
 from thermogeo.sweeps.spec import SweepSpec
 from thermogeo.sweeps.tasks import MESSAGE_CHARS, STATUS_ERROR, ChunkResult
+from thermogeo.version import __version__
 
 ZARR_FORMAT = 2  # fixed-width text (status, message) has a stable encoding only in format 2
 LOCK_SUFFIX = ".lock"  # RESULT.zarr.lock beside the store (zarr warns about foreign files)
@@ -57,8 +58,6 @@ class SweepMismatchError(ModelError):
 
 
 def _version() -> str:
-    from thermogeo import __version__
-
     return __version__
 
 

@@ -29,6 +29,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from thermogeo.sweeps.spec import SweepSpec, make_loop, make_region
+from thermogeo.response import response
+from thermogeo.protocols.optimal import optimal_region
+from thermogeo.protocols.cycle import cycle_summary
+from thermogeo.dynamics.periodic import exact_cycle
 
 #: Seconds every task sleeps before computing. A fault-injection knob for demos of
 #: interruption and worker loss (read from the environment of the worker process).
@@ -240,8 +244,6 @@ def compute_point(spec: SweepSpec, machine) -> tuple[dict, dict]:
 
 
 def _response(opts: Mapping, machine) -> tuple[dict, dict]:
-    from thermogeo.response import response
-
     names = list(opts["grid"])
     axes = [np.asarray(v, float) for v in opts["grid"].values()]
     mesh = np.meshgrid(*axes, indexing="ij")
@@ -265,8 +267,6 @@ def _from_dataset(ds) -> tuple[dict, dict]:
 
 
 def _optimal(opts: Mapping, machine) -> tuple[dict, dict]:
-    from thermogeo.protocols.optimal import optimal_region
-
     kw = {k: opts[k] for k in ("region", "resolution") if k in opts}
     if "region" in kw:
         kw["region"] = make_region(kw["region"])
@@ -275,8 +275,6 @@ def _optimal(opts: Mapping, machine) -> tuple[dict, dict]:
 
 
 def _cycle(opts: Mapping, machine) -> tuple[dict, dict]:
-    from thermogeo.protocols.cycle import cycle_summary
-
     kw = {k: opts[k] for k in ("timing", "bias", "bath") if k in opts}
     per_loop = []
     for name, table in opts["loops"].items():
@@ -286,8 +284,6 @@ def _cycle(opts: Mapping, machine) -> tuple[dict, dict]:
 
 
 def _exact(opts: Mapping, machine) -> tuple[dict, dict]:
-    from thermogeo.dynamics.periodic import exact_cycle
-
     per = []
     for name, table in opts["loops"].items():
         loop = make_loop(table, f"loops.{name}")
