@@ -67,3 +67,11 @@ class IgnoredOptionWarning(ThermogeoWarning):
 
 class IterativeSolveError(RuntimeError):
     """A preconditioned GMRES solve on a large Bohr block did not converge."""
+
+
+class QuadratureWarning(ThermogeoWarning):
+    """A cycle integral did not reach the requested tolerance within the node budget."""
+
+
+class SweepMismatchError(ModelError):
+    """The store was made by a different sweep or model file."""

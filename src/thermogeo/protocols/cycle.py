@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from thermogeo.errors import ModelError, SecularApproximationWarning, ThermogeoWarning
+from thermogeo.errors import (ModelError, QuadratureWarning, SecularApproximationWarning,
+                              ThermogeoWarning)
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 from thermogeo.protocols.engine import (EngineFigures, engine_figures, json_number,
@@ -39,10 +40,6 @@ from thermogeo.protocols.paths import Loop, Polygon, Reparametrized, Sector, fir
 from thermogeo.response import response
 
 TIMINGS = ("uniform", "constant_dissipation")
-
-
-class QuadratureWarning(ThermogeoWarning):
-    """A cycle integral did not reach the requested tolerance within the node budget."""
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from thermogeo.errors import ModelError
+from thermogeo.errors import ModelError, SweepMismatchError
 from thermogeo.sweeps.spec import SweepSpec
 from thermogeo.sweeps.tasks import MESSAGE_CHARS, STATUS_ERROR, ChunkResult
 from thermogeo.version import __version__
@@ -51,10 +51,6 @@ LEGACY_NAMES = {
     "expansion_work_order2": "expansion_dissipated_work",
 }
 LEGACY_KINDS = ("cycle", "optimal", "exact")  # the response kind kept its names
-
-
-class SweepMismatchError(ModelError):
-    """The store was made by a different sweep or model file."""
 
 
 def _version() -> str:
