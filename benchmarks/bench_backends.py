@@ -38,6 +38,7 @@ grids, few QuTiP points, no 6-qubit chain, a tiny part 4 (under a minute on two 
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import statistics
 import subprocess
@@ -57,13 +58,20 @@ RTOL = 1e-6  # relative agreement every check asks for
 PLANE = ("Bx", "Bz")
 
 
-def _qutip_point():
-    """``qutip_point`` of ``bench_response.py`` (same directory), the reference pipeline."""
+@functools.cache
+def _bench_response():
+    """``bench_response.py`` (same directory): the reference pipeline ``qutip_point`` and
+    the hand-built Davies jump operators ``davies``."""
     spec = importlib.util.spec_from_file_location(
         "bench_response", Path(__file__).resolve().parent / "bench_response.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    return mod.qutip_point
+    return mod
+
+
+def davies(machine: Machine, lam, tol: float = 1e-9):
+    """``(H, [c_ops of each bath])`` of ``bench_response.davies``."""
+    return _bench_response().davies(machine, lam, tol)
 
 
 # --- machines, grids, references ---------------------------------------------------------
@@ -83,34 +91,6 @@ def grid(n: int) -> np.ndarray:
     x = np.linspace(-3.0, 3.0, n)
     lam = np.stack(np.meshgrid(x, x + 1e-3, indexing="ij"), axis=-1)
     return lam.reshape(-1, 2)
-
-
-def davies(machine: Machine, lam, tol: float = 1e-9):
-    """``(H, [c_ops of each bath])`` as QuTiP objects: one jump operator
-    ``sqrt(gamma(omega)) A(omega)`` per Bohr group and bath, built exactly as in
-    ``bench_response.qutip_point``."""
-    import qutip as qt
-
-    H = machine.hamiltonian_at(lam)
-    E, U = np.linalg.eigh(H)
-    W = E[None, :] - E[:, None]  # [n, m] = E_m - E_n
-    per_bath = []
-    for a, bath in enumerate(machine.baths):
-        At = U.conj().T @ machine.couplings[a] @ U
-        c_ops = []
-        done = np.zeros(W.shape, bool)
-        for n in range(len(E)):
-            for m in range(len(E)):
-                if done[n, m]:
-                    continue
-                grp = np.abs(W - W[n, m]) <= tol * max(1.0, np.abs(E).max())
-                done |= grp
-                Aw = U @ (At * grp) @ U.conj().T
-                g = float(bath.rate(np.array(0.0 if abs(W[n, m]) <= tol else W[n, m])))
-                if g > 0 and np.abs(Aw).max() > 1e-14:
-                    c_ops.append(qt.Qobj(np.sqrt(g) * Aw))
-        per_bath.append(c_ops)
-    return qt.Qobj(H), per_bath
 
 
 def qutip_steady(machine: Machine, points: np.ndarray):
@@ -216,7 +196,7 @@ def part_dimer(tab: Table, n: int, nq: int) -> None:
     pts = lam[idx]
     rs, ts = run(m, pts, "structured")
     tab.row("thermogeo structured, with rotor (subset)", len(pts), ts)
-    qutip_point = _qutip_point()
+    qutip_point = _bench_response().qutip_point
     qutip_point(m, pts[0])  # warm-up
     t1 = time.perf_counter()
     ref = [qutip_point(m, p) for p in pts]

@@ -23,15 +23,15 @@ import thermogeo as tg
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def qutip_point(machine, lam, tol=1e-9):
-    """Lambda (m, k) and metric (k, k) at one point with QuTiP objects (reference pipeline)."""
+def davies(machine, lam, tol=1e-9):
+    """``(H, [c_ops of each bath])`` as QuTiP objects: one Davies jump operator
+    ``sqrt(gamma(omega)) A(omega)`` per Bohr group and bath, built by hand in the lab frame."""
     import qutip as qt
 
     H = machine.hamiltonian_at(lam)
     E, U = np.linalg.eigh(H)
     W = E[None, :] - E[:, None]  # [n, m] = E_m - E_n
-    Hq = qt.Qobj(H)
-    dissipators, c_all = [], []
+    per_bath = []
     for a, bath in enumerate(machine.baths):
         At = U.conj().T @ machine.couplings[a] @ U
         c_ops = []
@@ -46,8 +46,18 @@ def qutip_point(machine, lam, tol=1e-9):
                 g = float(bath.rate(np.array(0.0 if abs(W[n, m]) <= tol else W[n, m])))
                 if g > 0 and np.abs(Aw).max() > 1e-14:
                     c_ops.append(qt.Qobj(np.sqrt(g) * Aw))
-        dissipators.append(qt.liouvillian(qt.qzero_like(Hq), c_ops))
-        c_all += c_ops
+        per_bath.append(c_ops)
+    return qt.Qobj(H), per_bath
+
+
+def qutip_point(machine, lam, tol=1e-9):
+    """Lambda (m, k) and metric (k, k) at one point with QuTiP objects (reference pipeline)."""
+    import qutip as qt
+
+    Hq, per_bath = davies(machine, lam, tol)
+    E, U = np.linalg.eigh(machine.hamiltonian_at(lam))
+    dissipators = [qt.liouvillian(qt.qzero_like(Hq), c_ops) for c_ops in per_bath]
+    c_all = [c for c_ops in per_bath for c in c_ops]
     L = qt.liouvillian(Hq, c_all)
     rho0 = qt.steadystate(Hq, c_all)
     Lp = qt.pseudo_inverse(L, rho0, method="solve")
