@@ -31,9 +31,9 @@ def compute(params: dict, quick: bool) -> xr.Dataset:
                                  resolution=int(params["optimal_resolution"]))
             q[i, j] = opt.max_geometric_heat
     T = float(machine("dimer").temperatures[0])
-    ds = xr.Dataset({"max_pumped_heat": (("J", "b"), q / T)},
-                    coords={"J": Js / T, "b": bs})
-    ds["max_pumped_heat"].attrs["units"] = "T"
+    ds = xr.Dataset({"max_geometric_heat_over_T": (("J", "b"), q / T, {"units": "1"})},
+                    coords={"J": ("J", Js / T, {"units": "1 (J / T)"}),
+                            "b": ("b", bs, {"units": "1"})})
     ds.attrs.update(bound=2 * LN2, paper_max=params["paper_max"],
                     paper_J=params["paper_point"]["J"], paper_b=params["paper_point"]["b"])
     return ds
@@ -43,7 +43,7 @@ def draw(ds: xr.Dataset):
     import matplotlib.pyplot as plt
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
-    q = ds.max_pumped_heat
+    q = ds.max_geometric_heat_over_T
     im = a1.pcolormesh(ds.b, ds.J, q, shading="auto", cmap="magma")
     a1.contour(ds.b, ds.J, q, levels=[ds.attrs["bound"]], colors="c", linewidths=1.5)
     a1.set_xlabel("coupling asymmetry b")
@@ -63,7 +63,7 @@ def draw(ds: xr.Dataset):
 
 def check(ds: xr.Dataset) -> dict:
     bound = ds.attrs["bound"]
-    q = ds.max_pumped_heat
+    q = ds.max_geometric_heat_over_T
     free = q.sel(J=0.0).values if 0.0 in ds.J.values else np.array([np.nan])
     inter = q.where(q.J > 0)
     largest = float(inter.max())

@@ -1,13 +1,14 @@
 """Dissipation metric maps and dissipated work per qubit (arXiv:2511.16591, figures 3-4).
 
 Maps of ``tr g`` and of the largest eigenvalue of the thermodynamic metric ``g_ij = (G_ij +
-G_ji)/2``, ``G_ij = Tr[V_i L^D d_j rho_0]``, in the (Bx, Bz) plane, and the dissipation
-coefficient ``tau W_diss = int_0^1 g(lam', lam') ds`` of a fixed circle per qubit against the
-exchange J and the coupling asymmetry b, beside the single-qubit value. Under the global
+G_ji)/2``, ``G_ij = Tr[V_i L^D d_j rho_0]``, in the (Bx, Bz) plane, and the dissipated
+work coefficient ``tau W_diss = int_0^1 g(lam', lam') ds`` of a fixed circle per qubit against
+the exchange J and the coupling asymmetry b, beside the single-qubit value. Under the global
 secular generator two qubits in one uniform field are not independent even at J = 0 (their Bohr
 frequencies coincide, so each bath drives collective jumps), which is why the J = 0 curve is
 shown too. Checked: the metric is positive semi-definite on every map and ``tau W_diss >= L^2``
-for every protocol.
+for every protocol. Names as in docs/decisions/0007-names.md (``dissipated_work_coefficient``,
+``thermodynamic_length``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from thermogeo.response import response
 
 NAME = "dissipation"
 TITLE = "Dissipation metric maps and dissipated work per qubit"
+UNITS = {"metric_trace": "energy time per parameter unit^2",
+         "metric_max_eigenvalue": "energy time per parameter unit^2",
+         "metric_min_eigenvalue_relative": "1"}  # the other variables: energy time
 
 
 def _tau_wdiss(m, loop) -> tuple[float, float]:
@@ -55,26 +59,29 @@ def compute(params: dict, quick: bool) -> xr.Dataset:
     vs_b = np.array([_tau_wdiss(machine("dimer", J=params["J_at_fixed_b"], b=b), loop)
                      for b in bs]) / 2
     vs_b0 = np.array([_tau_wdiss(machine("dimer", J=0.0, b=b), loop) for b in bs]) / 2
+    maps = ("machine", plane[1], plane[0])
+    W, L2 = "dissipated_work_coefficient", "thermodynamic_length_squared"
     ds = xr.Dataset(
-        {"metric_trace": (("machine", plane[1], plane[0]), np.array(trace)),
-         "metric_max_eigenvalue": (("machine", plane[1], plane[0]), np.array(top)),
-         "metric_min_eigenvalue_relative": (("machine", plane[1], plane[0]),
-                                            np.array(bottom)),
-         "dissipation_per_qubit_vs_J": (("J",), vs_J[:, 0]),
-         "dissipation_per_qubit_vs_b": (("b",), vs_b[:, 0]),
-         "dissipation_per_qubit_vs_b_noninteracting": (("b",), vs_b0[:, 0]),
-         "length2_per_qubit_vs_J": (("J",), vs_J[:, 1]),
-         "length2_per_qubit_vs_b": (("b",), vs_b[:, 1]),
-         "length2_per_qubit_vs_b_noninteracting": (("b",), vs_b0[:, 1]),
-         "dissipation_single_qubit": ((), single),
-         "length2_single_qubit": ((), single_L2)},
+        {"metric_trace": (maps, np.array(trace)),
+         "metric_max_eigenvalue": (maps, np.array(top)),
+         "metric_min_eigenvalue_relative": (maps, np.array(bottom)),
+         f"{W}_per_qubit_vs_J": (("J",), vs_J[:, 0]),
+         f"{W}_per_qubit_vs_b": (("b",), vs_b[:, 0]),
+         f"{W}_per_qubit_vs_b_noninteracting": (("b",), vs_b0[:, 0]),
+         f"{L2}_per_qubit_vs_J": (("J",), vs_J[:, 1]),
+         f"{L2}_per_qubit_vs_b": (("b",), vs_b[:, 1]),
+         f"{L2}_per_qubit_vs_b_noninteracting": (("b",), vs_b0[:, 1]),
+         f"{W}_single_qubit": ((), single),
+         f"{L2}_single_qubit": ((), single_L2)},
         coords={"machine": list(machines), plane[0]: xs, plane[1]: ys, "J": Js, "b": bs})
     ds.attrs.update(protocol=f"circle centre {tuple(pr['center'])} radius {pr['radius']} in "
                     f"{plane}", b_at_fixed_J=params["b_at_fixed_J"],
                     J_at_fixed_b=params["J_at_fixed_b"])
-    for v in ("dissipation_per_qubit_vs_J", "dissipation_per_qubit_vs_b",
-              "dissipation_single_qubit"):
-        ds[v].attrs["units"] = "tau * W_diss (energy x time)"
+    for name in ds.data_vars:
+        ds[name].attrs["units"] = (UNITS[name] if name in UNITS else "energy time")  # W, L^2
+    for name, units in {plane[0]: "parameter unit", plane[1]: "parameter unit",
+                        "J": "energy", "b": "1"}.items():
+        ds[name].attrs["units"] = units
     return ds
 
 
@@ -98,16 +105,17 @@ def draw(ds: xr.Dataset):
         ax.set_aspect("equal")
         sub[0].colorbar(im, ax=ax, shrink=0.8)
     a1, a2 = sub[1].subplots(1, 2)
-    single = float(ds.dissipation_single_qubit)
-    a1.plot(ds.J, ds.dissipation_per_qubit_vs_J, "o-", label=f"two qubits, b = "
+    single = float(ds.dissipated_work_coefficient_single_qubit)
+    a1.plot(ds.J, ds.dissipated_work_coefficient_per_qubit_vs_J, "o-", label=f"two qubits, b = "
             f"{ds.attrs['b_at_fixed_J']:g}")
     a1.axhline(single, color="k", ls="--", label="one qubit")
     a1.set_xlabel("J / T")
     a1.set_ylabel(r"$\tau W_{diss}$ per qubit")
     a1.legend(fontsize=8)
-    a2.plot(ds.b, ds.dissipation_per_qubit_vs_b, "o-",
+    a2.plot(ds.b, ds.dissipated_work_coefficient_per_qubit_vs_b, "o-",
             label=f"J = {ds.attrs['J_at_fixed_b']:g} T")
-    a2.plot(ds.b, ds.dissipation_per_qubit_vs_b_noninteracting, "s--", label="J = 0")
+    a2.plot(ds.b, ds.dissipated_work_coefficient_per_qubit_vs_b_noninteracting, "s--",
+            label="J = 0")
     a2.axhline(single, color="k", ls="--", label="one qubit")
     a2.set_xlabel("coupling asymmetry b")
     a2.set_yscale("log")
@@ -118,19 +126,18 @@ def draw(ds: xr.Dataset):
 
 def check(ds: xr.Dataset) -> dict:
     psd = float(np.nanmin(ds.metric_min_eigenvalue_relative.values))
-    pairs = [("dissipation_per_qubit_vs_J", "length2_per_qubit_vs_J"),
-             ("dissipation_per_qubit_vs_b", "length2_per_qubit_vs_b"),
-             ("dissipation_per_qubit_vs_b_noninteracting",
-              "length2_per_qubit_vs_b_noninteracting"),
-             ("dissipation_single_qubit", "length2_single_qubit")]
-    margin = min(float(np.min(ds[w].values - ds[l2].values)) for w, l2 in pairs)
-    return {"ours": {"single_qubit": float(ds.dissipation_single_qubit),
-                     "per_qubit_vs_J": dict(zip(map(float, ds.J.values),
-                                                map(float, ds.dissipation_per_qubit_vs_J))),
-                     "per_qubit_vs_b": dict(zip(map(float, ds.b.values),
-                                                map(float, ds.dissipation_per_qubit_vs_b))),
-                     "min_relative_metric_eigenvalue": psd,
-                     "min_of_tauWdiss_minus_L2": margin},
+    W, L2 = "dissipated_work_coefficient", "thermodynamic_length_squared"
+    suffixes = ("per_qubit_vs_J", "per_qubit_vs_b", "per_qubit_vs_b_noninteracting",
+                "single_qubit")
+    margin = min(float(np.min(ds[f"{W}_{x}"].values - ds[f"{L2}_{x}"].values))
+                 for x in suffixes)
+    ours = {f"{W}_single_qubit": float(ds[f"{W}_single_qubit"])}
+    for dim in ("J", "b"):
+        ours[f"{W}_per_qubit_vs_{dim}"] = dict(zip(map(float, ds[dim].values),
+                                                   map(float, ds[f"{W}_per_qubit_vs_{dim}"])))
+    ours.update({"min_relative_metric_eigenvalue": psd,
+                 f"min_{W}_minus_{L2}": margin})
+    return {"ours": ours,
             "paper": "dissipated power depends non-trivially on J and b (figures 3-4)",
             "passed": bool(psd >= -1e-10 and margin >= -1e-10),
             "criterion": "metric positive semi-definite on every map (relative 1e-10) and "

@@ -18,6 +18,8 @@ from thermogeo.response import response
 NAME = "rotor"
 TITLE = "Rotor maps of the pumped heat and optimal loops"
 LOOP_SAMPLES = 256
+UNITS = {"rotor": "energy per parameter unit^2", "loop": "parameter unit",
+         "max_geometric_heat": "energy", "bound": "energy", "qubits": "1", "s": "1"}
 
 
 def compute(params: dict, quick: bool) -> xr.Dataset:
@@ -42,13 +44,16 @@ def compute(params: dict, quick: bool) -> xr.Dataset:
     ds = xr.Dataset(
         {"rotor": (("machine", plane[1], plane[0]), np.array(rotors)),
          "loop": (("machine", "s", "axis"), np.array(loops)),
-         "max_pumped_heat": (("machine",), np.array(best)),
+         "max_geometric_heat": (("machine",), np.array(best)),
          "bound": (("machine",), np.array(bounds)),
          "qubits": (("machine",), np.array([machines[k].qubits for k in labels]))},
         coords={"machine": labels, plane[0]: xs, plane[1]: ys,
                 "s": np.arange(LOOP_SAMPLES + 1) / LOOP_SAMPLES, "axis": list(plane)})
-    ds["rotor"].attrs.update(units="T^-1 (heat per unit field^2)", bath=params["bath"])
-    ds["max_pumped_heat"].attrs["units"] = "T"
+    ds["rotor"].attrs["bath"] = params["bath"]
+    for name, units in UNITS.items():
+        ds[name].attrs["units"] = units
+    for name in plane:
+        ds[name].attrs["units"] = "parameter unit"
     return ds
 
 
@@ -68,7 +73,7 @@ def draw(ds: xr.Dataset):
         ax.plot(lp[:, 0], lp[:, 1], color="gold", lw=2.5, label="optimal loop")
         ax.set_xlim(float(ds[px].min()), float(ds[px].max()))
         ax.set_ylim(float(ds[py].min()), float(ds[py].max()))
-        q = float(ds.max_pumped_heat.sel(machine=lab))
+        q = float(ds.max_geometric_heat.sel(machine=lab))
         ax.set_title(f"{lab}: max |Q| = {q:.4f} T\n(N T ln 2 = "
                      f"{float(ds.bound.sel(machine=lab)):.4f} T)", fontsize=9)
         ax.set_xlabel(f"{px} / T")
@@ -80,7 +85,7 @@ def draw(ds: xr.Dataset):
 
 def check(ds: xr.Dataset) -> dict:
     ln2 = np.log(2.0)
-    q = {str(k): float(v) for k, v in zip(ds.machine.values, ds.max_pumped_heat.values)}
+    q = {str(k): float(v) for k, v in zip(ds.machine.values, ds.max_geometric_heat.values)}
     one = q.get("one_qubit", np.nan)
     non = q.get("non_interacting", np.nan)
     inter = q.get("interacting", np.nan)
