@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
+from thermogeo.baths import limits
 from thermogeo.baths.spectral import SpectralDensity, spectral_density_from_dict
 from thermogeo.errors import ModelError
+
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+"""Names of baths, parameters and constants: ASCII identifiers (``fullmatch``)."""
 
 
 @dataclass(frozen=True)
@@ -18,9 +22,10 @@ class Bath:
     Parameters
     ----------
     name : str
-        Label used in results (``"L"``, ``"R"``, ...).
+        Label used in results (``"L"``, ``"R"``, ...): an ASCII identifier, so that
+        ``"<name>.temperature"`` addresses it in ``Machine.with_values`` and ``--set``.
     temperature : float
-        ``T > 0`` in energy units.
+        ``T > 0`` in energy units, from ``1e-6`` to ``1e6`` (docs/decisions/0008).
     coupling : str | array | qutip.Qobj
         Hermitian system operator ``A``: an operator string such as ``"X0 + 2*X1"`` (real
         coefficients), a ``(d, d)`` array or a ``Qobj``.
@@ -34,14 +39,12 @@ class Bath:
     spectral_density: SpectralDensity
 
     def __post_init__(self):
-        if not isinstance(self.name, str) or not self.name:
-            raise ModelError(f"baths.name: expected a non-empty string, got {self.name!r}")
-        T = self.temperature
-        if isinstance(T, bool) or not isinstance(T, (int, float, np.floating)) or not (
-                math.isfinite(T) and T > 0):
-            raise ModelError(f"baths[{self.name!r}].temperature: must be a finite number > 0, "
-                             f"got {T!r}")
-        object.__setattr__(self, "temperature", float(T))
+        if not isinstance(self.name, str) or not NAME.fullmatch(self.name):
+            raise ModelError(f"baths.name: expected an identifier (ASCII letters, digits and _, "
+                             f"not starting with a digit, e.g. 'L' or 'hot'), so that "
+                             f"'<bath>.temperature' addresses it; got {limits.show(self.name)}")
+        object.__setattr__(self, "temperature", limits.temperature(
+            self.temperature, f"baths[{self.name!r}].temperature"))
         object.__setattr__(self, "spectral_density", spectral_density_from_dict(
             self.spectral_density, where=f"baths[{self.name!r}].spectral_density"))
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from thermogeo.baths import limits
 from thermogeo.errors import ModelError
 
 
@@ -91,12 +92,15 @@ class Ohmic(SpectralDensity):
     Parameters
     ----------
     strength : float
-        ``kappa >= 0`` (dimensionless for ``exponent = 1``).
+        ``0 <= kappa <= 1e6`` (dimensionless).
     exponent : float
-        ``s >= 1`` (1: ohmic, > 1: super-ohmic). Sub-ohmic baths have no finite
+        ``1 <= s <= 10`` (1: ohmic, > 1: super-ohmic). Sub-ohmic baths have no finite
         zero-frequency (dephasing) rate and are refused.
     cutoff : float
-        ``omega_c > 0``, or ``math.inf`` (only with ``exponent = 1``).
+        ``1e-6 <= omega_c <= 1e6``, or ``math.inf`` (only with ``exponent = 1``).
+
+    The ranges are those of :mod:`thermogeo.baths.limits`
+    (docs/decisions/0008-input-validation.md); anything else raises :class:`ModelError`.
     """
 
     strength: float
@@ -104,18 +108,12 @@ class Ohmic(SpectralDensity):
     cutoff: float = math.inf
 
     def __post_init__(self):
-        for name in ("strength", "exponent", "cutoff"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v):
-                raise ModelError(f"spectral_density.{name}: expected a real number, got {v!r}")
-        if self.strength < 0:
-            raise ModelError(f"spectral_density.strength: must be >= 0, got {self.strength}")
-        if self.exponent < 1:
-            raise ModelError(f"spectral_density.exponent: must be >= 1 (ohmic 1, super-ohmic "
-                             f"> 1; sub-ohmic baths have no finite dephasing rate), got "
-                             f"{self.exponent}")
-        if not self.cutoff > 0:
-            raise ModelError(f"spectral_density.cutoff: must be > 0 or 'inf', got {self.cutoff}")
+        # accepted ranges: thermogeo.baths.limits (docs/decisions/0008-input-validation.md)
+        object.__setattr__(self, "strength", limits.strength(self.strength,
+                                                             "spectral_density.strength"))
+        object.__setattr__(self, "exponent", limits.exponent(self.exponent,
+                                                             "spectral_density.exponent"))
+        object.__setattr__(self, "cutoff", limits.cutoff(self.cutoff, "spectral_density.cutoff"))
         if math.isinf(self.cutoff) and self.exponent != 1:
             raise ModelError("spectral_density.cutoff: 'inf' is allowed only with exponent = 1, "
                              f"got exponent {self.exponent}")
@@ -150,24 +148,25 @@ def spectral_density_from_dict(d: dict, where: str = "spectral_density") -> Spec
         return d
     if not isinstance(d, dict):
         raise ModelError(f"{where}: expected a table such as {{ kind = \"ohmic\", strength = "
-                         f"0.05 }}, got {d!r}")
+                         f"0.05 }}, got {limits.show(d)}")
     d = dict(d)
     kind = d.pop("kind", None)
-    if kind not in SPECTRAL_DENSITIES:
-        raise ModelError(f"{where}.kind: unknown spectral density {kind!r}; accepted: "
+    if not isinstance(kind, str) or kind not in SPECTRAL_DENSITIES:
+        raise ModelError(f"{where}.kind: unknown spectral density {limits.show(kind)}; accepted: "
                          f"{', '.join(SPECTRAL_DENSITIES)}")
     cls = SPECTRAL_DENSITIES[kind]
     allowed = {"strength", "exponent", "cutoff"}
     extra = set(d) - allowed
     if extra:
-        raise ModelError(f"{where}: unknown field(s) {sorted(extra)} for kind {kind!r}; "
+        raise ModelError(f"{where}: unknown field(s) {sorted(extra, key=str)} for kind {kind!r}; "
                          f"accepted: {sorted(allowed)}")
     if "strength" not in d:
-        raise ModelError(f"{where}.strength: missing (a real number >= 0)")
+        raise ModelError(f"{where}.strength: missing (a real number >= 0 and <= "
+                         f"{limits.MAX_MAGNITUDE:g})")
     if isinstance(d.get("cutoff"), str):
         if d["cutoff"].strip().lower() not in ("inf", "infinity"):
             raise ModelError(f"{where}.cutoff: expected a positive number or \"inf\", got "
-                             f"{d['cutoff']!r}")
+                             f"{limits.show(d['cutoff'])}")
         d["cutoff"] = math.inf
     try:
         return cls(**d)

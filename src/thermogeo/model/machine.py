@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
 
-from thermogeo.baths.bath import Bath
+from thermogeo.baths import limits
+from thermogeo.baths.bath import NAME, Bath
 from thermogeo.errors import ModelError
-from thermogeo.model.pauli import as_sparse
+from thermogeo.model.pauli import (as_sparse, is_pauli_factor, number, pauli_coefficients,
+                                   tokenize)
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*$")
 MAX_QUBITS = 12
+COEFFICIENT_GRAMMAR = ("a number, or a product such as 'Bx', '-Bx', '0.25*J' of numbers, "
+                       "constants and at most one parameter, joined by '*'")
+RESERVED = ("inf", "infinity", "nan")
+"""Names refused for constants and parameters (case-insensitive): they read as numbers."""
 
 
 @dataclass(frozen=True)
@@ -27,19 +30,30 @@ class HamiltonianTerm:
     operator: object
 
 
+def check_name(name, where: str) -> str:
+    """A constant or parameter name: an ASCII identifier that does not read as a Pauli factor
+    (``X0``) or a number (``inf``, ``nan``)."""
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise ModelError(f"{where}: {limits.show(name)} is not a valid name; names are ASCII "
+                         "identifiers (letters, digits and _, not starting with a digit)")
+    if is_pauli_factor(name):
+        raise ModelError(f"{where}: the name {name!r} reads as a Pauli factor in operator "
+                         "strings; choose a name that is not X, Y or Z followed by digits")
+    if name.lower() in RESERVED:
+        raise ModelError(f"{where}: the name {name!r} reads as a number; choose another name "
+                         f"(refused: {', '.join(RESERVED)}, any case)")
+    return name
+
+
 def _as_mapping(x, where) -> dict[str, float]:
     if x is None:
         return {}
     if not isinstance(x, Mapping):
-        raise ModelError(f"{where}: expected a table of name = number, got {x!r}")
+        raise ModelError(f"{where}: expected a table of name = number, got {limits.show(x)}")
     out = {}
     for k, v in x.items():
-        if not isinstance(k, str) or not _NAME.match(k):
-            raise ModelError(f"{where}: {k!r} is not a valid name (letters, digits, _)")
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not \
-                math.isfinite(v):
-            raise ModelError(f"{where}.{k}: expected a finite real number, got {v!r}")
-        out[k] = float(v)
+        check_name(k, where)
+        out[k] = limits.magnitude(v, f"{where}.{k}")
     return out
 
 
@@ -85,6 +99,8 @@ class Machine:
                 1 <= q <= MAX_QUBITS:
             raise ModelError(f"qubits: expected an integer from 1 to {MAX_QUBITS}, got {q!r}")
         object.__setattr__(self, "qubits", int(q))
+        if not isinstance(self.name, str):
+            raise ModelError(f"name: expected a string, got {limits.show(self.name)}")
         params = _as_mapping(self.parameters, "parameters")
         consts = _as_mapping(self.constants, "constants")
         clash = set(params) & set(consts)
@@ -94,6 +110,9 @@ class Machine:
         object.__setattr__(self, "parameters", params)
         object.__setattr__(self, "constants", consts)
         terms = []
+        if isinstance(self.hamiltonian, (str, Mapping)) or not isinstance(self.hamiltonian,
+                                                                           Sequence):
+            raise ModelError("hamiltonian: expected a sequence of (coefficient, operator) terms")
         for i, t in enumerate(self.hamiltonian):
             if isinstance(t, HamiltonianTerm):
                 terms.append(t)
@@ -101,16 +120,19 @@ class Machine:
                 extra = set(t) - {"coefficient", "operator"}
                 if extra or "operator" not in t:
                     raise ModelError(f"hamiltonian[{i}]: expected fields 'coefficient' "
-                                     f"(optional, default 1) and 'operator', got {sorted(t)}")
+                                     f"(optional, default 1) and 'operator', got "
+                                     f"{sorted(t, key=str)}")
                 terms.append(HamiltonianTerm(t.get("coefficient", 1.0), t["operator"]))
-            elif isinstance(t, Sequence) and len(t) == 2:
+            elif isinstance(t, Sequence) and not isinstance(t, str) and len(t) == 2:
                 terms.append(HamiltonianTerm(*t))
             else:
                 raise ModelError(f"hamiltonian[{i}]: expected (coefficient, operator), got "
-                                 f"{t!r}")
+                                 f"{limits.show(t)}")
         if not terms:
             raise ModelError("hamiltonian: at least one term is needed")
         object.__setattr__(self, "hamiltonian", tuple(terms))
+        if isinstance(self.baths, (str, Mapping, Bath)) or not isinstance(self.baths, Sequence):
+            raise ModelError("baths: expected a sequence of one or more Bath objects")
         baths = tuple(self.baths)
         if not baths or not all(isinstance(b, Bath) for b in baths):
             raise ModelError("baths: expected one or more Bath objects")
@@ -163,44 +185,86 @@ class Machine:
         """``(k,)`` parameter vector: the defaults, overridden by ``values`` / keywords."""
         lam = np.array(list(self.parameters.values()), dtype=float)
         for name, v in {**(values or {}), **kw}.items():
-            lam[self.parameter_index(name)] = float(v)
+            lam[self.parameter_index(name)] = limits.magnitude(v, name)
         return lam
 
     # -- operators -----------------------------------------------------------------------
     def _coefficient(self, c, i) -> tuple[float, int | None]:
-        """(number, parameter index or None) of a term coefficient."""
-        if isinstance(c, bool):
-            raise ModelError(f"hamiltonian[{i}].coefficient: expected a number or a name, "
-                             f"got {c!r}")
-        if isinstance(c, (int, float, np.floating)):
-            return float(c), None
-        if not isinstance(c, str) or not c.strip():
-            raise ModelError(f"hamiltonian[{i}].coefficient: expected a number or a name, "
-                             f"got {c!r}")
-        text = c.strip()
-        sign = 1.0
-        if text.startswith("-"):
-            sign, text = -1.0, text[1:]
-        value, param = sign, None
-        for f in (p.strip() for p in text.split("*")):
-            try:
-                value *= float(f)
-                continue
-            except ValueError:
-                pass
-            if f in self.parameters:
+        """(number, parameter index or None) of a term coefficient.
+
+        Grammar: ``[+|-] factor ("*" factor)*`` with each factor a number (as in operator
+        strings), a constant or a parameter (at most one); the product must lie in the range
+        of docs/decisions/0008-input-validation.md."""
+        where = f"hamiltonian[{i}].coefficient"
+        accepted = COEFFICIENT_GRAMMAR
+        if isinstance(c, bool) or not isinstance(c, (str, int, float, np.integer, np.floating)):
+            raise ModelError(f"{where}: expected {accepted}, got {limits.show(c)}")
+        if not isinstance(c, str):
+            return limits.magnitude(c, where), None
+        toks = [t for t in tokenize(c, where, f"expected {accepted}") if t[0] != "ws"]
+        if not toks:
+            raise ModelError(f"{where}: expected {accepted}, got {c!r}")
+        value, param, pos = 1.0, None, 0
+        if toks[0][1] in "+-":
+            value, pos = (-1.0 if toks[0][1] == "-" else 1.0), 1
+        while True:
+            if pos == len(toks):
+                raise ModelError(f"{where}: {c!r} ends with {toks[-1][1]!r} (a factor is "
+                                 f"missing); expected {accepted}")
+            kind, f, _ = toks[pos]
+            if kind == "number":
+                value *= number(f, where, c)
+            elif kind == "name" and f in self.parameters:
                 if param is not None:
-                    raise ModelError(f"hamiltonian[{i}].coefficient: {c!r} multiplies two "
-                                     "parameters; H must be affine in the parameters")
+                    raise ModelError(f"{where}: {c!r} multiplies two parameters; H must be "
+                                     "affine in the parameters")
                 param = self.parameter_names.index(f)
-            elif f in self.constants:
+            elif kind == "name" and f in self.constants:
                 value *= self.constants[f]
-            else:
+            elif kind == "name":
                 raise ModelError(
-                    f"hamiltonian[{i}].coefficient: unknown name {f!r} in {c!r}; parameters: "
+                    f"{where}: unknown name {f!r} in {c!r}; parameters: "
                     f"{', '.join(self.parameters) or 'none'}; constants: "
                     f"{', '.join(self.constants) or 'none'}")
+            elif f == "*" and toks[pos - 1][1] == "*":
+                raise ModelError(f"{where}: '**' in {c!r} is not accepted (no powers); "
+                                 f"expected {accepted}")
+            else:
+                raise ModelError(f"{where}: unexpected {f!r} in {c!r} (a sign only at the "
+                                 f"start); expected {accepted}")
+            pos += 1
+            if pos == len(toks):
+                break
+            if toks[pos][1] != "*":
+                raise ModelError(f"{where}: expected '*' before {toks[pos][1]!r} in {c!r}; "
+                                 f"expected {accepted}")
+            pos += 1
+        if abs(value) > limits.MAX_MAGNITUDE:
+            raise ModelError(f"{where}: {c!r} evaluates to {value:.6g}, out of range; accepted "
+                             f"|x| <= {limits.MAX_MAGNITUDE:g} ({limits.DECISION})")
         return value, param
+
+    def _evaluated(self, c: float, op, M, where: str, coupling: bool = False) -> None:
+        """Check the coefficients of ``c * op`` after evaluation: each Pauli string's (or each
+        matrix entry's) within ``MAX_MAGNITUDE``; a bath coupling must not be the zero
+        operator."""
+        if isinstance(op, str):
+            coefs = pauli_coefficients(op, self.qubits, self.constants, where)
+            big = max((abs(v) for v in coefs.values()), default=0.0)
+            zero = not coefs
+        else:  # a matrix (already checked finite and Hermitian): its sparse form M
+            big = float(abs(M).max()) if M.nnz else 0.0
+            zero = big == 0.0
+        if coupling and zero:
+            consts = ", ".join(f"{k} = {v!r}" for k, v in self.constants.items())
+            raise ModelError(
+                f"{where}: {limits.show(op)} is the zero operator (its coefficients vanish or "
+                f"cancel{'; constants: ' + consts if consts else ''}); a bath couples through a "
+                "nonzero Hermitian operator")
+        if abs(c) * big > limits.MAX_MAGNITUDE:
+            raise ModelError(f"{where}: a coefficient evaluates to {abs(c) * big:.6g} in "
+                             f"magnitude, out of range; accepted |x| <= "
+                             f"{limits.MAX_MAGNITUDE:g} ({limits.DECISION})")
 
     @cached_property
     def sparse_operators(self) -> tuple:
@@ -214,14 +278,19 @@ class Machine:
         V = [sp.csr_matrix((d, d), dtype=complex) for _ in range(k)]
         for i, t in enumerate(self.hamiltonian):
             c, p = self._coefficient(t.coefficient, i)
-            M = as_sparse(t.operator, self.qubits, self.constants,
-                          where=f"hamiltonian[{i}].operator")
+            where = f"hamiltonian[{i}].operator"
+            M = as_sparse(t.operator, self.qubits, self.constants, where=where)
+            self._evaluated(c, t.operator, M, where)
             if p is None:
                 H0 = H0 + c * M
             else:
                 V[p] = V[p] + c * M
-        A = [as_sparse(b.coupling, self.qubits, self.constants,
-                       where=f"baths[{b.name!r}].coupling") for b in self.baths]
+        A = []
+        for b in self.baths:
+            where = f"baths[{b.name!r}].coupling"
+            M = as_sparse(b.coupling, self.qubits, self.constants, where=where)
+            self._evaluated(1.0, b.coupling, M, where, coupling=True)
+            A.append(M)
         return H0.tocsr(), [v.tocsr() for v in V], A
 
     @cached_property
@@ -251,20 +320,45 @@ class Machine:
         A.setflags(write=False)
         return A
 
-    def as_points(self, lam=None) -> np.ndarray:
-        """Parameter points ``lam (*b, k)`` as a float array (default: :meth:`point`); a clear
-        error if the last axis does not match the parameters."""
+    def as_points(self, lam=None, *, allow_empty: bool = False) -> np.ndarray:
+        """Parameter points ``lam (*b, k)`` as a float array (default: :meth:`point`).
+
+        Raises :class:`ModelError` (a ``ValueError``) if the last axis does not match the
+        parameters, if there is no point (unless ``allow_empty``), or if a value is not finite
+        or out of range (``|x| <= 1e6``, docs/decisions/0008-input-validation.md); the message
+        names the first offending point's index and parameter.
+        """
         if lam is None:
             return self.point()
-        lam = np.asarray(lam, dtype=float)
-        if lam.shape[-1:] != (len(self.parameters),):
-            raise ValueError(f"lam: expected a last axis of length {len(self.parameters)} "
+        k = len(self.parameters)
+        try:
+            if np.iscomplexobj(lam):
+                raise TypeError("complex")
+            lam = np.asarray(lam, dtype=float)
+        except (TypeError, ValueError, OverflowError):
+            raise ModelError(f"lam: expected real parameter points of shape (..., {k}) "
+                             f"({', '.join(self.parameters)}), got {limits.show(lam)}") from None
+        if lam.shape[-1:] != (k,):
+            raise ModelError(f"lam: expected a last axis of length {k} "
                              f"({', '.join(self.parameters)}), got shape {lam.shape}")
+        if lam.size == 0 and not allow_empty:
+            raise ModelError(f"lam: no points (shape {lam.shape}); pass at least one point of "
+                             f"{k} values ({', '.join(self.parameters)})")
+        bad = ~np.isfinite(lam) | (np.abs(lam) > limits.MAX_MAGNITUDE)
+        if np.any(bad):
+            at = tuple(int(j) for j in np.argwhere(bad)[0])
+            point = at[:-1] if len(at) > 2 else at[0] if len(at) == 2 else None
+            where = "the point" if point is None else f"point {point}"
+            raise ModelError(
+                f"lam: expected finite values with |x| <= {limits.MAX_MAGNITUDE:g}; {where} "
+                f"has {self.parameter_names[at[-1]]} = {float(lam[at])!r} ({int(bad.sum())} bad "
+                f"value(s) in all)")
         return lam
 
     def hamiltonian_at(self, lam: np.ndarray) -> np.ndarray:
-        """``H(lam)``, ``lam (*b, k) -> (*b, d, d)``."""
-        return self.H0 + np.einsum("...k,kij->...ij", self.as_points(lam), self.V)
+        """``H(lam)``, ``lam (*b, k) -> (*b, d, d)`` (an empty batch gives an empty stack)."""
+        return self.H0 + np.einsum("...k,kij->...ij", self.as_points(lam, allow_empty=True),
+                                   self.V)
 
     def dense_hamiltonian(self, lam) -> np.ndarray:
         """``H(lam) = H0 + sum_i lam_i V_i`` at one point ``lam (k,)``, summed from
@@ -284,23 +378,24 @@ class Machine:
         """A copy with constants, parameter defaults or bath fields changed by name.
 
         Names: a constant (``J``), a parameter (its default), or ``<bath>.temperature`` /
-        ``<bath>.strength``.
+        ``<bath>.strength``. Every value is checked against the ranges of
+        docs/decisions/0008-input-validation.md (a :class:`ModelError` naming it otherwise).
         """
         params, consts = dict(self.parameters), dict(self.constants)
         baths = {b.name: b for b in self.baths}
         for name, v in values.items():
             if name in consts:
-                consts[name] = float(v)
+                consts[name] = limits.magnitude(v, name)
             elif name in params:
-                params[name] = float(v)
+                params[name] = limits.magnitude(v, name)
             elif "." in name and name.split(".", 1)[0] in baths:
                 bname, fieldname = name.split(".", 1)
                 b = baths[bname]
                 if fieldname == "temperature":
-                    baths[bname] = replace(b, temperature=float(v))
+                    baths[bname] = replace(b, temperature=limits.temperature(v, name))
                 elif fieldname == "strength":
                     baths[bname] = replace(b, spectral_density=replace(
-                        b.spectral_density, strength=float(v)))
+                        b.spectral_density, strength=limits.strength(v, name)))
                 else:
                     raise ModelError(f"{name}: bath fields that can be set are 'temperature' "
                                      "and 'strength'")

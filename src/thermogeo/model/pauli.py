@@ -1,25 +1,32 @@
 """Pauli-string operators and their text grammar.
 
-Grammar (whitespace-insensitive between tokens)::
+Grammar (ASCII; spaces, tabs and newlines between tokens are ignored)::
 
-    operator := term (("+" | "-") term)*
-    term     := [coefficient "*"] factor (" " factor)*
-    factor   := ("X" | "Y" | "Z") qubit-index          (qubit index from 0)
-    coefficient := real number | constant name
+    operator    := sign* term (sign+ term)*          (repeated signs fold: "X0 - -Z0")
+    term        := [coefficient "*"] factor (" " factor)*
+    factor      := ("X" | "Y" | "Z") qubit-index      (0, 1, 2, ...: no leading zeros)
+    coefficient := number | constant name
+    number      := digits ["." digits] [("e" | "E") [sign] digits]   (or ".5")
 
 For example ``"X0 + 2*X1"``, ``"0.5*X0 X1 - Y0 Y1"``, ``"b*X1"`` (``b`` a named constant). A
-qubit may appear at most once in a term. Matrices follow :mod:`thermogeo.conventions` (qubit 0
-is the leftmost tensor factor).
+qubit may appear at most once in a term. Anything else is refused with a :class:`ModelError`
+naming the field: a trailing sign (``"Z0 +"``), ``*`` between factors or ``**``, digit
+separators (``1_0``), non-ASCII characters (other digits too), complex numbers, numbers that
+overflow, underflow or exceed the range of docs/decisions/0008-input-validation.md. Matrices
+follow :mod:`thermogeo.conventions` (qubit 0 is the leftmost tensor factor).
 """
 
 from __future__ import annotations
 
+import math
 import re
+import sys
 from collections.abc import Mapping
 from functools import lru_cache
 
 import numpy as np
 
+from thermogeo.baths import limits
 from thermogeo.errors import ModelError
 
 _PAULI = {
@@ -28,10 +35,15 @@ _PAULI = {
     "Y": np.array([[0, -1j], [1j, 0]], dtype=complex),
     "Z": np.array([[1, 0], [0, -1]], dtype=complex),
 }
-_NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
-_NAME = r"[A-Za-z_][A-Za-z_0-9]*"
-_FACTOR = re.compile(r"([XYZ])(\d+)$")
-_COEF = re.compile(rf"^\s*({_NUMBER}|{_NAME})\s*\*\s*(.*)$")
+_FACTOR = re.compile(r"([XYZ])([0-9]+)")
+_QUBIT = re.compile(r"0|[1-9][0-9]*")
+_TOKEN = re.compile(r"(?P<ws>[ \t\r\n]+)"
+                    r"|(?P<number>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
+                    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+                    r"|(?P<op>[*+-])")
+GRAMMAR = ("expected terms joined by + or -, each '[real coefficient *] P<k> P<k> ...' with P "
+           "one of X, Y, Z and k a qubit index from 0 (ASCII, no leading zeros), the "
+           "coefficient a number such as 2, 0.5, 1e-1 or a named constant")
 
 
 @lru_cache(maxsize=4096)
@@ -46,66 +58,156 @@ def _pauli_string(factors: tuple[tuple[str, int], ...], qubits: int) -> np.ndarr
     return out
 
 
-def _split_terms(text: str) -> list[tuple[int, str]]:
-    """Split at + and - signs that are not a number's exponent sign; fold repeated signs."""
-    parts = re.split(r"(?<![0-9.][eE])([+-])", text)
-    terms, sign = [], 1
-    for part in parts:
-        if part in ("+", "-"):
-            sign *= -1 if part == "-" else 1
-        elif part.strip():
-            terms.append((sign, part.strip()))
-            sign = 1
-    return terms
+def is_pauli_factor(name: str) -> bool:
+    """Whether ``name`` reads as a Pauli factor such as ``X0`` (so it cannot name a constant
+    or a parameter)."""
+    return _FACTOR.fullmatch(name) is not None
+
+
+def number(token: str, where: str, text: str | None = None) -> float:
+    """A numeric literal of the grammar (ASCII digits, optional fraction and exponent) as a
+    float; refuses literals that overflow to ``inf``, underflow to zero or to a subnormal
+    number, or exceed ``MAX_MAGNITUDE`` (docs/decisions/0008-input-validation.md)."""
+    in_text = f" in {text!r}" if text is not None and text != token else ""
+    x = float(token)
+    mantissa = re.split(r"[eE]", token)[0]
+    if math.isinf(x):
+        raise ModelError(f"{where}: the number {token!r}{in_text} overflows double precision; "
+                         f"accepted |x| <= {limits.MAX_MAGNITUDE:g} ({limits.DECISION})")
+    if re.search(r"[1-9]", mantissa) and abs(x) < sys.float_info.min:
+        raise ModelError(f"{where}: the number {token!r}{in_text} underflows double precision "
+                         f"(it would be read as {x!r}); write 0 or a number >= "
+                         f"{sys.float_info.min:.3g} in magnitude")
+    if abs(x) > limits.MAX_MAGNITUDE:
+        raise ModelError(f"{where}: the number {token!r}{in_text} is out of range; accepted "
+                         f"|x| <= {limits.MAX_MAGNITUDE:g} in the model's energy unit "
+                         f"({limits.DECISION})")
+    return x
+
+
+def tokenize(text: str, where: str, grammar: str = GRAMMAR) -> list[tuple[str, str, int]]:
+    """``[(kind, token, position), ...]`` with kinds ``number``, ``name``, ``op`` (``*``,
+    ``+``, ``-``) and ``ws``; a :class:`ModelError` at the first character outside the
+    grammar (non-ASCII characters, digit separators, brackets, ...)."""
+    out, pos = [], 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            ch = text[pos]
+            if not ch.isascii():
+                why = (f"{ch!r} (U+{ord(ch):04X}) is not ASCII; operator strings and "
+                       "coefficients are ASCII (qubit indices are the digits 0-9)")
+            else:
+                why = f"{ch!r} is not part of the grammar"
+            raise ModelError(f"{where}: cannot read character {pos} of {text!r}: {why}; "
+                             f"{grammar}")
+        kind = m.lastgroup
+        if kind == "name" and out and out[-1][0] == "number":
+            tok = m.group()
+            if tok in ("j", "J"):
+                raise ModelError(f"{where}: complex coefficients are not allowed in {text!r}; "
+                                 "coefficients must be real so the operator is Hermitian")
+            if tok.startswith("_"):
+                why = "digit separators such as 1_000 are not accepted"
+            else:
+                why = f"a number must be followed by '*', not by {tok!r}"
+            raise ModelError(f"{where}: cannot read {out[-1][1] + tok!r} in {text!r}: {why}; "
+                             f"{grammar}")
+        out.append((kind, m.group(), pos))
+        pos = m.end()
+    return out
 
 
 def parse_operator(text: str, qubits: int, constants: Mapping[str, float] | None = None,
                    where: str = "operator") -> list[tuple[float, tuple[tuple[str, int], ...]]]:
     """Parse an operator string into ``[(coefficient, ((pauli, qubit), ...)), ...]``.
 
-    Raises :class:`ModelError` naming ``where`` and the accepted grammar on malformed text,
-    unknown constants or qubit indices out of range.
+    Raises :class:`ModelError` naming ``where`` and the accepted grammar on malformed text
+    (including a trailing sign, ``**``, non-ASCII characters and digit separators), unknown
+    constants, qubit indices out of range and numbers out of range.
     """
     constants = constants or {}
     if not isinstance(text, str) or not text.strip():
         raise ModelError(f"{where}: expected a non-empty operator string such as "
-                         f"'X0 + 2*X1', got {text!r}")
-    out = []
-    for sign, term in _split_terms(text):
+                         f"'X0 + 2*X1', got {limits.show(text)}")
+    toks = [t for t in tokenize(text, where) if t[0] != "ws"]
+    n, i, out = len(toks), 0, []
+
+    def fail(why: str):
+        raise ModelError(f"{where}: {why} in {text!r}; {GRAMMAR}")
+
+    while True:
+        sign, signs = 1, []
+        while i < n and toks[i][1] in "+-":
+            sign *= -1 if toks[i][1] == "-" else 1
+            signs.append(toks[i][1])
+            i += 1
+        if i == n:
+            if signs:
+                fail(f"the string ends with {signs[-1]!r}: a term is missing after it")
+            break
+        kind, tok, pos = toks[i]
         coef = 1.0
-        m = _COEF.match(term)
-        if m:
-            tok, term = m.group(1), m.group(2)
-            if re.fullmatch(_NUMBER, tok):
-                coef = float(tok)
+        if kind == "number" or (kind == "name" and i + 1 < n and toks[i + 1][1] == "*"):
+            if kind == "number":
+                coef = number(tok, where, text)
+            elif is_pauli_factor(tok):
+                fail(f"{tok!r} is a Pauli factor, not a coefficient: factors of a term are "
+                     f"separated by spaces ('X0 X1'), not '*'")
             elif tok in constants:
                 coef = float(constants[tok])
             else:
                 known = ", ".join(sorted(constants)) or "none defined"
                 raise ModelError(f"{where}: unknown coefficient name {tok!r} in {text!r}; "
                                  f"use a real number or a constant ({known})")
-        if "j" in term.lower().replace(" ", "") and re.search(r"\d[jJ]", term):
-            raise ModelError(f"{where}: complex coefficients are not allowed in {text!r}; "
-                             "coefficients must be real so the operator is Hermitian")
+            i += 1
+            if i == n or toks[i][1] != "*":
+                fail(f"the coefficient {tok!r} must be followed by '*' and a Pauli factor")
+            i += 1
+            if i == n:
+                fail("the string ends with '*': a Pauli factor is missing after it")
+            if toks[i][1] == "*":
+                fail("'**' is not accepted (no powers; a term has one coefficient)")
         factors = []
-        for f in term.split():
-            fm = _FACTOR.match(f)
+        while i < n and toks[i][0] == "name":
+            f = toks[i][1]
+            fm = _FACTOR.fullmatch(f)
             if not fm:
-                raise ModelError(
-                    f"{where}: cannot read factor {f!r} in {text!r}; expected terms joined by "
-                    "+ or -, each '[real coefficient *] P<k> P<k> ...' with P one of X, Y, Z "
-                    "and k a qubit index from 0")
+                fail(f"cannot read factor {f!r}")
+            if not _QUBIT.fullmatch(fm.group(2)):
+                fail(f"qubit index {fm.group(2)!r} of {f!r} has a leading zero (write "
+                     f"{fm.group(1)}{int(fm.group(2))}, or separate factors by spaces)")
             q = int(fm.group(2))
             if q >= qubits:
                 raise ModelError(f"{where}: qubit index {q} in {text!r} is out of range; "
                                  f"this machine has qubits 0..{qubits - 1}")
             if any(q == g[1] for g in factors):
-                raise ModelError(f"{where}: qubit {q} appears twice in the term {term!r}")
+                raise ModelError(f"{where}: qubit {q} appears twice in a term of {text!r}")
             factors.append((fm.group(1), q))
+            i += 1
         if not factors:
-            raise ModelError(f"{where}: term {term!r} of {text!r} has no Pauli factor")
+            fail(f"{tok!r} at position {pos} is not a Pauli factor (a term needs at least one)")
+        if i < n and toks[i][1] not in "+-":
+            if toks[i][1] == "*":
+                fail("'*' after a Pauli factor: factors of a term are separated by spaces and "
+                     "the coefficient comes first ('2*X0 X1')")
+            fail(f"cannot read {toks[i][1]!r} at position {toks[i][2]}")
         out.append((sign * coef, tuple(factors)))
     return out
+
+
+def pauli_coefficients(text: str, qubits: int, constants: Mapping[str, float] | None = None,
+                       where: str = "operator") -> dict[tuple[tuple[str, int], ...], float]:
+    """``{pauli string: coefficient}`` of an operator string, equal strings summed (factors
+    sorted by qubit). A sum that cancels to within rounding (``|sum| <= 8 eps sum |c|``, e.g.
+    ``0.1*Z0 + 0.2*Z0 - 0.3*Z0``) is dropped: an empty result is the zero operator."""
+    sums: dict = {}
+    for c, factors in parse_operator(text, qubits, constants, where):
+        key = tuple(sorted(factors, key=lambda f: f[1]))
+        s, a = sums.get(key, (0.0, 0.0))
+        sums[key] = (s + c, a + abs(c))
+    eps = np.finfo(float).eps
+    return {k: s for k, (s, a) in sums.items() if abs(s) > 8 * eps * a}
 
 
 def operator_matrix(text: str, qubits: int, constants: Mapping[str, float] | None = None,
@@ -183,11 +285,22 @@ def as_matrix(op, qubits: int, constants: Mapping[str, float] | None = None,
         return operator_matrix(op, qubits, constants, where)
     if hasattr(op, "full") and callable(op.full):  # qutip.Qobj
         op = op.full()
-    M = np.asarray(op, dtype=complex)
+    try:
+        M = np.asarray(op, dtype=complex)
+    except (TypeError, ValueError, OverflowError):
+        raise ModelError(f"{where}: expected an operator string, a ({d}, {d}) array or a "
+                         f"Qobj, got {limits.show(op)}") from None
     if M.shape != (d, d):
         raise ModelError(f"{where}: expected a ({d}, {d}) matrix for {qubits} qubits, "
                          f"got shape {M.shape}")
+    if not np.all(np.isfinite(M)):
+        raise ModelError(f"{where}: the matrix has non-finite entries (inf or nan); entries "
+                         f"must be finite with |x| <= {limits.MAX_MAGNITUDE:g}")
+    big = np.abs(M).max()
+    if big > limits.MAX_MAGNITUDE:
+        raise ModelError(f"{where}: an entry of magnitude {big:.3g} is out of range; accepted "
+                         f"|x| <= {limits.MAX_MAGNITUDE:g} ({limits.DECISION})")
     err = np.abs(M - M.conj().T).max()
-    if err > 1e-12 * max(1.0, np.abs(M).max()):
+    if err > 1e-12 * max(1.0, big):
         raise ModelError(f"{where}: operator is not Hermitian (max |M - M^+| = {err:.3g})")
     return M
