@@ -376,6 +376,8 @@ def map_cmd(
     loop: Path = typer.Option(None, "--loop", help="Loop to overlay: " + _LOOP_HELP["loop"]),
     at: str = typer.Option("", "--at", help="Values of the other parameters."),
     set_: str = typer.Option("", "--set", help=_SET_HELP),
+    correlations: str = typer.Option("", "--correlations", help="Correlation measures to "
+                                     "map too, e.g. 'concurrence:0,1 negativity:0|1@thermal'."),
     json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
     """Rotor of every bath, heat response, metric and entropy on a grid, saved as NetCDF with
@@ -387,7 +389,7 @@ def map_cmd(
     base = _base(m, at)
     overlay = build_loop(m, circle=circle, polygon=polygon, loop_file=loop,
                          plane=f"{gx[0]},{gy[0]}", base=base, required=False)
-    ds = response_map(m, gx, gy, base)
+    ds = response_map(m, gx, gy, base, correlations=correlations or None)
     save_map(ds, out)
     info = {"out": str(out), "dims": {k: int(v) for k, v in ds.sizes.items()},
             "variables": sorted(ds.data_vars), "plane": [gx[0], gy[0]],

@@ -104,6 +104,10 @@ def response_cmd(model: Path = typer.Argument(..., help="TOML model file."),
                                         "(unset parameters keep their defaults)."),
                  plane: str = typer.Option("", "--plane", help="Two parameters x,y for the "
                                            "rotor (default: the first two)."),
+                 correlations: str = typer.Option(
+                     "", "--correlations", help="Correlation measures of the steady state "
+                     "(or '@ground', '@thermal'), e.g. 'concurrence:0,1 negativity:0|1 "
+                     "mutual:0|1@thermal'."),
                  json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
     """Heat currents, heat response, rotor, metric and entropy at one parameter point."""
     m = load_model(model)
@@ -114,7 +118,7 @@ def response_cmd(model: Path = typer.Argument(..., help="TOML model file."),
         pl = None
     elif len(pl) != 2:
         raise ValueError(f"--plane: expected two parameter names x,y, got {plane!r}")
-    r = response(m, lam, plane=pl)
+    r = response(m, lam, plane=pl, correlations=correlations or None)
     peak = peak_memory_bytes()  # before the estimate below, which diagonalises H again
     est = structure_summary(m, lam, plane=pl is not None)["estimated_bytes"]
     out = {
@@ -123,6 +127,8 @@ def response_cmd(model: Path = typer.Argument(..., help="TOML model file."),
         "heat_response": {b: r.heat_response[i] for i, b in enumerate(m.bath_names)},
         "rotor": dict(zip(m.bath_names, r.rotor)) if r.rotor is not None else {},
         "metric": r.metric, "entropy": float(r.entropy), "spectrum": r.spectrum,
+        **({"correlations": {k: float(v) for k, v in r.correlations.items()}}
+           if r.correlations else {}),
         "peak_memory_MB": peak / MB, "estimated_memory_MB": est / MB,
     }
     if json:
@@ -136,5 +142,7 @@ def response_cmd(model: Path = typer.Argument(..., help="TOML model file."),
         typer.echo(f"bath {b}: heat current {r.heat_current[i]:+.10g}  heat response "
                    f"{np.array2string(r.heat_response[i], precision=10)}{rot}")
     typer.echo("metric g:\n" + np.array2string(r.metric, precision=10))
+    for k, v in r.correlations.items():
+        typer.echo(f"{k}: {float(v):.10g}")
     typer.echo(f"memory: peak {peak / MB:.1f} MB (this process), estimated "
                f"{est / MB:.1f} MB (kernel arrays)")

@@ -37,7 +37,7 @@ def _axis(spec, what):
 
 
 def response_map(machine: Machine, x, y, base: dict | None = None, *,
-                 numerics: Numerics | None = None):
+                 correlations=None, numerics: Numerics | None = None):
     """Response of ``machine`` on the grid ``x x y`` of two parameters.
 
     Parameters
@@ -47,6 +47,9 @@ def response_map(machine: Machine, x, y, base: dict | None = None, *,
         Parameter names and grid values; the plane of the rotor is ``(x, y)``.
     base : dict, optional
         Values of the other parameters (default: the machine's).
+    correlations : list of str, optional
+        Correlation measures to map too (:mod:`thermogeo.response.correlations`), e.g.
+        ``["concurrence:0,1", "concurrence:0,1@thermal"]``: one variable ``(x, y)`` each.
     numerics : Numerics, optional
 
     Returns
@@ -79,7 +82,8 @@ def response_map(machine: Machine, x, y, base: dict | None = None, *,
     with warnings.catch_warnings():
         # kinks are recorded per point in `differentiable`
         warnings.simplefilter("ignore", SecularApproximationWarning)
-        r = response(machine, lam, plane=(xn, yn), numerics=numerics, check=False)
+        r = response(machine, lam, plane=(xn, yn), correlations=correlations,
+                     numerics=numerics, check=False)
     ds = r.to_dataset({xn: xs, yn: ys})
     ds["differentiable"] = ((xn, yn, "parameter"), np.asarray(r.differentiable))
     for n in (xn, yn):

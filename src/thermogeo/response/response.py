@@ -26,6 +26,7 @@ from thermogeo.lindblad.backend import frozen_chunks
 from thermogeo.lindblad.frozen import FrozenGenerator, steady_derivative
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
+from thermogeo.response.correlations import evaluate, parse_requests, units_and_descriptions
 
 _FIELDS = ("spectrum", "steady_state", "heat_current", "entropy", "entropy_gradient",
            "heat_response", "G", "rotor", "rcond", "unique", "differentiable", "secular_ratio")
@@ -52,6 +53,8 @@ class Response:
     rcond : (*b,)                 reciprocal condition number of the steady-state solve
     unique : (*b,) bool           unique steady state (results are NaN where False)
     differentiable : (*b, k) bool the secular generator is differentiable along each parameter
+    correlations : dict           ``{name: (*b,)}``: the requested correlation measures
+                                  (:mod:`thermogeo.response.correlations`); empty if none
     secular_ratio : (*b,)         smallest separation of distinct Bohr frequencies over a bound
                                   on the fastest relaxation rate (the secular generator needs
                                   it >> 1; ``thermogeo check`` warns below 1)
@@ -72,6 +75,8 @@ class Response:
     unique: np.ndarray
     differentiable: np.ndarray
     secular_ratio: np.ndarray
+    correlations: dict = field(default_factory=dict)
+    correlation_attrs: dict = field(default_factory=dict, repr=False)
     numerics: Numerics = field(default_factory=Numerics)
 
     @property
@@ -103,7 +108,11 @@ class Response:
         }
         if self.rotor is not None:
             data["rotor"] = (dims + ("bath",), self.rotor)
+        for name, values in self.correlations.items():
+            data[name] = (dims, values)
         ds = xr.Dataset(data, coords=c)
+        for name, attrs in self.correlation_attrs.items():
+            ds[name].attrs.update(attrs)
         units = {"spectrum": "energy", "heat_current": "energy^2 (energy per time)",
                  "entropy": "nats", "heat_response": "energy per parameter unit",
                  "metric": "energy time per parameter unit^2",
@@ -117,7 +126,8 @@ class Response:
 
 
 def response(machine: Machine, lam=None, *, plane: tuple[str, str] | None = None,
-             numerics: Numerics | None = None, check: bool = True) -> Response:
+             correlations=None, numerics: Numerics | None = None,
+             check: bool = True) -> Response:
     """Pointwise response of ``machine`` at parameter points ``lam (*b, k)``.
 
     Parameters
@@ -127,6 +137,10 @@ def response(machine: Machine, lam=None, *, plane: tuple[str, str] | None = None
         Parameter points (default: the machine's default point).
     plane : (str, str), optional
         Two parameter names ``(x, y)``: compute the rotor ``d_x Lambda_y - d_y Lambda_x``.
+    correlations : list of str, optional
+        Correlation measures to evaluate at every point, e.g. ``["concurrence:0,1",
+        "negativity:0|1", "mutual:0|1@thermal"]`` (:mod:`thermogeo.response.correlations`):
+        on the steady state, or with ``@ground`` / ``@thermal`` on the eigenstates of ``H``.
     numerics : Numerics, optional
     check : bool
         Raise :class:`NonUniqueSteadyStateError` if the steady state is not unique at some
@@ -150,6 +164,7 @@ def response(machine: Machine, lam=None, *, plane: tuple[str, str] | None = None
             raise ValueError(f"plane: expected two different parameter names, got {plane!r}")
         pidx = (machine.parameter_index(plane[0]), machine.parameter_index(plane[1]))
         plane = (str(plane[0]), str(plane[1]))
+    requests = parse_requests(correlations, machine)
     method = numerics.derivative_method(machine)
     need = list(range(k)) if method == "general" else sorted(set(pidx or ()))
     dirs = np.eye(k)[need] if need else None
@@ -157,8 +172,8 @@ def response(machine: Machine, lam=None, *, plane: tuple[str, str] | None = None
     out: dict = {}
     for idx, fg in frozen_chunks(machine, flat, numerics, dirs,
                                  keep_inverses=method == "general"):
-        part = _chunk(fg, pidx, need, method)
-        for f in _FIELDS:
+        part = _chunk(fg, pidx, need, method, requests)
+        for f in _FIELDS + tuple(r.name for r in requests):
             if part[f] is None:
                 out[f] = None
                 continue
@@ -167,7 +182,9 @@ def response(machine: Machine, lam=None, *, plane: tuple[str, str] | None = None
             out[f][idx] = part[f]
     out = {f: (v.reshape(batch + v.shape[1:]) if v is not None else None)
            for f, v in out.items()}
-    res = Response(machine=machine, parameters=lam, plane=plane, numerics=numerics, **out)
+    corr = {r.name: out.pop(r.name) for r in requests}
+    res = Response(machine=machine, parameters=lam, plane=plane, numerics=numerics,
+                   correlations=corr, correlation_attrs=units_and_descriptions(requests), **out)
     if check and not np.all(res.unique):
         raise NonUniqueSteadyStateError.at(machine, lam[~res.unique], np.nanmin(res.rcond),
                                            numerics.uniqueness_rcond)
@@ -181,7 +198,7 @@ def response(machine: Machine, lam=None, *, plane: tuple[str, str] | None = None
     return res
 
 
-def _chunk(fg: FrozenGenerator, pidx, need, method) -> dict:
+def _chunk(fg: FrozenGenerator, pidx, need, method, requests=()) -> dict:
     """Every field of :class:`Response` at the points of one backend chunk, written once
     over the :class:`~thermogeo.lindblad.frozen.FrozenGenerator` operations."""
     machine, numerics = fg.machine, fg.numerics
@@ -202,7 +219,10 @@ def _chunk(fg: FrozenGenerator, pidx, need, method) -> dict:
                         heat_response=nan((b, m, k), np.nan), G=nan((b, k, k), np.nan),
                         rotor=nan((b, m), np.nan) if pidx is not None else None,
                         rcond=fg.rcond, unique=unique, differentiable=diff,
-                        secular_ratio=secular)
+                        secular_ratio=secular,
+                        **{r.name: nan(b, np.nan) for r in requests if r.state == "steady"},
+                        **evaluate([r for r in requests if r.state != "steady"], None, fg.E,
+                                   fg.U, machine, 1e3 * numerics.degeneracy_tol))
         if method == "general":
             drho = steady_derivative(fg, fg.Vt, "general")
             z = fg.drazin(drho)  # (b, k, d^2)
@@ -219,10 +239,18 @@ def _chunk(fg: FrozenGenerator, pidx, need, method) -> dict:
                 jx, zy = need.index(x), z[:, y:y + 1]
                 t.append(fg.dheat(jx, zy) - fg.heat_drazin(fg.dgen(jx, zy, zero_only=True)))
             rotor = (t[0] - t[1])[:, 0]
-    state = fg.to_lab(rho.reshape(b, d, d)) if d <= numerics.state_max_dim else None
+    state = (fg.to_lab(rho.reshape(b, d, d)) if d <= numerics.state_max_dim or requests
+             else None)
+    corr = evaluate(requests, np.where(unique[:, None, None], state, np.eye(d) / d)
+                    if requests else None, fg.E, fg.U, machine, 1e3 * numerics.degeneracy_tol)
+    for r in requests:  # the steady state's measures are NaN where it is not unique
+        if r.state == "steady":
+            corr[r.name][~unique] = np.nan
+    if d > numerics.state_max_dim:
+        state = None
     for arr in (J, S, dS, Lam, G, state) + ((rotor,) if rotor is not None else ()):
         if arr is not None:
             arr[~unique] = np.nan
     return dict(spectrum=fg.E, steady_state=state, heat_current=J, entropy=S,
                 entropy_gradient=dS, heat_response=Lam, G=G, rotor=rotor, rcond=fg.rcond,
-                unique=unique, differentiable=diff, secular_ratio=secular)
+                unique=unique, differentiable=diff, secular_ratio=secular, **corr)
