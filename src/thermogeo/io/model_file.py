@@ -143,11 +143,16 @@ def load_model(path: str | Path) -> Machine:
     except tomllib.TOMLDecodeError as e:
         raise ModelError(f"{path}: malformed TOML: {e}") from None
     except _Underflow as e:
-        raise ModelError(f"{path}: the number {str(e)!r} underflows double precision (it would "
-                         f"be read as 0); write 0 or a number >= {sys.float_info.min:.3g} in "
-                         "magnitude") from None
-    except ValueError as e:  # e.g. an integer literal beyond Python's digit limit
-        raise ModelError(f"{path}: malformed TOML: {e}") from None
+        lines = [i + 1 for i, line in enumerate(text.splitlines()) if str(e) in line]
+        where = f" (line {lines[0]})" if lines else ""
+        raise ModelError(f"{path}: the number {str(e)!r}{where} underflows double precision (it "
+                         f"would be read as 0); write 0 or a number >= "
+                         f"{sys.float_info.min:.3g} in magnitude") from None
+    except ValueError as e:  # an integer literal beyond Python's digit limit
+        why = ("an integer literal has more than 4300 digits; numbers of a model have |x| <= "
+               "1e+06 (docs/decisions/0008-input-validation.md)"
+               if "integer string conversion" in str(e) else str(e))
+        raise ModelError(f"{path}: malformed TOML: {why}") from None
     if "name" not in data:
         data["name"] = path.stem
     return machine_from_dict(data, source=str(path))

@@ -256,7 +256,8 @@ class Machine:
             big = float(abs(M).max()) if M.nnz else 0.0
             zero = big == 0.0
         if coupling and zero:
-            consts = ", ".join(f"{k} = {v!r}" for k, v in self.constants.items())
+            used = {t[1] for t in tokenize(op, where)} if isinstance(op, str) else set()
+            consts = ", ".join(f"{k} = {v!r}" for k, v in self.constants.items() if k in used)
             raise ModelError(
                 f"{where}: {limits.show(op)} is the zero operator (its coefficients vanish or "
                 f"cancel{'; constants: ' + consts if consts else ''}); a bath couples through a "
