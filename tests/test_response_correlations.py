@@ -126,3 +126,39 @@ def test_cli_response_and_map_report_the_measures(models_dir, tmp_path):
     lib = _response(tg.load_model(model), grid, [])
     np.testing.assert_allclose(ds["concurrence_0_1"].values, concurrence(lib.steady_state),
                                atol=1e-10)
+
+
+def test_loop_correlations_follow_the_response_and_reach_the_cycle(dimer):
+    from thermogeo.protocols import Circle, cycle_summary, loop_correlations
+
+    loop = Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5)
+    c = loop_correlations(dimer, loop, ["concurrence:0,1"], samples=12)
+    direct = _response(dimer, loop.points(dimer, c.s), ["concurrence:0,1"])
+    np.testing.assert_allclose(c.values["concurrence_0_1"],
+                               direct.correlations["concurrence_0_1"], atol=ATOL)
+    e = c.extremes()["concurrence_0_1"]
+    assert e["max"] == pytest.approx(direct.correlations["concurrence_0_1"].max())
+    assert c.s[np.argmin(c.values["concurrence_0_1"])] == e["s_min"]
+    summary = cycle_summary(dimer, loop, area=False, correlations=["concurrence:0,1"])
+    assert summary.to_dict()["correlations"]["concurrence_0_1"]["max"] == pytest.approx(
+        summary.correlations.extremes()["concurrence_0_1"]["max"])
+    assert summary.to_dataset()["concurrence_0_1"].dims == ("s",)
+    with pytest.raises(ModelError, match="concurrence:0,5"):  # refused before any work
+        cycle_summary(dimer, loop, correlations=["concurrence:0,5"])
+
+
+def test_measures_at_eight_qubits_agree_between_block_backends():
+    """An 8-qubit chain with random fields: the batched generic-spectrum backend and the
+    one-point Bohr-block backend give the same steady-state measures."""
+    from test_structured import heisenberg
+
+    m = heisenberg(8, uniform=False, seed=8)
+    lam = np.array([[0.7, 0.4], [0.9, 0.5]])
+    items = ["concurrence:0,1", "negativity:3|4", "mutual:0,1|6,7", "entropy:2,3,4"]
+    a = _response(m, lam, items, numerics=tg.Numerics(kernel="structured"))
+    b = _response(m, lam, items, numerics=tg.Numerics(kernel="structured",
+                                                      generic_max_dim=1))
+    assert tg.lindblad.backend.generic_points(m, lam, tg.Numerics()).all()
+    for k in a.correlations:
+        np.testing.assert_allclose(a.correlations[k], b.correlations[k], atol=1e-10)
+        assert np.all(np.isfinite(a.correlations[k]))

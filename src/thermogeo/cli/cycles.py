@@ -178,6 +178,9 @@ def cycle_cmd(
     timing: str = typer.Option("uniform", "--timing", help="uniform or constant_dissipation."),
     at: str = typer.Option("", "--at", help="Values of the other parameters, e.g. Bx=0.1."),
     set_: str = typer.Option("", "--set", help=_SET_HELP),
+    correlations: str = typer.Option("", "--correlations", help="Correlation measures to "
+                                     "follow along the loop (extremes reported), e.g. "
+                                     "'concurrence:0,1 negativity:0|1@thermal'."),
     json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
     """Geometric heat (line and area integrals), dissipation, thermodynamic length and engine
@@ -188,7 +191,8 @@ def cycle_cmd(
     lp = build_loop(m, circle=circle, ellipse=ellipse, rectangle=rectangle, sector=sector,
                     polygon=polygon, loop_file=loop, plane=plane, reverse=reverse,
                     base=_base(m, at))
-    c = cycle_summary(m, lp, bias=bias, timing=timing, bath=bath)
+    c = cycle_summary(m, lp, bias=bias, timing=timing, bath=bath,
+                      correlations=correlations or None)
     out = c.to_dict()
     out["plane"] = list(lp.plane)
     if json:
@@ -202,6 +206,9 @@ def cycle_cmd(
     typer.echo(f"tau W_diss = {c.dissipated_work_coefficient:.10g}   "
                f"L = {c.thermodynamic_length:.10g}   A = Q_{c.bath} = "
                f"{c.bath_geometric_heat:+.10g}   A^2/L^2 = {c.power_figure_of_merit:.10g}")
+    for k, e in out.get("correlations", {}).items():
+        typer.echo(f"{k} along the loop: min {_num(e['min'])} (s = {_num(e['s_min'], '.3f')}), "
+                   f"max {_num(e['max'])} (s = {_num(e['s_max'], '.3f')})")
     if c.engine is not None:
         e = c.engine
         if e.mode == "refrigerator":  # the engine figures do not apply (NaN): not printed

@@ -2,6 +2,7 @@
 
 from thermogeo.protocols.cycle import (CycleQuadrature, CycleSummary, check_loop,
                                        constant_dissipation_loop, cycle_summary)
+from thermogeo.protocols.correlations import LoopCorrelations, loop_correlations
 from thermogeo.protocols.engine import engine_figures, thermal_conductance
 from thermogeo.protocols.maps import load_map, response_map, save_map
 from thermogeo.protocols.optimal import OptimalRegion, PolarRegion, RectRegion, optimal_region
@@ -10,6 +11,7 @@ from thermogeo.protocols.paths import (Circle, Ellipse, FourierLoop, Loop, Polyg
                                        Reparametrized, SampledLoop, Sector)
 
 __all__ = ["Circle", "CycleQuadrature", "CycleSummary", "Ellipse", "FourierLoop", "Loop",
+           "LoopCorrelations", "loop_correlations",
            "OptimalRegion", "OptimizationResult", "PolarRegion", "Polygon", "RectRegion",
            "Rectangle", "Reparametrized", "SampledLoop", "Sector", "check_loop",
            "constant_dissipation_loop", "cycle_summary", "engine_figures", "load_map",

@@ -34,10 +34,12 @@ from thermogeo.errors import (ModelError, QuadratureWarning, SecularApproximatio
                               ThermogeoWarning)
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
+from thermogeo.protocols.correlations import LoopCorrelations, loop_correlations
 from thermogeo.protocols.engine import (EngineFigures, engine_figures, json_number,
                                         thermal_conductance)
 from thermogeo.protocols.paths import Loop, Polygon, Reparametrized, Sector, first_crossing
 from thermogeo.response import response
+from thermogeo.response.correlations import parse_requests
 
 TIMINGS = ("uniform", "constant_dissipation")
 
@@ -104,6 +106,7 @@ class CycleSummary:
     nodes : int                  quadrature nodes of the line integrals (last level)
     converged : bool
     engine : EngineFigures or None   with a bias (:func:`engine_figures`, with ``heat_leak``)
+    correlations : LoopCorrelations or None  requested measures along the loop
     """
 
     loop: Loop
@@ -119,6 +122,7 @@ class CycleSummary:
     nodes: int
     converged: bool
     engine: EngineFigures | None = field(default=None)
+    correlations: LoopCorrelations | None = field(default=None)
 
     def to_dict(self) -> dict:
         """Plain dict for JSON: ``geometric_heat`` and ``geometric_heat_area`` map bath ->
@@ -136,6 +140,8 @@ class CycleSummary:
         }
         if self.engine is not None:
             out.update(self.engine.to_dict())
+        if self.correlations is not None:
+            out["correlations"] = self.correlations.extremes()
         return out
 
     def to_dataset(self):
@@ -160,6 +166,8 @@ class CycleSummary:
                                "plane": ",".join(self.loop.plane)})
         if self.engine is not None:
             ds = ds.merge(self.engine.to_dataset())
+        if self.correlations is not None:
+            ds = ds.merge(self.correlations.to_dataset())
         return ds
 
 
@@ -495,7 +503,7 @@ class Retimed(Reparametrized):
 def cycle_summary(machine: Machine, loop: Loop, *, bias: float | None = None,
                   timing: str = "uniform", bath: str | None = None, nodes: int | None = None,
                   numerics: Numerics | None = None, quadrature: CycleQuadrature | None = None,
-                  area: bool = True) -> CycleSummary:
+                  area: bool = True, correlations=None) -> CycleSummary:
     """Geometric heat, dissipation, thermodynamic length and engine figures of one cycle.
 
     Parameters
@@ -520,6 +528,9 @@ def cycle_summary(machine: Machine, loop: Loop, *, bias: float | None = None,
     quadrature : CycleQuadrature, optional
     area : bool
         Also compute the area integral of the rotor (default True).
+    correlations : list of str, optional
+        Correlation measures to follow along the loop (:func:`loop_correlations`: 64 samples;
+        values and extremes in ``CycleSummary.correlations``).
 
     Returns
     -------
@@ -539,6 +550,7 @@ def cycle_summary(machine: Machine, loop: Loop, *, bias: float | None = None,
     numerics = numerics or Numerics()
     quad = quadrature or CycleQuadrature()
     check_loop(loop, machine, simple=True)
+    parse_requests(correlations, machine)  # a bad request fails before any work
     bi = machine.bath_index(bath) if bath is not None else 0
     if timing == "constant_dissipation":
         n0 = int(nodes) if nodes is not None else (256 if loop.smooth else 64)
@@ -567,4 +579,7 @@ def cycle_summary(machine: Machine, loop: Loop, *, bias: float | None = None,
                         thermodynamic_length=L, bath=machine.bath_names[bi],
                         bath_geometric_heat=A,
                         power_figure_of_merit=A**2 / L**2 if L > 0 else np.nan, timing=timing,
-                        nodes=n, converged=bool(conv), engine=engine)
+                        nodes=n, converged=bool(conv), engine=engine,
+                        correlations=(loop_correlations(machine, loop, correlations,
+                                                        numerics=numerics)
+                                      if correlations else None))
