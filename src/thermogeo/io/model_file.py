@@ -146,7 +146,7 @@ def load_model(path: str | Path) -> Machine:
         lines = [i + 1 for i, line in enumerate(text.splitlines()) if str(e) in line]
         where = f" (line {lines[0]})" if lines else ""
         raise ModelError(f"{path}: the number {str(e)!r}{where} underflows double precision (it "
-                         f"would be read as 0); write 0 or a number >= "
+                         f"would be read as {float(str(e))!r}); write 0 or a number >= "
                          f"{sys.float_info.min:.3g} in magnitude") from None
     except ValueError as e:  # an integer literal beyond Python's digit limit
         why = ("an integer literal has more than 4300 digits; numbers of a model have |x| <= "
