@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from thermogeo import load_model
 from thermogeo.cli.app import app
+from thermogeo.dynamics import exact_cycle
+from thermogeo.protocols.paths import Circle
 
 from conftest import CLOSED_FORM_RTOL, MODELS
 
 Q1 = str(MODELS / "qubit_pump.toml")
 CIRCLE = "Bx=0.8,Bz=0.6,r=0.5"
+LOOP = Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5)
 
 
 def run(*args):
@@ -23,22 +28,31 @@ def test_exact_json_keys_and_values():
     r = run("exact", Q1, "--circle", CIRCLE, "--period", "50", "--json")
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)
-    assert {"heat", "work", "first_law_residual", "entropy_production", "expansion",
-            "error_estimate"} <= set(d)
+    # the command prints the library's result as it is
+    assert d == json.loads(json.dumps(exact_cycle(load_model(Q1), LOOP, 50.0).to_dict()))
     assert set(d["heat"]) == {"L", "R"}
     e = d["expansion"]
-    assert e["heat_order1"]["L"] == pytest.approx(0.2729526880, rel=CLOSED_FORM_RTOL)
-    assert {"heat_order1", "heat_order2", "work_order2"} <= set(e)
+    assert e["geometric_heat"]["L"] == pytest.approx(0.2729526880, rel=CLOSED_FORM_RTOL)
     # the exact heat at tau = 50 sits between Q_geo and the second-order expansion's error
-    q2 = e["heat_order1"]["L"] + e["heat_order2"]["L"]
-    assert abs(d["heat"]["L"] - q2) < abs(d["heat"]["L"] - e["heat_order1"]["L"]) / 10
+    q2 = e["geometric_heat"]["L"] + e["heat_order2"]["L"]
+    assert abs(d["heat"]["L"] - q2) < abs(d["heat"]["L"] - e["geometric_heat"]["L"]) / 10
+    # W_diss = -sum_a Q_a^(2)/tau (docs/theory.md section 4)
+    assert e["dissipated_work"] == pytest.approx(-sum(e["heat_order2"].values()), rel=1e-9)
     assert abs(d["first_law_residual"]) < 10 * d["error_estimate"]
 
 
 def test_exact_text_output():
     r = run("exact", Q1, "--circle", CIRCLE, "--period", "20")
     assert r.exit_code == 0, r.output
-    assert "first-law residual" in r.stdout and "bath L" in r.stdout
+    d = json.loads(run("exact", Q1, "--circle", CIRCLE, "--period", "20", "--json").stdout)
+    e = d["expansion"]
+    # the text shows the same numbers under the paper's symbols
+    for b in ("L", "R"):
+        assert (f"bath {b}: Q exact {d['heat'][b]:+.10g}   expansion: Q_geo "
+                f"{e['geometric_heat'][b]:+.10g}  Q2/tau {e['heat_order2'][b]:+.6g}"
+                in r.stdout)
+    assert f"(expansion W_diss {e['dissipated_work']:+.6g})" in r.stdout
+    assert f"first-law residual {d['first_law_residual']:+.3e}" in r.stdout
 
 
 def test_convergence_json_and_plot(tmp_path):
@@ -50,6 +64,7 @@ def test_convergence_json_and_plot(tmp_path):
     assert len(d["periods"]) == 3
     assert d["slope_order1"]["L"] == pytest.approx(-1.0, abs=0.15)
     assert d["slope_order2"]["L"] == pytest.approx(-2.0, abs=0.25)
+    assert d["geometric_heat"]["L"] == pytest.approx(0.2729526880, rel=CLOSED_FORM_RTOL)
     assert png.stat().st_size > 1000
 
 
@@ -60,7 +75,13 @@ def test_balance_json_and_plot(tmp_path):
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)
     assert d["residual_order1"] < 1e-10 and d["residual_order2"] < 1e-6
-    assert len(d["exact_heat_rate_order1_sum"]) == 64
+    # the exact rates at tau = 100 are the expansion's up to O(1/tau)
+    for k, exact in (("geometric_heat_rate_sum", "exact_geometric_heat_rate_sum"),
+                     ("second_order_heat_rate_sum", "exact_second_order_heat_rate_sum"),
+                     ("dissipated_power", "exact_dissipated_power")):
+        x, y = np.array(d[k]), np.array(d[exact])
+        assert x.shape == (64,)
+        assert np.abs(x - y).max() < 0.05 * np.abs(x).max(), k
     assert png.stat().st_size > 1000
 
 

@@ -36,6 +36,7 @@ SQUARE = Rectangle(x=(1.3, 1.9), y=(0.9, 1.5), plane=("Bx", "Bz"))
 ORDER = 2.0  # the exponential midpoint rule
 ORDER_TOL = 0.35
 RICHARDSON_SAFETY = 3.0  # the error estimate is within this factor of the true error
+SLOW_STATE_RTOL = 0.2  # periodic state minus the first-order slow-driving state, relative
 
 
 
@@ -86,7 +87,9 @@ def test_block_exponential_matches_dense_expm():
 def test_structured_path_expansion_matches_dense(dimer, loop):
     a = path_expansion(dimer, loop, nodes=32)
     b = path_expansion(dimer, loop, nodes=32, numerics=STRUCTURED)
-    for f in ("heat_current", "j1", "j2", "p0", "p1", "T_dS_ds", "e1", "de1", "jump_heat"):
+    for f in ("heat_current", "geometric_heat_rate", "second_order_heat_rate",
+              "quasistatic_power", "dissipated_power", "T_dS_ds", "energy_order1",
+              "energy_order1_ds", "jump_heat"):
         x, y = getattr(a, f), getattr(b, f)
         scale = max(np.nanmax(np.abs(x)), 1.0)
         assert np.nanmax(np.abs(x - y)) <= KERNEL_RTOL * scale, f
@@ -139,14 +142,26 @@ def test_auto_picks_eigenframe_beyond_the_dense_kernels_and_the_laws_hold():
     assert abs(r.first_law_residual) <= err
     # second law at equal temperatures: the cycle produces entropy
     assert r.entropy_production > 0
-    assert r.entropy_production == pytest.approx(-r.heat.sum(), rel=1e-12)
     # slow driving: the exact heats are the expansion to second order
     e = r.expansion
     diff = np.abs(r.heat - e.heat).max()
     assert diff <= err
     assert diff < 0.1 * np.abs(e.heat_order2).max()
     assert r.heat[0] == pytest.approx(r.heat[1], rel=1e-6)  # mirror symmetry
-    assert np.trace(r.periodic_state).real == pytest.approx(1.0, abs=1e-12)
+    # ... so the entropy production of the exact heats is the dissipated work of the
+    # expansion over T (the integrated metric, computed independently of the heats), within
+    # the heats' error for each of the two baths, and above the thermodynamic-length bound
+    T = float(m.temperatures[0])
+    assert abs(r.entropy_production - e.dissipated_work / T) <= 2 * err / T
+    assert r.entropy_production * tau * T > e.thermodynamic_length**2
+    # the periodic state is the first-order slow-driving state rho_0 + z / tau at s = 0
+    # (z = L^D d_s rho_0 from the structured frozen point; measured 4.5% off, the second
+    # order at 200 relaxation times)
+    s0 = np.zeros(1)
+    fp = frozen_point(m, CIRCLE.points(m, s0)[0], CIRCLE.velocity(m, s0)[0], STRUCTURED)
+    first = fp.to_lab(fp.z) / tau
+    rest = r.periodic_state - fp.to_lab(fp.state()) - first
+    assert np.abs(rest).max() < SLOW_STATE_RTOL * np.abs(first).max()
 
 
 def test_blocks_that_cannot_fit_are_refused_before_allocation():

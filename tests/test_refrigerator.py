@@ -101,8 +101,8 @@ def test_linear_response_against_expansion_heats_at_finite_bias(q1, fridge):
     per-bath heats of the slow-driving expansion of the biased machine (tau Q^(0) + Q^geo +
     Q^(2)/tau, L at T + dT/2, R at T - dT/2), up to O(X): the deviation halves with X."""
     e0 = expansion_cycle(q1, fridge.loop, 1.0)
-    share = -e0.heat_order2_coefficient[1] / e0.work_order2_coefficient
-    assert e0.work_order2_coefficient == pytest.approx(fridge.thermodynamic_length**2, rel=1e-6)
+    share = -e0.heat_order2_coefficient[1] / e0.dissipated_work_coefficient
+    assert e0.dissipated_work_coefficient == pytest.approx(fridge.thermodynamic_length**2, rel=1e-6)
     assert 0 < share < 1
     dev = []
     for X in (0.01, 0.005):

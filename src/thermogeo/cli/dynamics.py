@@ -131,8 +131,8 @@ def exact(model: Path = typer.Argument(..., help="TOML model file."), circle: st
     e = out["expansion"]
     for b in m.bath_names:
         typer.echo(f"bath {b}: Q exact {out['heat'][b]:+.10g}   expansion: Q_geo "
-                   f"{e['heat_order1'][b]:+.10g}  Q2/tau {e['heat_order2'][b]:+.6g}")
-    typer.echo(f"work {res.work:+.10g} (expansion W2/tau {e['work_order2']:+.6g})")
+                   f"{e['geometric_heat'][b]:+.10g}  Q2/tau {e['heat_order2'][b]:+.6g}")
+    typer.echo(f"work {res.work:+.10g} (expansion W_diss {e['dissipated_work']:+.6g})")
     typer.echo(f"first-law residual {res.first_law_residual:+.3e}   entropy production "
                f"{res.entropy_production:+.10g}")
 
@@ -157,7 +157,7 @@ def convergence_cmd(model: Path = typer.Argument(..., help="TOML model file."),
     m = load_model(model)
     loop = parse_circle(circle, m)
     ds = convergence(m, loop, parse_periods(periods),
-                     method=_method(method, rtol, steps, nodes))
+                     method=_method(method, rtol, steps, nodes)).to_dataset()
     if plot is not None:
         from thermogeo.plot.dynamics import convergence_figure
         convergence_figure(ds).savefig(plot)
@@ -169,7 +169,7 @@ def convergence_cmd(model: Path = typer.Argument(..., help="TOML model file."),
         "error_order2": {b: ds["error_order2"].sel(bath=b).values for b in baths},
         "slope_order1": {b: float(ds["slope_order1"].sel(bath=b)) for b in baths},
         "slope_order2": {b: float(ds["slope_order2"].sel(bath=b)) for b in baths},
-        "heat_order1": {b: float(ds["heat_order1"].sel(bath=b)) for b in baths},
+        "geometric_heat": {b: float(ds["geometric_heat"].sel(bath=b)) for b in baths},
         "error_estimate": ds["error_estimate"].values,
         "method": ds.attrs["method"],
         "order": ds.attrs["order"],
@@ -198,33 +198,34 @@ def balance(model: Path = typer.Argument(..., help="TOML model file."), circle: 
             rtol: float = RTOL,
             plot: Path | None = typer.Option(None, "--plot", help="Save the balance figure."),
             method: str = METHOD, json: bool = JSON):
-    """Energy-entropy balance along the path: first-order currents summed vs T dS/ds,
-    second-order currents summed vs minus the second-order power."""
+    """Energy-entropy balance along the path: geometric heat rates summed vs T dS/ds,
+    second-order heat rates summed vs minus the dissipated power (docs/theory.md section 4)."""
     from thermogeo.dynamics import balance_along
 
     m = load_model(model)
     loop = parse_circle(circle, m)
-    ds = balance_along(m, loop, period=period, nodes=nodes, method=_method(method, rtol))
+    ds = balance_along(m, loop, period=period, nodes=nodes,
+                       method=_method(method, rtol)).to_dataset()
     if plot is not None:
         from thermogeo.plot.dynamics import balance_figure
         balance_figure(ds).savefig(plot)
-    r1 = float(np.nanmax(np.abs(ds["heat_rate_order1_sum"] - ds["T_dS_ds"])))
-    r2 = float(np.max(np.abs(ds["heat_rate_order2_sum"] + ds["power_order2"]
+    r1 = float(np.nanmax(np.abs(ds["geometric_heat_rate_sum"] - ds["T_dS_ds"])))
+    r2 = float(np.max(np.abs(ds["second_order_heat_rate_sum"] + ds["dissipated_power"]
                              - ds["energy_order1_ds"])))
     out = {"s": ds["s"].values,
-           "heat_rate_order1": {b: ds["heat_rate_order1"].sel(bath=b).values
-                                for b in m.bath_names},
-           "heat_rate_order1_sum": ds["heat_rate_order1_sum"].values,
+           "geometric_heat_rate": {b: ds["geometric_heat_rate"].sel(bath=b).values
+                                   for b in m.bath_names},
+           "geometric_heat_rate_sum": ds["geometric_heat_rate_sum"].values,
            "T_dS_ds": ds["T_dS_ds"].values,
-           "heat_rate_order2": {b: ds["heat_rate_order2"].sel(bath=b).values
-                                for b in m.bath_names},
-           "heat_rate_order2_sum": ds["heat_rate_order2_sum"].values,
-           "power_order2": ds["power_order2"].values,
+           "second_order_heat_rate": {b: ds["second_order_heat_rate"].sel(bath=b).values
+                                      for b in m.bath_names},
+           "second_order_heat_rate_sum": ds["second_order_heat_rate_sum"].values,
+           "dissipated_power": ds["dissipated_power"].values,
            "energy_order1_ds": ds["energy_order1_ds"].values,
            "residual_order1": r1, "residual_order2": r2}
     if period is not None:
-        for k in ("exact_heat_rate_order1_sum", "exact_heat_rate_order2_sum",
-                  "exact_power_order2"):
+        for k in ("exact_geometric_heat_rate_sum", "exact_second_order_heat_rate_sum",
+                  "exact_dissipated_power"):
             out[k] = ds[k].values
     if plot is not None:
         out["plot"] = str(plot)
@@ -233,7 +234,8 @@ def balance(model: Path = typer.Argument(..., help="TOML model file."), circle: 
         return
     typer.echo(f"{len(out['s'])} points along the path")
     typer.echo(f"first order:  max |sum_a j1_a - T dS/ds| = {r1:.3e}")
-    typer.echo(f"second order: max |sum_a j2_a + p - d e1/ds| = {r2:.3e}; "
-               f"max |sum_a j2_a + p| = "
-               f"{float(np.max(np.abs(ds['heat_rate_order2_sum'] + ds['power_order2']))):.3e}"
+    unbalanced = float(np.max(np.abs(out["second_order_heat_rate_sum"]
+                                     + out["dissipated_power"])))
+    typer.echo(f"second order: max |sum_a j2_a + p1 - d e1/ds| = {r2:.3e}; "
+               f"max |sum_a j2_a + p1| = {unbalanced:.3e}"
                " (the total derivative d e1/ds integrates to zero over the cycle)")

@@ -5,13 +5,17 @@ For a closed path ``lam(s)``, ``s = t / tau`` (docs/theory.md section 4), with
 (the first-order state is ``rho_1 = z / tau``) and ``rho_2 = L^D d_t rho_1 = L^D z' / tau^2``::
 
     heat current, per unit s      dQ_a/ds = tau J_a + j1_a + j2_a / tau + ...
-        J_a  = Tr[H D_a rho_0]                      (zeroth order, steady conduction)
-        j1_a = Lambda^a . lam'                      (first order, geometric pumping)
-        j2_a = Tr[H D_a L^D z']                     (second order)
+        J_a  = Tr[H D_a rho_0]                      heat_current (zeroth order, conduction)
+        j1_a = Lambda^a . lam'                      geometric_heat_rate (first order)
+        j2_a = Tr[H D_a L^D z']                     second_order_heat_rate
     power, per unit s             dW/ds = p0 + p1 / tau + ...
-        p0 = Tr[rho_0 dH/ds],  p1 = g(lam', lam') = Tr[z dH/ds]
+        p0 = Tr[rho_0 dH/ds]                        quasistatic_power
+        p1 = g(lam', lam') = Tr[z dH/ds]            dissipated_power
     per cycle                     Q_a(tau) = tau Q_a^(0) + Q_a^geo + Q_a^(2)/tau
-        Q_a^geo = int_0^1 j1_a ds,  Q_a^(2) = int_0^1 j2_a ds,  W^(2) = int_0^1 p1 ds
+        Q_a^geo = int_0^1 j1_a ds  (geometric_heat),  Q_a^(2) = int_0^1 j2_a ds,
+        W^(2) = int_0^1 p1 ds      (dissipated_work_coefficient; W_diss = W^(2)/tau)
+
+Names as in the glossary, docs/decisions/0007-names.md.
 
 Balance (exact identities of the expansion, checked in the tests): at equal temperatures
 ``sum_a j1_a = T dS/ds``; at second order ``sum_a j2_a + p1 = d e1 / ds`` with
@@ -45,24 +49,68 @@ DEFAULT_NODES_PIECE = 48
 """Gauss-Legendre nodes on every smooth piece of a loop with corners."""
 
 
+#: Units of the expansion's quantities (k_B = hbar = 1, time = 1/energy; ``s = t / tau`` is
+#: dimensionless; docs/decisions/0007-names.md). Shared by the ``to_dataset()`` of the results
+#: of :mod:`thermogeo.dynamics`.
+UNITS = {
+    # per cycle
+    "heat": "energy", "work": "energy", "heat_order0": "energy", "geometric_heat": "energy",
+    "heat_order2": "energy", "heat_order2_coefficient": "energy time",
+    "work_order1": "energy", "dissipated_work": "energy",
+    "dissipated_work_coefficient": "energy time",
+    "thermodynamic_length": "(energy time)^(1/2)", "entropy_production": "nats",
+    "temperatures": "energy", "first_law_residual": "energy", "error_estimate": "energy",
+    # along the path, per unit s
+    "weights": "1", "parameters": "parameter unit", "velocity": "parameter unit",
+    "heat_current": "energy^2 (energy per time)", "geometric_heat_rate": "energy",
+    "geometric_heat_rate_sum": "energy", "second_order_heat_rate": "energy time",
+    "second_order_heat_rate_sum": "energy time", "quasistatic_power": "energy",
+    "dissipated_power": "energy time", "T_dS_ds": "energy", "energy_order1": "energy time",
+    "energy_order1_ds": "energy time", "jump_heat": "energy time",
+    "exact_geometric_heat_rate": "energy", "exact_geometric_heat_rate_sum": "energy",
+    "exact_second_order_heat_rate": "energy time",
+    "exact_second_order_heat_rate_sum": "energy time",
+    "exact_dissipated_power": "energy time", "exact_energy_order1": "energy time",
+    # convergence
+    "heat_exact": "energy", "work_exact": "energy", "heat_expansion1": "energy",
+    "heat_expansion2": "energy", "work_expansion2": "energy", "error_order1": "energy",
+    "error_order2": "energy", "steps": "1", "slope_order1": "1", "slope_order2": "1",
+}
+
+
+def dataset_variables(obj, dims: dict) -> dict:
+    """``{name: (dims, values, {"units": ...})}`` for ``xarray.Dataset`` from the fields of
+    ``obj`` named in ``dims`` (``name -> dims``); fields that are None are left out."""
+    out = {}
+    for name, dd in dims.items():
+        value = getattr(obj, name)
+        if value is None:
+            continue
+        out[name] = (dd, np.asarray(value), {"units": UNITS[name]} if name in UNITS else {})
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class PathExpansion:
-    """Expansion coefficients sampled at quadrature nodes ``s (n,)`` of a loop.
+    """Expansion coefficients sampled at quadrature nodes ``s (n,)`` of a loop (names as in
+    docs/decisions/0007-names.md; all rates per unit ``s`` and independent of ``tau``).
 
     Attributes
     ----------
     s, weights : (n,)              nodes and quadrature weights in ``s``
     lam, velocity : (n, k)         ``lam(s)``, ``lam'(s)``
     heat_current : (n, m)          ``J_a`` (zeroth order, per unit time)
-    j1 : (n, m)                    ``Lambda^a . lam'``
-    j2 : (n, m)                    ``Tr[H D_a L^D z']``
-    p0 : (n,)                      ``Tr[rho_0 dH/ds]``
-    p1 : (n,)                      ``g(lam', lam')``
+    geometric_heat_rate : (n, m)   ``j1_a = Lambda^a . lam'``
+    second_order_heat_rate : (n, m)  ``j2_a = Tr[H D_a L^D z']``
+    quasistatic_power : (n,)       ``p0 = Tr[rho_0 dH/ds]``
+    dissipated_power : (n,)        ``p1 = g(lam', lam')``
     T_dS_ds : (n,)                 ``T dS/ds`` (NaN if the temperatures differ)
-    e1 : (n,)                      ``Tr[H z]``
-    de1 : (n,)                     ``d e1 / ds`` (spectral derivative)
+    energy_order1 : (n,)           ``e1 = Tr[H z]``
+    energy_order1_ds : (n,)        ``d e1 / ds`` (spectral derivative)
     jump_heat : (m,)               corner contributions ``sum_c Tr[H D_a L^D Dz_c]`` to ``Q^(2)``
     corners : (c,)                 ``s`` of the corners (empty for smooth loops)
+    bath_names : tuple of str      ``(m,)``
+    parameter_names : tuple of str ``(k,)``
     """
 
     s: np.ndarray
@@ -70,15 +118,39 @@ class PathExpansion:
     lam: np.ndarray
     velocity: np.ndarray
     heat_current: np.ndarray
-    j1: np.ndarray
-    j2: np.ndarray
-    p0: np.ndarray
-    p1: np.ndarray
+    geometric_heat_rate: np.ndarray
+    second_order_heat_rate: np.ndarray
+    quasistatic_power: np.ndarray
+    dissipated_power: np.ndarray
     T_dS_ds: np.ndarray
-    e1: np.ndarray
-    de1: np.ndarray
+    energy_order1: np.ndarray
+    energy_order1_ds: np.ndarray
     jump_heat: np.ndarray
     corners: np.ndarray
+    bath_names: tuple[str, ...]
+    parameter_names: tuple[str, ...]
+
+    @property
+    def parameters(self) -> np.ndarray:
+        """``lam(s)``, ``(n, k)`` (the name of the variable in :meth:`to_dataset`)."""
+        return self.lam
+
+    def to_dataset(self):
+        """``xarray.Dataset`` over ``s`` (coordinates ``s``, ``bath``, ``parameter``,
+        ``corner``): every field above (``lam`` as ``parameters``) with a ``units``
+        attribute."""
+        import xarray as xr
+
+        data = dataset_variables(self, {
+            "weights": ("s",), "parameters": ("s", "parameter"),
+            "velocity": ("s", "parameter"), "heat_current": ("s", "bath"),
+            "geometric_heat_rate": ("s", "bath"), "second_order_heat_rate": ("s", "bath"),
+            "quasistatic_power": ("s",), "dissipated_power": ("s",), "T_dS_ds": ("s",),
+            "energy_order1": ("s",), "energy_order1_ds": ("s",), "jump_heat": ("bath",)})
+        return xr.Dataset(data, coords={"s": ("s", self.s, {"units": "1"}),
+                                        "bath": list(self.bath_names),
+                                        "parameter": list(self.parameter_names),
+                                        "corner": ("corner", self.corners, {"units": "1"})})
 
 
 def _legendre_ops(n: int):
@@ -149,7 +221,7 @@ def path_expansion(machine: Machine, loop, nodes: int | None = None,
     lam, vel = loop.points(machine, s), loop.velocity(machine, s)
     n, m, d = len(s), len(machine.baths), machine.dim
     method = numerics.derivative_method(machine)
-    J, j1 = np.zeros((n, m)), np.zeros((n, m))
+    J, j1 = np.zeros((n, m)), np.zeros((n, m))  # J_a, geometric_heat_rate
     p0, p1, e1, TdS = np.zeros(n), np.zeros(n), np.zeros(n), np.full(n, np.nan)
     z_lab = np.empty((n, d, d), complex)
     kept, kinks = [], 0
@@ -211,9 +283,12 @@ def path_expansion(machine: Machine, loop, nodes: int | None = None,
             f"at {kinks} node(s) of the loop the velocity splits degenerate Bohr frequencies: "
             "the secular generator is not differentiable there and the expansion is "
             "one-sided", SecularApproximationWarning, stacklevel=2)
-    return PathExpansion(s=s, weights=w, lam=lam, velocity=vel, heat_current=J, j1=j1, j2=j2,
-                         p0=p0, p1=p1, T_dS_ds=TdS, e1=e1, de1=de1.real, jump_heat=jump,
-                         corners=corners)
+    return PathExpansion(s=s, weights=w, lam=lam, velocity=vel, heat_current=J,
+                         geometric_heat_rate=j1, second_order_heat_rate=j2,
+                         quasistatic_power=p0, dissipated_power=p1, T_dS_ds=TdS,
+                         energy_order1=e1, energy_order1_ds=de1.real, jump_heat=jump,
+                         corners=corners, bath_names=tuple(machine.bath_names),
+                         parameter_names=tuple(machine.parameter_names))
 
 
 STRUCTURED_PATH_BYTES = 4 * 2**30
@@ -234,7 +309,8 @@ def _structured_nodes(d: int, default: int, smooth: bool) -> int:
 
 @dataclass(frozen=True)
 class ExpansionCycle:
-    """Slow-driving expansion of the heat and work per cycle at period ``tau``.
+    """Slow-driving expansion of the heat and work per cycle at period ``tau`` (names as in
+    docs/decisions/0007-names.md).
 
     ``Q_a(tau) = tau Q_a^(0) + Q_a^geo + Q_a^(2)/tau``, ``W(tau) = tau W^(0) + W^(1) + W^(2)/tau``.
 
@@ -244,12 +320,12 @@ class ExpansionCycle:
     bath_names : tuple of str
     temperatures : (m,)
     heat_order0 : (m,)            ``tau int J_a ds`` (steady conduction; 0 at equal temperatures)
-    heat_order1 : (m,)            ``Q_a^geo = closed int Lambda^a . dlam`` (independent of tau)
+    geometric_heat : (m,)         ``Q_a^geo = closed int Lambda^a . dlam`` (independent of tau)
     heat_order2 : (m,)            ``Q_a^(2) / tau``
-    work_order1 : float           ``closed int Tr[rho_0 dH]``
-    work_order2 : float           ``W^(2)/tau = (1/tau) int g(lam', lam') ds >= L^2/tau``
+    work_order1 : float           ``W^(1) = closed int Tr[rho_0 dH]``
+    dissipated_work : float       ``W_diss = W^(2)/tau = (1/tau) int g(lam', lam') ds >= L^2/tau``
     heat_order2_coefficient : (m,)  ``Q_a^(2)``
-    work_order2_coefficient : float ``W^(2)``
+    dissipated_work_coefficient : float ``tau W_diss = W^(2)``
     thermodynamic_length : float  ``L = int sqrt(g(lam', lam')) ds``
     """
 
@@ -257,23 +333,24 @@ class ExpansionCycle:
     bath_names: tuple
     temperatures: np.ndarray
     heat_order0: np.ndarray
-    heat_order1: np.ndarray
+    geometric_heat: np.ndarray
     heat_order2: np.ndarray
     work_order1: float
-    work_order2: float
+    dissipated_work: float
     heat_order2_coefficient: np.ndarray
-    work_order2_coefficient: float
+    dissipated_work_coefficient: float
     thermodynamic_length: float
 
     @property
     def heat(self) -> np.ndarray:
-        """Expansion to second order, ``heat_order0 + heat_order1 + heat_order2``, ``(m,)``."""
-        return self.heat_order0 + self.heat_order1 + self.heat_order2
+        """Expansion to second order, ``heat_order0 + geometric_heat + heat_order2``,
+        ``(m,)``."""
+        return self.heat_order0 + self.geometric_heat + self.heat_order2
 
     @property
     def work(self) -> float:
-        """Expansion to second order, ``-sum_a heat_order0 + work_order1 + work_order2``."""
-        return float(-self.heat_order0.sum() + self.work_order1 + self.work_order2)
+        """Expansion to second order, ``-sum_a heat_order0 + work_order1 + dissipated_work``."""
+        return float(-self.heat_order0.sum() + self.work_order1 + self.dissipated_work)
 
     @property
     def entropy_production(self) -> float:
@@ -285,13 +362,27 @@ class ExpansionCycle:
         def per_bath(x):
             return dict(zip(self.bath_names, map(float, x)))
         return {"heat_order0": per_bath(self.heat_order0),
-                "heat_order1": per_bath(self.heat_order1),
+                "geometric_heat": per_bath(self.geometric_heat),
                 "heat_order2": per_bath(self.heat_order2),
                 "work_order1": float(self.work_order1),
-                "work_order2": float(self.work_order2),
+                "dissipated_work": float(self.dissipated_work),
                 "heat": per_bath(self.heat), "work": self.work,
                 "entropy_production": self.entropy_production,
                 "thermodynamic_length": float(self.thermodynamic_length)}
+
+    def to_dataset(self):
+        """``xarray.Dataset`` (coordinate ``bath``): every field and ``heat``, ``work``,
+        ``entropy_production``, with ``units`` attributes; ``period`` in the attributes."""
+        import xarray as xr
+
+        bath = ("bath",)
+        data = dataset_variables(self, {
+            "temperatures": bath, "heat_order0": bath, "geometric_heat": bath,
+            "heat_order2": bath, "heat_order2_coefficient": bath, "work_order1": (),
+            "dissipated_work": (), "dissipated_work_coefficient": (),
+            "thermodynamic_length": (), "heat": bath, "work": (), "entropy_production": ()})
+        return xr.Dataset(data, coords={"bath": list(self.bath_names)},
+                          attrs={"period": float(self.period)})
 
 
 def expansion_cycle(machine: Machine, loop, period, *, nodes: int | None = None,
@@ -321,18 +412,18 @@ def expansion_cycle(machine: Machine, loop, period, *, nodes: int | None = None,
     >>> from thermogeo.protocols.paths import Circle
     >>> e = expansion_cycle(load_model("models/qubit_pump.toml"),
     ...                     Circle(center=(0.8, 0.6), radius=0.5), 100.0)
-    >>> round(float(e.heat_order1[0]), 10)
+    >>> round(float(e.geometric_heat[0]), 10)
     0.272952688
     """
     tau = check_period(period)
     pe = path if path is not None else path_expansion(machine, loop, nodes, numerics)
     w = pe.weights
-    Q2 = w @ pe.j2 + pe.jump_heat
-    W2 = float(w @ pe.p1)
+    Q2 = w @ pe.second_order_heat_rate + pe.jump_heat
+    W2 = float(w @ pe.dissipated_power)
     return ExpansionCycle(
         period=tau, bath_names=tuple(machine.bath_names),
         temperatures=np.asarray(machine.temperatures, dtype=float),
-        heat_order0=tau * (w @ pe.heat_current), heat_order1=w @ pe.j1,
-        heat_order2=Q2 / tau, work_order1=float(w @ pe.p0), work_order2=W2 / tau,
-        heat_order2_coefficient=Q2, work_order2_coefficient=W2,
-        thermodynamic_length=float(w @ np.sqrt(np.clip(pe.p1, 0, None))))
+        heat_order0=tau * (w @ pe.heat_current), geometric_heat=w @ pe.geometric_heat_rate,
+        heat_order2=Q2 / tau, work_order1=float(w @ pe.quasistatic_power),
+        dissipated_work=W2 / tau, heat_order2_coefficient=Q2, dissipated_work_coefficient=W2,
+        thermodynamic_length=float(w @ np.sqrt(np.clip(pe.dissipated_power, 0, None))))

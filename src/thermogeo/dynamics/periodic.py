@@ -54,7 +54,7 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator, expm_multiply
 
 from thermogeo.dynamics.eigenframe import eigenframe_cycle
-from thermogeo.dynamics.expansion import expansion_cycle
+from thermogeo.dynamics.expansion import ExpansionCycle, dataset_variables, expansion_cycle
 from thermogeo.dynamics.frozen import frozen_path
 from thermogeo.dynamics.grid import check_period, step_grid
 from thermogeo.dynamics.methods import (MAGNUS_ORDER, METHODS, Eigenframe, ExactMethod,
@@ -258,7 +258,7 @@ class ExactCycle:
     periodic_state : (d, d) complex    ``rho(0)`` of the limit cycle (lab frame)
     fixed_point_rcond : float      reciprocal condition number of ``P - 1 + |w>><<1|`` (Magnus;
                                    NaN for the other solvers, which form no propagator)
-    expansion : object or None     :class:`~thermogeo.dynamics.expansion.ExpansionCycle`
+    expansion : ExpansionCycle or None  :class:`~thermogeo.dynamics.expansion.ExpansionCycle`
     method : str                   name of the method that ran (``"magnus"``, ``"spectral"``,
                                    ``"krylov"`` or ``"eigenframe"``; never ``"auto"``)
     order : int or str             its order (4, 4, 2; ``"spectral"``: exponential)
@@ -282,7 +282,7 @@ class ExactCycle:
     relaxation_time: float
     periodic_state: np.ndarray
     fixed_point_rcond: float
-    expansion: object = None
+    expansion: ExpansionCycle | None = None
     method: str = "magnus"
     order: int | str = MAGNUS_ORDER
     message: str = ""
@@ -320,20 +320,21 @@ class ExactCycle:
         return out
 
     def to_dataset(self):
-        """``xarray.Dataset`` with ``heat (bath)``, the scalars, and (if attached) the
-        expansion's ``heat_order0/1/2 (bath)``, ``work_order1/2``; attributes ``method``,
-        ``order``, ``steps``, ``converged``, ``message``, ``rtol``."""
+        """``xarray.Dataset`` with ``heat (bath)``, ``temperatures (bath)``, the scalars and (if
+        attached) the expansion's ``heat_order0``, ``geometric_heat``, ``heat_order2 (bath)``,
+        ``work_order1``, ``dissipated_work`` (docs/decisions/0007-names.md), each with a
+        ``units`` attribute; attributes ``period``, ``method``, ``order``, ``steps``,
+        ``converged``, ``message``, ``relaxation_time``, ``rtol``."""
         import xarray as xr
 
-        data = {"heat": (("bath",), self.heat), "work": ((), self.work),
-                "first_law_residual": ((), self.first_law_residual),
-                "entropy_production": ((), self.entropy_production),
-                "error_estimate": ((), self.error_estimate)}
-        e = self.expansion
-        if e is not None:
-            data.update({f"heat_order{k}": (("bath",), getattr(e, f"heat_order{k}"))
-                         for k in (0, 1, 2)})
-            data.update(work_order1=((), e.work_order1), work_order2=((), e.work_order2))
+        bath = ("bath",)
+        data = dataset_variables(self, {
+            "temperatures": bath, "heat": bath, "work": (), "first_law_residual": (),
+            "entropy_production": (), "error_estimate": ()})
+        if self.expansion is not None:
+            data.update(dataset_variables(self.expansion, {
+                "heat_order0": bath, "geometric_heat": bath, "heat_order2": bath,
+                "work_order1": (), "dissipated_work": ()}))
         attrs = {"period": self.period, "method": self.method, "order": self.order,
                  "steps": self.steps, "converged": int(self.converged),
                  "message": self.message, "relaxation_time": self.relaxation_time}

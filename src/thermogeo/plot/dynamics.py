@@ -3,8 +3,8 @@
 * :func:`convergence_figure` -- ``|exact - expansion|`` against the period on log-log axes,
   first and second order, with the fitted slopes (from :func:`thermogeo.dynamics.convergence`).
 * :func:`balance_figure` -- the energy-entropy balance along the path (from
-  :func:`thermogeo.dynamics.balance_along`): first-order currents and their sum against
-  ``T dS/ds``; second-order currents summed against minus the second-order power.
+  :func:`thermogeo.dynamics.balance_along`): geometric heat rates and their sum against
+  ``T dS/ds``; second-order heat rates summed against minus the dissipated power.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ def convergence_figure(ds, ax=None):
     Parameters
     ----------
     ds : xarray.Dataset
-        Output of :func:`thermogeo.dynamics.convergence`.
+        :meth:`thermogeo.dynamics.Convergence.to_dataset`.
     ax : matplotlib Axes, optional
 
     Returns
@@ -45,7 +45,7 @@ def convergence_figure(ds, ax=None):
     order = ds.attrs.get("order")
     solver = ds.attrs.get("method", "?") + (f", order {order}" if order else "")
     ax.set_title(f"exact ({solver}) vs slow-driving expansion")
-    ax.set_ylabel("heat per cycle: error of the expansion")
+    ax.set_ylabel("heat per cycle Q: error of the expansion (energy)")
     ax.legend(fontsize="small")
     return fig
 
@@ -56,7 +56,7 @@ def balance_figure(ds, axes=None):
     Parameters
     ----------
     ds : xarray.Dataset
-        Output of :func:`thermogeo.dynamics.balance_along` (with or without ``exact_*``).
+        :meth:`thermogeo.dynamics.Balance.to_dataset` (with or without ``exact_*``).
     axes : two matplotlib Axes, optional
 
     Returns
@@ -72,22 +72,23 @@ def balance_figure(ds, axes=None):
     s = ds["s"].values
     a1, a2 = axes
     for b in ds["bath"].values:
-        a1.plot(s, ds["heat_rate_order1"].sel(bath=b), label=f"j1 {b}")
-        a2.plot(s, ds["heat_rate_order2"].sel(bath=b), label=f"j2 {b}")
-    a1.plot(s, ds["heat_rate_order1_sum"], "k-", lw=2, label="sum j1")
+        a1.plot(s, ds["geometric_heat_rate"].sel(bath=b), label=f"geometric heat rate j1 {b}")
+        a2.plot(s, ds["second_order_heat_rate"].sel(bath=b),
+                label=f"second-order heat rate j2 {b}")
+    a1.plot(s, ds["geometric_heat_rate_sum"], "k-", lw=2, label="sum j1")
     a1.plot(s, ds["T_dS_ds"], "r--", lw=1.5, label="T dS/ds")
-    a2.plot(s, ds["heat_rate_order2_sum"], "k-", lw=2, label="sum j2")
-    a2.plot(s, -ds["power_order2"], "r--", lw=1.5, label="-p (2nd-order power)")
-    a2.plot(s, ds["energy_order1_ds"] - ds["power_order2"], "g:", lw=1.5,
-            label="-p + d e1/ds")
-    if "exact_heat_rate_order1_sum" in ds:
+    a2.plot(s, ds["second_order_heat_rate_sum"], "k-", lw=2, label="sum j2")
+    a2.plot(s, -ds["dissipated_power"], "r--", lw=1.5, label="-p1 (dissipated power)")
+    a2.plot(s, ds["energy_order1_ds"] - ds["dissipated_power"], "g:", lw=1.5,
+            label="-p1 + d e1/ds")
+    if "exact_geometric_heat_rate_sum" in ds:
         tau = ds.attrs.get("period", float("nan"))
-        a1.plot(s, ds["exact_heat_rate_order1_sum"], "o", ms=3, mfc="none",
+        a1.plot(s, ds["exact_geometric_heat_rate_sum"], "o", ms=3, mfc="none",
                 label=f"exact sum, tau = {tau:g}")
-        a2.plot(s, ds["exact_heat_rate_order2_sum"], "o", ms=3, mfc="none",
+        a2.plot(s, ds["exact_second_order_heat_rate_sum"], "o", ms=3, mfc="none",
                 label=f"exact sum, tau = {tau:g}")
-    a1.set_title("first order: sum of currents = T dS/ds")
-    a2.set_title("second order: currents vs power")
+    a1.set_title("first order: sum of geometric heat rates = T dS/ds")
+    a2.set_title("second order: heat rates vs dissipated power")
     for a in axes:
         a.set_xlabel("s = t / tau")
         a.axhline(0, color="gray", lw=0.5)

@@ -304,10 +304,11 @@ UNITS = {
     "thermodynamic_length": "(energy time)^(1/2)", "relaxation_time": "time",
     "error_estimate": "energy",
 }
-#: Names of the exact kind's expansion fields in the glossary (docs/decisions/0007-names.md)
-#: where :mod:`thermogeo.dynamics` still uses its own: ``Q^geo`` and ``W^(2)/tau``.
-EXACT_NAMES = {"expansion_heat_order1": "expansion_geometric_heat",
-               "expansion_work_order2": "expansion_dissipated_work"}
+#: Renames of the exact kind's fields to the glossary (docs/decisions/0007-names.md): none,
+#: :mod:`thermogeo.dynamics` uses the glossary names itself (the flattened
+#: ``ExactCycle.to_dict()`` gives ``expansion_geometric_heat``, ``expansion_dissipated_work``);
+#: stores written with the older names are read through ``thermogeo.sweeps.store.LEGACY_NAMES``.
+EXACT_NAMES: dict[str, str] = {}
 
 
 def _flatten(d: Mapping, machine, prefix: str = "") -> tuple[dict, dict]:
