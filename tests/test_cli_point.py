@@ -156,3 +156,23 @@ def test_check_warns_about_close_bohr_frequencies(tmp_path, models_dir):
     result = run("check", path)
     assert result.exit_code == 0
     assert "SecularApproximationWarning" in result.stdout
+
+
+@pytest.mark.parametrize("at, match", [
+    ("Bx=1_0", "cannot read 'Bx=1_0'"),
+    ("Bx=1,Bx=2", "'Bx' is given twice"),
+    ("Bx=1e400", "overflows"),
+    ("Bx=\u0663", "cannot read"),
+    ("Bx=nan", "cannot read 'Bx=nan'"),
+])
+def test_at_values_are_read_by_the_model_grammar(models_dir, at, match):
+    """--at numbers: no digit separators, no non-ASCII digits, no overflow, no NaN, and a
+    name given twice is refused instead of the last value silently kept."""
+    r = run("response", models_dir / "qubit_pump.toml", "--at", at)
+    assert r.exit_code == 2 and match in r.output, r.output
+
+
+def test_at_accepts_signed_numbers(models_dir):
+    r = run("response", models_dir / "qubit_pump.toml", "--at", "Bx=-0.7,Bz=+0.4", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["parameters"] == {"Bx": -0.7, "Bz": 0.4}
