@@ -13,14 +13,26 @@ blocks, so their datasets are identical. A lost Dask worker's tasks are rerun by
 a broken local pool is restarted; tasks that still fail leave their points missing, to be
 computed by the next run of the same command. Points stored with status "error" are kept
 on a resumed run unless ``retry_errors=True`` (CLI ``--retry-errors``) recomputes them.
+
+Safety (docs/decisions/0603-store-safety.md): the size of a sweep is checked before anything of
+that size is allocated; the store is locked (through its real path) before it is created,
+overwritten or resumed; a resume verifies the store and recomputes the blocks whose stored data
+is missing or unreadable; the local pool's workers end when the driver dies, however it dies.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import math
 import multiprocessing
+import multiprocessing.connection
 import os
+import signal
+import sys
+import threading
 import time
+import tomllib
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -30,8 +42,9 @@ from pathlib import Path
 import numpy as np
 
 from thermogeo.errors import ModelError
-from thermogeo.sweeps.spec import SweepSpec, load_sweep
-from thermogeo.sweeps.store import SweepStore
+from thermogeo.sweeps.spec import DEFAULT_CHUNK, SweepSpec, load_sweep
+from thermogeo.sweeps.store import (SweepDamagedError, SweepStore, _damaged_message,
+                                    check_sweep_size)
 from thermogeo.sweeps.tasks import (BLAS_ENV, STATUS_ERROR, STATUS_MISSING, STATUS_OK,
                                     ChunkResult, pin_blas_threads, run_chunk)
 
@@ -65,6 +78,9 @@ class SweepSummary:
     retried : int             error points recomputed by this run (a lost task's points keep
                               their old error and are not counted)
     recovered : int           of those, the points whose status is now "ok"
+    damaged : int             stored points whose data was missing or unreadable when the run
+                              started (their blocks were recomputed as a whole)
+    damaged_variables : tuple the variables where the damage was found
     """
 
     path: str
@@ -86,6 +102,8 @@ class SweepSummary:
     retry_errors: bool = False
     retried: int = 0
     recovered: int = 0
+    damaged: int = 0
+    damaged_variables: tuple = ()
 
     @property
     def rate(self) -> float:
@@ -105,7 +123,8 @@ class SweepSummary:
                 "lost_chunks": self.lost_chunks, "stopped": self.stopped,
                 "errors": [{"at": a, "message": m} for a, m in self.errors],
                 "error_kinds": dict(self.error_kinds), "retry_errors": self.retry_errors,
-                "retried": self.retried, "recovered": self.recovered}
+                "retried": self.retried, "recovered": self.recovered,
+                "damaged": self.damaged, "damaged_variables": list(self.damaged_variables)}
 
 
 # -- executors ---------------------------------------------------------------------------
@@ -134,7 +153,8 @@ class _Pool:
         self.pool = self._new()
 
     def _new(self):
-        return ProcessPoolExecutor(max_workers=self.workers, initializer=pin_blas_threads,
+        return ProcessPoolExecutor(max_workers=self.workers, initializer=_worker_init,
+                                   initargs=(os.getpid(),),
                                    mp_context=multiprocessing.get_context("spawn"))
 
     def run(self, jobs):
@@ -226,6 +246,45 @@ class _Dask:
                 x.close()
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _worker_init(parent_pid: int) -> None:
+    """Initializer of the local pool's workers: one BLAS thread, and end with the driver.
+
+    A worker blocks on the pool's queue, whose pipe it holds both ends of, so a killed
+    driver (SIGKILL, out of memory) would leave it waiting forever, and with it the resource
+    tracker. Two guards: on Linux the kernel sends SIGKILL when the driver dies
+    (``prctl(PR_SET_PDEATHSIG)``); everywhere, a thread waits on the pipe that only the
+    driver holds open (``multiprocessing.parent_process().sentinel``) and exits the process
+    when it closes.
+    """
+    _die_with_parent(parent_pid)
+    pin_blas_threads()
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no usable libc
+            pass
+    if os.getppid() != parent_pid:  # the driver died before the guard was set
+        os._exit(1)
+    parent = multiprocessing.parent_process()
+    sentinel = getattr(parent, "sentinel", None)
+    if sentinel is not None:
+        threading.Thread(target=_exit_with, args=(sentinel,), daemon=True,
+                         name="thermogeo-driver-watch").start()
+
+
+def _exit_with(sentinel) -> None:
+    """Wait until the driver's end of the pipe closes (it died), then end this process."""
+    multiprocessing.connection.wait([sentinel])
+    os._exit(1)
+
+
 def _cpu_count() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -311,7 +370,14 @@ def run_sweep(sweep: SweepSpec | str | Path, out: str | Path, *, executor: str =
     KeyboardInterrupt
         After recording the run as interrupted; finished blocks stay stored.
     """
+    if not isinstance(sweep, SweepSpec):
+        size = _points_in_file(sweep)  # before parsing: the values themselves take memory
+        if size is not None:
+            check_sweep_size(*size[:2], shape=size[2], where=str(sweep))
     spec = sweep if isinstance(sweep, SweepSpec) else load_sweep(sweep)
+    check_sweep_size(spec.n_points, _n_tasks(spec), shape=spec.shape,
+                     where=str(getattr(spec, "source", "sweep")) if not isinstance(
+                         sweep, (str, Path)) else str(sweep))
     if scheduler is not None or client is not None:
         executor = "dask"
     if executor not in EXECUTORS:
@@ -320,24 +386,69 @@ def run_sweep(sweep: SweepSpec | str | Path, out: str | Path, *, executor: str =
         raise ModelError(f"workers: expected a positive integer, got {workers!r}")
     if not isinstance(retry_errors, (bool, np.bool_)):
         raise ModelError(f"retry_errors: expected True or False, got {retry_errors!r}")
-    store = SweepStore.open(out, spec, overwrite=overwrite)
+    store = SweepStore(out)
+    store.check_target(overwrite=overwrite)  # refuse a wrong --out before taking the lock
     with store.lock():
+        store.prepare(spec, overwrite=overwrite)
         return _run(spec, store, out, executor, scheduler, workers, client, fail_fast,
                     bool(retry_errors), progress)
 
 
+def _n_tasks(spec: SweepSpec) -> int:
+    return math.prod(math.ceil(n / c) for n, c in zip(spec.shape, spec.chunk_shape))
+
+
+def _points_in_file(path) -> tuple[int, int, tuple] | None:
+    """``(points, tasks at least, shape)`` of a sweep file read from its TOML without building
+    the values (a ``num`` of 10^8 would take gigabytes); None when the file does not say
+    (``load_sweep`` then reports what is wrong)."""
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+
+    def count(v):
+        if isinstance(v, list):
+            return len(v)
+        num = v.get("num") if isinstance(v, dict) else None
+        return num if isinstance(num, int) and not isinstance(num, bool) and num > 0 else None
+
+    combos, cases = data.get("combos", {}), data.get("cases", {})
+    if not isinstance(combos, dict) or not isinstance(cases, dict):
+        return None
+    shape = [count(v) for v in combos.values()]
+    if cases:
+        shape.append(count(next(iter(cases.values()))))
+    chunk = data.get("chunk", DEFAULT_CHUNK)
+    if not shape or None in shape or isinstance(chunk, bool) or not isinstance(chunk, int) \
+            or chunk < 1:
+        return None
+    n = math.prod(shape)
+    return n, -(-n // chunk), tuple(shape)
+
+
 def _run(spec, store, out, executor, scheduler, workers, client, fail_fast, retry_errors,
          progress) -> SweepSummary:
-    status = store.status()
-    before = int(np.sum(status != STATUS_MISSING))
+    damage = store.verify()
+    if damage.fatal:
+        raise SweepDamagedError(_damaged_message(store.path, damage, spec.dims), damage)
+    store.drop_fields(damage.variables)  # fields without usable metadata: made anew
+    status, hurt = damage.status, damage.points
+    before = int(np.sum((status != STATUS_MISSING) & ~hurt))
     redo = (STATUS_MISSING, STATUS_ERROR) if retry_errors else (STATUS_MISSING,)
+    cs = spec.chunk_shape
     jobs = []
     for b in spec.blocks():
-        todo = np.isin(status[b], redo)
+        if tuple(s.start // c for s, c in zip(b, cs)) in damage.blocks:
+            todo = np.ones(status[b].shape, bool)  # damaged: the whole block anew
+        else:
+            todo = np.isin(status[b], redo)
         if todo.any():
             jobs.append((b, todo))
     n_todo = sum(int(t.sum()) for _, t in jobs)
-    n_retry = int(np.sum(status == STATUS_ERROR)) if retry_errors else 0
+    n_retry = int(np.sum((status == STATUS_ERROR) & ~hurt)) if retry_errors else 0
+    n_damaged = int(hurt.sum())
+    sized = bool(store.fields())
     t0 = time.perf_counter()
     counts = {"computed": 0, "ok": 0, "error": 0, "lost": 0, "task_seconds": 0.0,
               "retried": 0, "recovered": 0}
@@ -360,21 +471,30 @@ def _run(spec, store, out, executor, scheduler, workers, client, fail_fast, retr
                                workers=workers)
                 ex_name, n_workers = ex.name, ex.workers
             run = store.start_run({"executor": ex_name, "workers": n_workers,
-                                   "missing_at_start": n_todo - n_retry,
+                                   "missing_at_start": n_todo - n_retry - n_damaged,
                                    "retry_errors": retry_errors,
-                                   "errors_to_retry": n_retry})
+                                   "errors_to_retry": n_retry,
+                                   "damaged_points": n_damaged,
+                                   "damaged_variables": damage.names})
             with bar:
                 for block, res, exc in (ex.run(jobs) if ex else ()):
                     if exc is not None:
                         counts["lost"] += 1
                         continue
+                    if res.schema and not sized:  # the first fields: is the whole sweep too big?
+                        n = len(spec.shape)
+                        per_point = sum(v.dtype.itemsize * math.prod(v.shape[n:])
+                                        for v in res.values.values())
+                        check_sweep_size(spec.n_points, _n_tasks(spec), field_bytes=per_point,
+                                         shape=spec.shape, where=str(out))
+                        sized = True
                     _store_block(store, spec, res, run)
                     counts["task_seconds"] += res.elapsed
                     done = int(res.computed.sum())
                     counts["computed"] += done
                     counts["ok"] += int(np.sum(res.status == STATUS_OK))
                     counts["error"] += res.n_errors
-                    was_error = status[block] == STATUS_ERROR
+                    was_error = (status[block] == STATUS_ERROR) & ~hurt[block]
                     counts["retried"] += int(np.sum(res.computed & was_error))
                     counts["recovered"] += int(np.sum(was_error & (res.status == STATUS_OK)))
                     if res.n_errors and len(errors) < 5:
@@ -413,7 +533,8 @@ def _run(spec, store, out, executor, scheduler, workers, client, fail_fast, retr
         workers=n_workers, elapsed=elapsed, task_seconds=counts["task_seconds"],
         lost_chunks=counts["lost"], stopped=stopped,
         errors=tuple(errors[:5]), error_kinds=kinds, retry_errors=retry_errors,
-        retried=counts["retried"], recovered=counts["recovered"])
+        retried=counts["retried"], recovered=counts["recovered"], damaged=n_damaged,
+        damaged_variables=tuple(damage.names))
 
 
 def _store_block(store: SweepStore, spec: SweepSpec, res: ChunkResult, run: int) -> None:
