@@ -50,6 +50,55 @@ def test_figures_and_data_exist(reproduction):
         ds.close()
 
 
+# docs/decisions/0007-names.md: glossary names in every data file and report, none of the old.
+GLOSSARY_NAMES = {
+    "balance": {"geometric_heat_rate", "geometric_heat_rate_sum", "exact_geometric_heat_rate",
+                "exact_geometric_heat_rate_sum", "T_dS_ds", "second_order_heat_rate_sum",
+                "dissipated_power"},
+    "rotor": {"rotor", "loop", "max_geometric_heat", "bound"},
+    "dissipation": {"metric_trace", "dissipated_work_coefficient_single_qubit",
+                    "dissipated_work_coefficient_per_qubit_vs_J",
+                    "dissipated_work_coefficient_per_qubit_vs_b",
+                    "dissipated_work_coefficient_per_qubit_vs_b_noninteracting",
+                    "thermodynamic_length_squared_single_qubit",
+                    "thermodynamic_length_squared_per_qubit_vs_J"},
+    "bound": {"max_geometric_heat_over_T"},
+    "merit": {"power_figure_of_merit", "bath_geometric_heat", "thermodynamic_length"},
+}
+OLD_NAMES = ("A2_over_L2", "A", "length", "max_pumped_heat", "pumped_heat", "dissipation",
+             "best", "single_qubit", "per_qubit_vs_J", "per_qubit_vs_b",
+             "min_of_tauWdiss_minus_L2")
+OLD_PREFIXES = ("dissipation_", "length2_", "max_pumped", "pumped_heat", "heat_rate_order",
+                "power_order")
+
+
+def _keys(obj) -> set[str]:
+    """Every key of a nested JSON object."""
+    if not isinstance(obj, dict):
+        return set()
+    return set(obj) | {k for v in obj.values() for k in _keys(v)}
+
+
+def test_glossary_names_and_units(reproduction):
+    out, _, report = reproduction
+    for name, expected in GLOSSARY_NAMES.items():
+        with xr.open_dataset(out / f"{name}.nc", engine="h5netcdf") as ds:
+            names = set(map(str, ds.variables))
+            assert expected <= names, (name, expected - names)
+            stale = {v for v in names
+                     if v in OLD_NAMES or v.removeprefix("exact_").startswith(OLD_PREFIXES)}
+            assert not stale, (name, stale)
+            for v, var in ds.variables.items():
+                if var.dtype.kind in "fiub":  # text coordinates (machine, bath) carry no units
+                    assert var.attrs.get("units"), (name, v)
+        assert not _keys(report[name]["ours"]) & set(OLD_NAMES), name
+    merit = report["merit"]["ours"]["max_power_figure_of_merit"]
+    assert set(merit) == {"non_interacting", "interacting"}
+    dissipation = report["dissipation"]["ours"]
+    assert "dissipated_work_coefficient_single_qubit" in dissipation
+    assert "min_dissipated_work_coefficient_minus_thermodynamic_length_squared" in dissipation
+
+
 def test_balance_identities(reproduction):
     ours = reproduction[2]["balance"]["ours"]
     assert ours["first_order_balance_rel_error"] < BALANCE_RTOL
