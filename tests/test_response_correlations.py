@@ -162,3 +162,33 @@ def test_measures_at_eight_qubits_agree_between_block_backends():
     for k in a.correlations:
         np.testing.assert_allclose(a.correlations[k], b.correlations[k], atol=1e-10)
         assert np.all(np.isfinite(a.correlations[k]))
+
+
+def test_response_sweep_stores_the_measures(models_dir, tmp_path):
+    """A response sweep with ``correlations``: one variable per measure, equal to the direct
+    call at every sweep point; a bad item is refused when the sweep file is read."""
+    from thermogeo.sweeps import load_result, load_sweep, run_sweep
+
+    dimer = (models_dir / "heisenberg_dimer.toml").as_posix()
+    text = f"""
+model = "{dimer}"
+kind = "response"
+[combos]
+J = [0.5, 2.0]
+[response]
+grid = {{ Bx = [0.3, 0.8], Bz = [0.5] }}
+correlations = ["concurrence:0,1", "mutual:0|1@thermal"]
+"""
+    (tmp_path / "s.toml").write_text(text)
+    out = tmp_path / "s.zarr"
+    run_sweep(load_sweep(tmp_path / "s.toml"), out, executor="serial", progress=False)
+    ds = load_result(out)
+    for J in (0.5, 2.0):
+        m = tg.load_model(models_dir / "heisenberg_dimer.toml").with_values(J=J)
+        grid = np.stack(np.meshgrid([0.3, 0.8], [0.5], indexing="ij"), -1)
+        lib = _response(m, grid, ["concurrence:0,1", "mutual:0|1@thermal"])
+        for k, v in lib.correlations.items():
+            np.testing.assert_allclose(ds[k].sel(J=J).values, v, atol=1e-12)
+    (tmp_path / "bad.toml").write_text(text.replace("concurrence:0,1", "concurrence:0,7"))
+    with pytest.raises(ModelError, match=r"\[response\]\.correlations.*concurrence:0,7"):
+        load_sweep(tmp_path / "bad.toml")

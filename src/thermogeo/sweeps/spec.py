@@ -29,7 +29,9 @@ has the combos' dimensions in file order, then ``case``; a point of the grid is 
 Kind options:
 
 ``[response]``  ``grid`` (one or more driving parameters -> values), ``plane`` (two parameter
-names for the rotor; default: the two grid axes when there are two).
+names for the rotor; default: the two grid axes when there are two), ``correlations`` (a list
+of correlation measures, e.g. ``["concurrence:0,1", "negativity:0|1@thermal"]``: one variable
+each, see :mod:`thermogeo.response.correlations`).
 ``[optimal]``   ``plane``, ``bath``, and optionally ``region`` (a table) and ``resolution``.
 ``[cycle]``     ``loops`` (name -> loop table) and optionally ``timing``, ``bias``, ``bath``.
 ``[exact]``     ``loops`` (name -> loop table), ``periods`` (values).
@@ -58,11 +60,12 @@ from thermogeo.io.model_file import machine_from_dict
 from thermogeo.model.machine import Machine
 from thermogeo.protocols import paths
 from thermogeo.protocols import optimal
+from thermogeo.response.correlations import parse_requests
 
 KINDS = ("response", "optimal", "cycle", "exact")
 TOP_FIELDS = ("model", "kind", "chunk", "combos", "cases", "constants") + KINDS
 KIND_FIELDS = {
-    "response": ("grid", "plane"),
+    "response": ("grid", "plane", "correlations"),
     "optimal": ("plane", "bath", "region", "resolution"),
     "cycle": ("loops", "timing", "bias", "bath"),
     "exact": ("loops", "periods"),
@@ -390,6 +393,16 @@ def _validate_options(kind: str, opts: dict, machine: Machine, sweep_dims: set) 
         opts["grid"] = g
         plane = opts.get("plane", list(g) if len(g) == 2 else None)
         opts["plane"] = _plane(plane, machine, "[response].plane") if plane else None
+        corr = opts.get("correlations")
+        if corr is not None:
+            if isinstance(corr, str) or not all(isinstance(c, str) for c in corr):
+                raise ModelError("[response].correlations: expected a list of strings, e.g. "
+                                 '["concurrence:0,1", "mutual:0|1@thermal"]')
+            try:  # validated before any work, with the file's field in the message
+                parse_requests(list(corr), machine)
+            except ModelError as e:
+                raise ModelError(f"[response].{e}") from None
+            opts["correlations"] = list(corr)
     elif kind == "optimal":
         opts["plane"] = _plane(opts["plane"], machine, "[optimal].plane")
         _known(machine.bath_index, opts["bath"], "[optimal].bath")

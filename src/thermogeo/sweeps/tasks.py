@@ -250,7 +250,7 @@ def _response(opts: Mapping, machine) -> tuple[dict, dict]:
     lam = np.broadcast_to(machine.point(), mesh[0].shape + (len(machine.parameters),)).copy()
     for n, m in zip(names, mesh):
         lam[..., machine.parameter_index(n)] = m
-    r = response(machine, lam, plane=opts.get("plane"))
+    r = response(machine, lam, plane=opts.get("plane"), correlations=opts.get("correlations"))
     ds = r.to_dataset(coords=dict(zip(names, axes)))
     fields = {k: (v.dims, v.values, dict(v.attrs)) for k, v in ds.data_vars.items()
               if k != "unique"}
