@@ -209,6 +209,15 @@ def part_dimer(tab: Table, n: int, nq: int) -> None:
     tab.ratio("dense with rotor / qutip pipeline", rate / rate_q, "(goal >= 300)")
     tab.ratio("dense with rotor / qutip steadystate alone", rate / rate_ss)
     tab.ratio("cost of the rotor: points/s without / with", rate0 / rate)
+    items = ["concurrence:0,1", "log_negativity:0|1"]
+    t2 = time.perf_counter()
+    rc = tg.response(m, lam, plane=PLANE, correlations=items, check=False,
+                     numerics=tg.Numerics(kernel="dense"))
+    rate_c = tab.row("thermogeo dense, rotor + concurrence + log negativity", len(lam),
+                     time.perf_counter() - t2)
+    tab.ratio("cost of the two measures: points/s with rotor / with both", rate / rate_c,
+              "(goal <= 1.2)")
+    tab.check("rotor with / without the measures", rel(rc.rotor, r.rotor))
 
     tab.check("Lambda vs qutip_point", rel(r.heat_response[idx], [x[0] for x in ref]))
     tab.check("metric vs qutip_point", rel(r.metric[idx], [x[1] for x in ref]))
