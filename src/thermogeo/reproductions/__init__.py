@@ -7,4 +7,4 @@ machines in ``models/*.toml``; :func:`thermogeo.reproductions.runner.run` writes
 (PNG and PDF), the NetCDF data and one JSON line of ``report.json`` per item.
 """
 
-ITEMS = ("balance", "rotor", "dissipation", "bound", "merit")
+ITEMS = ("balance", "rotor", "dissipation", "bound", "merit", "entanglement")
