@@ -64,6 +64,8 @@ GLOSSARY_NAMES = {
                     "thermodynamic_length_squared_per_qubit_vs_J"},
     "bound": {"max_geometric_heat_over_T"},
     "merit": {"power_figure_of_merit", "bath_geometric_heat", "thermodynamic_length"},
+    "entanglement": {"max_geometric_heat_over_T", "max_concurrence_in_best_region",
+                     "max_negativity_in_best_region", "loop", "rotor", "concurrence_0_1"},
 }
 OLD_NAMES = ("A2_over_L2", "A", "length", "max_pumped_heat", "pumped_heat", "dissipation",
              "best", "single_qubit", "per_qubit_vs_J", "per_qubit_vs_b",
@@ -114,6 +116,58 @@ def test_noninteracting_bound_met_and_interaction_exceeds_it(reproduction):
     assert line["ours"]["largest"] > bound
     rotor = reproduction[2]["rotor"]["ours"]
     assert rotor["interacting"] > bound
+
+
+def test_entanglement_physics_and_verdict(reproduction):
+    """Item entanglement: J = 0 is two free qubits in a product Gibbs state (2 T ln 2, C = 0),
+    concurrences are concurrences, and the verdict is the one the data give."""
+    out, _, report = reproduction
+    line = report["entanglement"]
+    ours = line["ours"]
+    with xr.open_dataset(out / "entanglement.nc", engine="h5netcdf") as ds:
+        q = ds.max_geometric_heat_over_T.load()
+        c = ds.max_concurrence_in_best_region.load()
+        n = ds.max_negativity_in_best_region.load()
+        tol, bound = ds.attrs["concurrence_tolerance"], ds.attrs["bound"]
+        beats = q > bound * (1 + ds.attrs["bound_rtol"])
+        assert ds.attrs["heat_rtol"] <= BOUND_RTOL and tol <= 1e-6
+        assert bound == pytest.approx(2 * math.log(2), rel=1e-15)
+        # the dimer without exchange: 2 T ln 2 and a product steady state, whatever the exchange
+        # type or the coupling asymmetry b
+        free = ds.J.values == 0.0
+        assert free.any()
+        np.testing.assert_allclose(q.sel(J=0.0), bound, rtol=ds.attrs["heat_rtol"])
+        assert float(c.sel(J=0.0).max()) < tol and float(n.sel(J=0.0).max()) < 1e-12
+        # concurrences and negativities of two qubits: finite, C in [0, 1], N in [0, 1/2],
+        # 2N <= C, and N > 0 where C is above the tolerance (both vanish exactly on separable
+        # pairs)
+        for v, top in ((c, 1.0), (n, 0.5)):
+            assert np.all(np.isfinite(v)) and float(v.min()) >= 0.0
+            assert float(v.max()) <= top + 1e-12
+        assert np.all(2 * n <= c + 1e-12)
+        assert np.all(n.values[c.values >= tol] > 0.0)
+        cmap = ds.concurrence_0_1.values
+        assert np.all((cmap >= 0.0) & (cmap <= 1.0 + 1e-12))
+        # the Heisenberg dimer: Gibbs concurrence max(0, (e^{J/T} - 3)/(e^{J/T} + 3)) at zero
+        # field is its largest over uniform fields; separable for J <= T ln 3
+        heis = ds.exchange.values[ds.anisotropy.values == 1.0]
+        assert len(heis) == 1
+        closed = np.maximum(0.0, (np.exp(ds.J.values) - 3) / (np.exp(ds.J.values) + 3))
+        ch = c.sel(exchange=heis[0]).values
+        assert np.all(ch <= closed[:, None] + tol)
+        assert np.all(ch[ds.J.values <= math.log(3)] < tol)
+        # the verdict: recomputed from the data
+        winners = beats & (c < tol)
+        assert ours["beats_bound_while_separable"] is bool(winners.any())
+        assert ours["separable_machines_beating_bound"] == int(winners.sum())
+        assert len(ours["machines_beating_bound"]) == int(beats.sum())
+        for row in ours["machines_beating_bound"]:
+            at = dict(exchange=row["exchange"], J=row["J"], b=row["b"])
+            assert row["max_geometric_heat_over_T"] == pytest.approx(float(q.sel(at)))
+            assert row["max_concurrence_in_best_region"] == pytest.approx(float(c.sel(at)))
+            assert float(q.sel(at)) > bound
+        assert ("none of" in ours["verdict"]) is not bool(winners.any())
+    assert line["passed"] is True
 
 
 def test_list_and_unknown_item():
