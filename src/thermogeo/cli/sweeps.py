@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import typer
 
 from thermogeo.cli.app import app, print_json, user_errors
+from thermogeo.errors import ModelError
 
 EXIT_ERRORS = 1
 EXIT_INTERRUPTED = 130
@@ -16,13 +18,28 @@ SWEEP_HELP = (
     "Run a sweep file; rerun the same command to resume after an interruption.\n\n"
     "Exit status: 0 when every point is stored (a point whose computation failed is stored "
     "with status 'error' and its message), 1 when points are missing (lost tasks, "
-    "--fail-fast), 2 for bad input (including a changed sweep file), 130 when interrupted. "
-    "Error points are kept on a resumed run; --retry-errors recomputes them (and the missing "
-    "points), never the ok ones.")
+    "--fail-fast), 2 for bad input (including a changed sweep file, an --out that is not a "
+    "sweep store, a sweep too large for memory, a damaged store a resume cannot repair), 130 "
+    "when interrupted. Error points are kept on a resumed run; --retry-errors recomputes them "
+    "(and the missing points), never the ok ones. A resume verifies the store and recomputes "
+    "the points whose stored data is missing or unreadable.")
+
+
+def _os_errors(fn):
+    """A file-system error (permission, a path through a file...) as a one-line message."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except OSError as e:
+            where = f"{e.filename}: " if e.filename else ""
+            raise ModelError(f"{where}{e.strerror or e}") from None
+    return wrapper
 
 
 @app.command(help=SWEEP_HELP)
 @user_errors
+@_os_errors
 def sweep(sweep_file: Path = typer.Argument(..., help="Sweep TOML file."),
           out: Path = typer.Option(..., "--out", help="Result store RESULT.zarr (created, or "
                                    "resumed if it exists)."),
@@ -34,7 +51,9 @@ def sweep(sweep_file: Path = typer.Argument(..., help="Sweep TOML file."),
           workers: int = typer.Option(0, "--workers", help="Worker processes of the local "
                                       "pool or LocalCluster (default: available cores)."),
           overwrite: bool = typer.Option(False, "--overwrite", help="Discard an existing "
-                                         "store, e.g. after changing the sweep file."),
+                                         "store, e.g. after changing the sweep file (only a "
+                                         "store written by thermogeo; anything else is "
+                                         "refused and left as it is)."),
           fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first point "
                                          "that fails."),
           retry_errors: bool = typer.Option(
@@ -71,6 +90,9 @@ def sweep(sweep_file: Path = typer.Argument(..., help="Sweep TOML file."),
                    f"stored) in {s.elapsed:.1f} s with {s.executor} ({s.workers} workers)")
         for at, msg in s.errors:
             typer.echo(f"error at {', '.join(f'{k} = {v:g}' for k, v in at.items())}: {msg}")
+        if s.damaged:
+            typer.echo(f"{s.damaged} stored point(s) had missing or unreadable data in "
+                       f"{', '.join(s.damaged_variables)}: their blocks were recomputed")
         if s.lost_chunks:
             typer.echo(f"{s.lost_chunks} task(s) were lost (a worker or the scheduler "
                        "failed); rerun to compute their points")
@@ -99,9 +121,12 @@ def _retry_lines(s) -> list[str]:
 
 @app.command()
 @user_errors
+@_os_errors
 def export(store: Path = typer.Argument(..., help="Result store RESULT.zarr."),
-           out: Path = typer.Argument(..., help="NetCDF file to write.")):
-    """Write a sweep's results to one NetCDF file."""
+           out: Path = typer.Argument(..., help="NetCDF file to write (replaced if it is a "
+                                      "NetCDF file; anything else is refused).")):
+    """Write a sweep's results to one NetCDF file; a damaged store is refused (exit 2) with
+    the variables that are damaged and the command that recomputes them."""
     from thermogeo.sweeps import export_netcdf
 
     ds = export_netcdf(store, out)

@@ -446,6 +446,12 @@ class SweepStore:
             raise SweepStoreError(f"{where}: is a broken symbolic link (to "
                                   f"{os.readlink(p)!r}); choose another --out")
         if not p.exists():
+            up = p.parent
+            while not up.exists() and up != up.parent:
+                up = up.parent
+            if up.exists() and not up.is_dir():
+                raise SweepStoreError(f"{where}: {str(up)!r} is a file, not a folder; nothing "
+                                      "was changed: choose another --out")
             return
         if not p.is_dir():
             raise SweepStoreError(f"{where}: is an existing file, not a sweep store (a "
