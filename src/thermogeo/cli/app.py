@@ -12,32 +12,31 @@ import numpy as np
 import typer
 
 from thermogeo.errors import ModelError, NonUniqueSteadyStateError
-from thermogeo.model.pauli import number
 
 app = typer.Typer(help="Thermodynamic geometry of slowly driven quantum thermal machines.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 
 _NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+_WORD = re.compile(r"inf|infinity|nan", re.IGNORECASE)
 
 
 def parse_assignments(text: str | None, option: str) -> dict[str, float]:
-    """``"Bx=0.7,Bz=0.4"`` -> ``{"Bx": 0.7, "Bz": 0.4}``; a clear error otherwise (numbers
-    read by the model grammar: ASCII, no digit separators, in range; a name given twice is
-    refused rather than the last one kept)."""
+    """``"Bx=0.7,Bz=0.4"`` -> ``{"Bx": 0.7, "Bz": 0.4}``; a clear error otherwise (ASCII
+    decimal literals without digit separators, or ``inf``/``nan``, whose range the model then
+    checks field by field; a name given twice is refused rather than the last one kept)."""
     out: dict[str, float] = {}
     if not text:
         return out
     for item in text.split(","):
         name, eq, value = (x.strip() for x in item.partition("="))
         sign, body = (value[0], value[1:]) if value[:1] in ("+", "-") else ("", value)
-        if not eq or not name or not _NUMBER.fullmatch(body):
+        if not eq or not name or not (_NUMBER.fullmatch(body) or _WORD.fullmatch(body)):
             raise ModelError(f"{option}: cannot read {item!r}; expected NAME=NUMBER pairs "
                              "separated by commas, e.g. Bx=0.7,Bz=0.4")
         if name in out:
             raise ModelError(f"{option}: {name!r} is given twice ({text!r})")
-        x = number(body, f"{option} {name}")
-        out[name] = -x if sign == "-" else x
+        out[name] = float(sign + body)  # the model names the field and its range
     return out
 
 
