@@ -408,15 +408,27 @@ def test_pool_workers_end_when_the_driver_is_killed(tmp_path):
 
 # -- 5. sweeps too large are refused before anything is allocated -------------------------
 
-@pytest.mark.parametrize("combos", [
-    '"R.strength" = { start = 0.1, stop = 2.0, num = 100000000 }',  # the observed case
-    '"R.strength" = { start = 0.1, stop = 2.0, num = 10000 }\n'  # small axes, huge product
-    '"L.strength" = { start = 0.1, stop = 2.0, num = 10000 }',
-    '"R.strength" = { start = 0.1, stop = 2.0, num = 2000000 }',  # too many tasks
-])
-def test_huge_sweep_is_refused_with_the_estimate(tmp_path, combos):
-    text = (RESPONSE_SWEEP.replace('"R.strength" = [1.0, 2.0, 0.5]', combos)
-            .replace("chunk = 2", "chunk = 1"))
+HUGE = {
+    "the observed num": ('"R.strength" = { start = 0.1, stop = 2.0, num = 100000000 }',
+                         "Bx = [0.7]"),
+    "small axes, huge product": ('"R.strength" = { start = 0.1, stop = 2.0, num = 10000 }\n'
+                                 '"L.strength" = { start = 0.1, stop = 2.0, num = 10000 }',
+                                 "Bx = [0.7]"),
+    "too many tasks": ('"R.strength" = { start = 0.1, stop = 2.0, num = 2000000 }',
+                       "Bx = [0.7]"),
+    "a huge grid at every point": ('"R.strength" = [1.0, 2.0]',
+                                   "Bx = { start = 0.1, stop = 2.0, num = 100000000 }"),
+}
+
+
+@pytest.mark.parametrize("case", list(HUGE))
+def test_huge_sweep_is_refused_with_the_estimate(tmp_path, monkeypatch, case):
+    """Refused from the file's numbers alone, before the values are built (8 GiB available,
+    whatever this machine has)."""
+    monkeypatch.setattr(sweep_store, "available_memory_bytes", lambda: 8 * 2**30)
+    combos, bx = HUGE[case]
+    text = (f'model = "{QUBIT}"\nkind = "response"\nchunk = 1\n[combos]\n{combos}\n'
+            f"[response]\ngrid = {{ {bx}, Bz = [0.5] }}\n")
     p = write(tmp_path, text)
     out = tmp_path / "big.zarr"
     r = invoke(["sweep", p, "--out", out, "--scheduler", "serial", "--no-progress"])
@@ -438,10 +450,12 @@ def test_fields_too_large_are_refused_before_they_are_created(tmp_path, monkeypa
     """The bookkeeping fits, the fields (known from the first block) do not: refused after
     that block, before any field variable is created; the store stays resumable."""
     p = write(tmp_path, RESPONSE_SWEEP)
-    room = sweep_store.sweep_bytes(6, 3) + 1000  # 6 points in 3 tasks, fields left out
+    # 6 points in 3 tasks with 2000 bytes of fields each: room for the estimate made from the
+    # file, not for the 1296 bytes of fields per point (8 fields on the 3 x 3 grid) and more
+    room = sweep_store.sweep_bytes(6, 3, field_bytes=2000) - 6 * 1000
     monkeypatch.setattr(sweep_store, "available_memory_bytes", lambda: room)
     out = tmp_path / "f.zarr"
-    with pytest.raises(SweepTooLargeError, match="fields .* bytes per point"):
+    with pytest.raises(SweepTooLargeError, match="fields 1,296 bytes per point"):
         run_sweep(p, out, executor="serial")
     st = SweepStore(out)
     assert st.fields() == set() and (st.status() == "").all()

@@ -373,7 +373,10 @@ def run_sweep(sweep: SweepSpec | str | Path, out: str | Path, *, executor: str =
     if not isinstance(sweep, SweepSpec):
         size = _points_in_file(sweep)  # before parsing: the values themselves take memory
         if size is not None:
-            check_sweep_size(*size[:2], shape=size[2], where=str(sweep))
+            n, tasks, shape, inner, values = size
+            check_sweep_size(n, tasks, field_bytes=INNER_BYTES * inner,
+                             extra_bytes=VALUE_BYTES * values,
+                             shape=shape, where=str(sweep))
     spec = sweep if isinstance(sweep, SweepSpec) else load_sweep(sweep)
     check_sweep_size(spec.n_points, _n_tasks(spec), shape=spec.shape,
                      where=str(getattr(spec, "source", "sweep")) if not isinstance(
@@ -398,10 +401,21 @@ def _n_tasks(spec: SweepSpec) -> int:
     return math.prod(math.ceil(n / c) for n, c in zip(spec.shape, spec.chunk_shape))
 
 
-def _points_in_file(path) -> tuple[int, int, tuple] | None:
-    """``(points, tasks at least, shape)`` of a sweep file read from its TOML without building
-    the values (a ``num`` of 10^8 would take gigabytes); None when the file does not say
-    (``load_sweep`` then reports what is wrong)."""
+#: Bytes of one swept value while a sweep file is parsed (a Python float in a tuple and the
+#: array it came from).
+VALUE_BYTES = 40
+#: Stored bytes per inner point (response grid point, exact-kind period) at least: eight
+#: floats (entropy, two levels, rotor, metric, heat response, current, gradient of one bath
+#: and one parameter; an exact cycle has more).
+INNER_BYTES = 64
+
+
+def _points_in_file(path) -> tuple[int, int, tuple, int, int] | None:
+    """``(points, tasks at least, shape, inner points, values)`` of a sweep file read from
+    its TOML without building the values (a ``num`` of 10^8 would take gigabytes): inner
+    points are those of the response grid and the exact kind's periods (every point stores
+    at least :data:`INNER_BYTES` per inner point), values all the numbers the file asks to
+    build. None when the file does not say (``load_sweep`` then reports what is wrong)."""
     try:
         data = tomllib.loads(Path(path).read_text())
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
@@ -423,8 +437,16 @@ def _points_in_file(path) -> tuple[int, int, tuple] | None:
     if not shape or None in shape or isinstance(chunk, bool) or not isinstance(chunk, int) \
             or chunk < 1:
         return None
+    inner = []
+    grid = data.get("response", {}).get("grid", {}) if isinstance(data.get("response"),
+                                                                   dict) else {}
+    if isinstance(grid, dict):
+        inner += [count(v) or 0 for v in grid.values()]
+    if isinstance(data.get("exact"), dict) and "periods" in data["exact"]:
+        inner.append(count(data["exact"]["periods"]) or 0)
+    values = sum(shape) + sum(count(v) or 0 for v in cases.values()) + sum(inner)
     n = math.prod(shape)
-    return n, -(-n // chunk), tuple(shape)
+    return n, -(-n // chunk), tuple(shape), math.prod(inner), values
 
 
 def _run(spec, store, out, executor, scheduler, workers, client, fail_fast, retry_errors,

@@ -933,30 +933,42 @@ def _started(pid: int) -> int | None:
 
 def sweep_bytes(n_points: int, n_tasks: int, field_bytes: int = 0) -> int:
     """Memory of a sweep in bytes: what :func:`load_result` holds (the bookkeeping variables
-    and ``field_bytes`` per point) plus the driver's bookkeeping of its tasks."""
+    and ``field_bytes`` per point) plus the driver's bookkeeping of its tasks.
+
+    Examples
+    --------
+    >>> sweep_bytes(1000, 250)  # 1000 points in tasks of 4: 1.6 MB + 1 MB
+    2646000
+    """
     return int(n_points) * (BOOKKEEPING_BYTES + int(field_bytes)) + int(n_tasks) * TASK_BYTES
 
 
 def check_sweep_size(n_points: int, n_tasks: int, *, field_bytes: int = 0,
-                     shape: tuple = (), where: str = "sweep") -> None:
+                     extra_bytes: int = 0, shape: tuple = (), where: str = "sweep") -> None:
     """Refuse a sweep (:class:`SweepTooLargeError`, with the estimate in the message) with
-    more than :data:`MAX_TASKS` tasks or whose memory (:func:`sweep_bytes`) exceeds the
-    available memory. Called before anything of its size is allocated."""
-    need = sweep_bytes(n_points, n_tasks, field_bytes)
+    more than :data:`MAX_TASKS` tasks or whose memory (:func:`sweep_bytes` plus
+    ``extra_bytes``) exceeds the available memory. Called before anything of its size is
+    allocated."""
+    need = sweep_bytes(n_points, n_tasks, field_bytes) + int(extra_bytes)
     have = available_memory_bytes()
     grid = f" ({' x '.join(map(str, shape))})" if len(shape) > 1 else ""
     fields = f", fields {field_bytes:,} bytes per point" if field_bytes else ""
+    if extra_bytes:
+        fields += f", {extra_bytes:,} bytes to read the file"
     what = (f"{where}: {n_points:,} points{grid} in {n_tasks:,} tasks would need about "
             f"{need / 2**30:.2f} GiB of memory to run and export (status, message and run "
             f"{BOOKKEEPING_BYTES:,} bytes per point{fields}, {TASK_BYTES:,} bytes per task)")
-    if n_tasks > MAX_TASKS:
-        raise SweepTooLargeError(
-            f"{what}; more than {MAX_TASKS:,} tasks (one chunk file per variable each) is "
-            "not a sane store: raise chunk, or sweep fewer points (a smaller num)")
+    why, fix = [], []
     if need > have:
-        raise SweepTooLargeError(
-            f"{what}, but {have / 2**30:.2f} GiB are available; sweep fewer points (a "
-            "smaller num, a coarser grid) or split the study into several sweep files")
+        why.append(f"{have / 2**30:.2f} GiB are available")
+        fix.append("sweep fewer points (a smaller num, a coarser grid) or split the study "
+                   "into several sweep files")
+    if n_tasks > MAX_TASKS:
+        why.append(f"more than {MAX_TASKS:,} tasks (one chunk file per variable each) is not "
+                   "a sane store")
+        fix.append("raise chunk")
+    if why:
+        raise SweepTooLargeError(f"{what}, but {' and '.join(why)}: {', or '.join(fix)}")
 
 
 # -- reading -----------------------------------------------------------------------------
