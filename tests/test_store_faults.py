@@ -315,6 +315,30 @@ def test_every_chunk_of_a_stored_block_is_written(tmp_path, store):
     assert SweepStore(out).verify().ok
 
 
+def test_store_of_layout_1_is_verified_as_far_as_it_can_be(tmp_path, store, counter):
+    """Stores written before layout 2 skipped chunks equal to the fill value: a missing chunk
+    there cannot be told from an empty one and is accepted; an unreadable one is damage."""
+    p, out = store
+    attrs = json.loads((out / ".zattrs").read_text())
+    del attrs["store_layout"]
+    (out / ".zattrs").write_text(json.dumps(attrs))
+    (out / "message" / "0").unlink()  # what layout 1 wrote for messages without warnings
+    assert SweepStore(out).verify().ok
+    _garbage(out / "heat_leak" / "1.0")
+    with pytest.raises(SweepDamagedError, match="heat_leak: 1 unreadable"):
+        load_result(out)
+    s = run_sweep(p, out, executor="serial")
+    assert (s.damaged, s.computed, s.damaged_variables) == (2, 2, ("heat_leak",))
+    assert sorted(counter.calls) == [0.5, 3.0]
+
+
+def test_an_unreadable_lock_file_is_taken_over(tmp_path, store):
+    p, out = store
+    SweepStore(out).lock_path.write_bytes(b"\x00garbage")
+    assert run_sweep(p, out, executor="serial").computed == 0
+    assert not SweepStore(out).lock_path.exists()
+
+
 # -- 3. the lock holds through symbolic links and relative paths --------------------------
 
 def test_lock_holds_through_a_symlink_and_a_relative_path(tmp_path, store, monkeypatch):
