@@ -271,3 +271,16 @@ def test_response_json_reports_measured_and_estimated_memory(models_dir):
         structure_summary(m, plane=True)["estimated_bytes"], rel=1e-12)
     text = run("response", models_dir / "qubit_pump.toml").stdout
     assert "memory: peak" in text
+
+
+def test_response_warns_where_the_secular_ratio_is_below_one(models_dir):
+    """The library (not only the CLI) warns where Bohr frequencies come closer than the rates:
+    Q1 at strength 1 (rates far above the splitting), not at strength 1e-3."""
+    m = tg.load_model(models_dir / "qubit_pump.toml")
+    with pytest.warns(tg.errors.SecularApproximationWarning, match="closer than a bound"):
+        r = tg.response(m, [0.7, 0.4])
+    assert r.secular_ratio < 1
+    weak = m.with_values(**{"L.strength": 1e-3, "R.strength": 1e-3})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", tg.errors.SecularApproximationWarning)
+        assert tg.response(weak, [0.7, 0.4]).secular_ratio > 1

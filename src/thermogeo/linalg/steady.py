@@ -69,10 +69,7 @@ def steady_solve(L: np.ndarray, uniqueness_rcond: float) -> SteadySolve:
     one = trace_row(d)
     w = one / d
     M = L + w[:, None] * one[None, :]
-    try:
-        Minv = np.linalg.inv(M)
-    except np.linalg.LinAlgError:
-        Minv = _inv_pointwise(M)
+    Minv = inverse(M)
     norm = np.abs(M).sum(axis=-2).max(axis=-1)
     norm_inv = np.abs(Minv).sum(axis=-2).max(axis=-1)
     with np.errstate(invalid="ignore"):
@@ -84,6 +81,15 @@ def steady_solve(L: np.ndarray, uniqueness_rcond: float) -> SteadySolve:
     r = r / np.trace(r, axis1=-2, axis2=-1)[..., None, None]
     return SteadySolve(rho=r.reshape(rho.shape), Minv=Minv, rcond=rcond,
                        unique=rcond >= uniqueness_rcond)
+
+
+def inverse(M: np.ndarray) -> np.ndarray:
+    """Batched inverse of ``M (*b, n, n)``; exactly singular matrices give NaN (the caller
+    reads ``rcond = 0`` there) instead of failing the whole batch."""
+    try:
+        return np.linalg.inv(M)
+    except np.linalg.LinAlgError:
+        return _inv_pointwise(M)
 
 
 def _inv_pointwise(M: np.ndarray) -> np.ndarray:

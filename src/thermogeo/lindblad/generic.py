@@ -24,6 +24,7 @@ import numpy as np
 
 from thermogeo.lindblad.frozen import FrozenGenerator, bohr_gap, label_order
 from thermogeo.linalg.bohr import BohrGroups, bohr_groups
+from thermogeo.linalg.steady import inverse
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 
@@ -85,7 +86,7 @@ class GenericFrozen(FrozenGenerator):
         self.Lcoh = self.S - 1j * nu
         self.rows = np.einsum("ba,bmac->bmc", E, Zm)  # <<H| D_alpha on the populations
         M0 = self.Z + 1.0 / d
-        self.M0inv = np.linalg.inv(M0)
+        self.M0inv = inverse(M0)  # NaN where exactly singular (a dark sector)
         self.p = np.einsum("bij,j->bi", self.M0inv, np.full(d, 1.0 / d))
         self.p /= self.p.sum(axis=-1, keepdims=True)
         off = ~np.eye(d, dtype=bool)

@@ -57,7 +57,7 @@ class Response:
                                   (:mod:`thermogeo.response.correlations`); empty if none
     secular_ratio : (*b,)         smallest separation of distinct Bohr frequencies over a bound
                                   on the fastest relaxation rate (the secular generator needs
-                                  it >> 1; ``thermogeo check`` warns below 1)
+                                  it >> 1; :func:`response` warns below 1)
     """
 
     machine: Machine
@@ -188,6 +188,14 @@ def response(machine: Machine, lam=None, *, plane: tuple[str, str] | None = None
     if check and not np.all(res.unique):
         raise NonUniqueSteadyStateError.at(machine, lam[~res.unique], np.nanmin(res.rcond),
                                            numerics.uniqueness_rcond)
+    close = np.asarray(res.secular_ratio) < 1
+    if np.any(close):
+        warnings.warn(
+            f"at {int(close.sum())} of {close.size} point(s) distinct Bohr frequencies are "
+            "closer than a bound on the fastest relaxation rate (smallest ratio "
+            f"{float(np.min(res.secular_ratio)):.3g}; Response.secular_ratio): the secular "
+            "(Davies) generator may not hold there; weaker coupling or larger splittings "
+            "restore it", SecularApproximationWarning, stacklevel=2)
     nd = ~np.asarray(res.differentiable) & np.asarray(res.unique)[..., None]
     if np.any(nd):
         names = [machine.parameter_names[i] for i in np.unique(np.argwhere(nd)[:, -1])]
