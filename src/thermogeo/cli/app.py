@@ -41,7 +41,8 @@ def parse_assignments(text: str | None, option: str) -> dict[str, float]:
 
 
 def to_jsonable(x):
-    """numpy scalars/arrays -> plain Python for ``json.dumps``."""
+    """numpy scalars/arrays -> plain Python for ``json.dumps``; a non-finite number (NaN,
+    +-inf: no value) -> ``None`` (JSON ``null``), so that every output is valid JSON."""
     if isinstance(x, dict):
         return {str(k): to_jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
@@ -49,7 +50,7 @@ def to_jsonable(x):
     if isinstance(x, np.ndarray):
         return to_jsonable(x.tolist())
     if isinstance(x, (np.floating, float)):
-        return float(x)
+        return float(x) if np.isfinite(x) else None
     if isinstance(x, (np.integer,)):
         return int(x)
     if isinstance(x, np.bool_):
@@ -58,7 +59,7 @@ def to_jsonable(x):
 
 
 def print_json(obj) -> None:
-    typer.echo(json.dumps(to_jsonable(obj)))
+    typer.echo(json.dumps(to_jsonable(obj), allow_nan=False))
 
 
 def user_errors(fn: Callable) -> Callable:
@@ -70,7 +71,30 @@ def user_errors(fn: Callable) -> Callable:
         except (ModelError, NonUniqueSteadyStateError, ValueError, FileNotFoundError) as e:
             typer.echo(f"error: {type(e).__name__}: {e}", err=True)
             raise typer.Exit(code=2) from None
+        except OSError as e:  # a directory given as a file, a permission...: one line
+            where = f"{e.filename}: " if e.filename else ""
+            typer.echo(f"error: {type(e).__name__}: {where}{e.strerror or e}", err=True)
+            raise typer.Exit(code=2) from None
     return wrapper
+
+
+def check_file_out(path, option: str, expected: str) -> None:
+    """Refuse (before any work) an output path that is a folder or whose parent is not a
+    folder."""
+    from pathlib import Path
+
+    path = Path(path)
+    if path.is_dir():
+        raise ModelError(f"{option}: {str(path)!r} is a folder; expected {expected}")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise ModelError(f"{option}: {str(path.parent)!r} is not a folder; expected {expected}")
+
+
+def check_bias(bias, option: str = "--bias") -> None:
+    """Refuse a bias ``X = dT/T`` that leaves a bath at a non-positive temperature."""
+    if bias is not None and not (np.isfinite(bias) and 0 < abs(bias) < 2):
+        raise ModelError(f"{option}: expected X = dT/T with 0 < |X| < 2 (the hot bath at "
+                         f"T(1 + X/2), the others at T(1 - X/2), both > 0), got {bias:g}")
 
 
 def main() -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from thermogeo.cli.app import app, parse_assignments, print_json, user_errors
+from thermogeo.cli.app import (app, check_bias, check_file_out, parse_assignments, print_json,
+                               user_errors)
 from thermogeo.errors import ModelError
 from thermogeo.io import load_model
 
@@ -113,16 +114,24 @@ def build_loop(machine, *, circle="", ellipse="", rectangle="", sector="", polyg
                     theta0=d["theta0"], theta1=d["theta1"],
                     center=(d.get("cx", 0.0), d.get("cy", 0.0)), base=base)
     elif kind == "polygon":
+        expected = "expected x:y vertices separated by ';', e.g. '0.2:0.1;1:0.1;1:1'"
+        parts = [p for p in text.split(";") if p.strip()]
+        for i, p in enumerate(parts):
+            if len(p.split(":")) != 2:
+                raise ModelError(f"--polygon: vertex {i} {p.strip()!r} has "
+                                 f"{len(p.split(':'))} coordinate(s); {expected}")
         try:
-            v = [tuple(float(c) for c in p.split(":")) for p in text.split(";") if p.strip()]
+            v = [tuple(float(c) for c in p.split(":")) for p in parts]
         except ValueError:
-            raise ModelError(f"--polygon: cannot read {text!r}; expected x:y vertices "
-                             "separated by ';'") from None
+            raise ModelError(f"--polygon: cannot read {text!r}; {expected}") from None
         lp = Polygon(_plane(machine, plane), vertices=v, base=base)
     else:
         path = Path(text)
         if not path.exists():
             raise FileNotFoundError(f"--loop: no such file {str(path)!r}")
+        if not path.is_file():
+            raise ModelError(f"--loop: {str(path)!r} is not a file; expected a file with two "
+                             "columns x y")
         raw = path.read_text().replace(",", " ")
         try:
             p = np.loadtxt(raw.splitlines(), ndmin=2)
@@ -135,10 +144,26 @@ def build_loop(machine, *, circle="", ellipse="", rectangle="", sector="", polyg
             first = raw.lstrip().splitlines()[0] if raw.strip() else ""
             head = first.lstrip("#").split() if first.startswith("#") else []
             plane = ",".join(head) if len(head) == 2 else ""
-        lp = SampledLoop(p, plane=_plane(machine, plane), base=base)
+        try:
+            lp = SampledLoop(p, plane=_plane(machine, plane), base=base)
+        except ModelError as e:
+            if "samples" not in str(e):
+                raise
+            raise ModelError(f"--loop: {str(path)!r} (data lines counted from 0): {e}") from None
     for name in lp.plane:
         machine.parameter_index(name)
+    check_at(machine, base, lp.plane, f"the loop (plane {','.join(lp.plane)})")
     return lp.reversed() if reverse else lp
+
+
+def check_at(machine, base, plane, by: str) -> None:
+    """Refuse ``--at`` values of the plane's parameters: ``by`` sets them, they would be
+    ignored."""
+    fixed = [k for k in (base or {}) if k in plane]
+    if fixed:
+        others = ", ".join(n for n in machine.parameter_names if n not in plane) or "none"
+        raise ModelError(f"--at: {', '.join(fixed)} is set by {by}; --at sets only the other "
+                         f"parameters ({others})")
 
 
 def _machine(model: Path, set_: str):
@@ -172,8 +197,9 @@ def cycle_cmd(
                               "--loop (default: the first two)."),
     reverse: bool = typer.Option(False, "--reverse", help="Traverse the loop the other way "
                                  "(clockwise; refrigerator mode)."),
-    bias: float = typer.Option(None, "--bias", help="X = dT/T: engine figures (bath --bath "
-                               "hot)."),
+    bias: float = typer.Option(None, "--bias", help="X = dT/T, 0 < |X| < 2: engine or "
+                               "refrigerator figures with the bath --bath hot at T(1 + X/2) and "
+                               "the others at T(1 - X/2) (T: the first bath's temperature)."),
     bath: str = typer.Option(None, "--bath", help="Bath of A (default: the first)."),
     timing: str = typer.Option("uniform", "--timing", help="uniform or constant_dissipation."),
     at: str = typer.Option("", "--at", help="Values of the other parameters, e.g. Bx=0.1."),
@@ -187,6 +213,7 @@ def cycle_cmd(
     figures of one cycle."""
     from thermogeo.protocols import cycle_summary
 
+    check_bias(bias)
     m = _machine(model, set_)
     lp = build_loop(m, circle=circle, ellipse=ellipse, rectangle=rectangle, sector=sector,
                     polygon=polygon, loop_file=loop, plane=plane, reverse=reverse,
@@ -291,7 +318,9 @@ def optimal_cmd(
 
     m = _machine(model, set_)
     pl = _plane(m, plane)
-    o = optimal_region(m, pl, bath, region=_region(region, pl, resolution), base=_base(m, at))
+    base = _base(m, at)
+    check_at(m, base, pl, f"--plane ({','.join(pl)})")
+    o = optimal_region(m, pl, bath, region=_region(region, pl, resolution), base=base)
     out = o.to_dict()
     if json:
         print_json(out)
@@ -339,6 +368,7 @@ def optimize_cmd(
     m = _machine(model, set_)
     pl = _plane(m, plane)
     base = _base(m, at)
+    check_at(m, base, pl, f"--plane ({','.join(pl)})")
     st = build_loop(m, circle=start, base=base) if start else None
     if st is not None and tuple(st.plane) != pl:
         raise ModelError(f"--start: its parameters {tuple(st.plane)} differ from --plane {pl}")
@@ -388,23 +418,43 @@ def map_cmd(
     json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
     """Rotor of every bath, heat response, metric and entropy on a grid, saved as NetCDF with
-    coordinates, units and the model embedded; optionally plotted."""
+    coordinates, units and the model embedded; optionally plotted.
+
+    Points without a unique steady state (a dark state) have no value (NaN in the file,
+    'unique' false); their number is reported (text, and 'non_unique_points' and 'status'
+    ok/partial/no_unique_point in --json). Exit status: 0 when written, 1 when no point of
+    the grid has a unique steady state (the file is still written), 2 for bad input
+    (including a map too large for the available memory)."""
     from thermogeo.protocols import response_map, save_map
 
+    check_file_out(out, "--out", "a NetCDF file to write, e.g. map.nc")
+    if plot is not None:
+        check_file_out(plot, "--plot", "an image file to write, e.g. map.png")
     m = _machine(model, set_)
     gx, gy = _grid(x, "--x"), _grid(y, "--y")
+    if gx[0] == gy[0]:
+        raise ModelError(f"--x, --y: expected two different parameters, got {gx[0]!r} twice")
+    for name in (gx[0], gy[0]):
+        m.parameter_index(name)
     base = _base(m, at)
+    check_at(m, base, (gx[0], gy[0]), "the map's axes (--x, --y)")
+    check_map_memory(m, len(gx[1]), len(gy[1]))
     overlay = build_loop(m, circle=circle, polygon=polygon, loop_file=loop,
                          plane=f"{gx[0]},{gy[0]}", base=base, required=False)
     ds = response_map(m, gx, gy, base, correlations=correlations or None)
     save_map(ds, out)
+    total = int(ds.unique.size)
+    dark = int((~ds.unique).sum())
+    status = "ok" if dark == 0 else ("no_unique_point" if dark == total else "partial")
     info = {"out": str(out), "dims": {k: int(v) for k, v in ds.sizes.items()},
             "variables": sorted(ds.data_vars), "plane": [gx[0], gy[0]],
-            "non_unique_points": int((~ds.unique).sum()),
+            "status": status, "points": total, "non_unique_points": dark,
             "rotor_range": {str(b): [float(ds.rotor.sel(bath=b).min()),
                                      float(ds.rotor.sel(bath=b).max())]
                             for b in ds.bath.values}}
-    if plot is not None:
+    note = (f"{dark} of {total} points have no unique steady state (no value there: NaN in "
+            f"{out}, variable 'unique' false)" if dark else "")
+    if plot is not None and status != "no_unique_point":
         from thermogeo.plot import plot_rotor
 
         fig = plot_rotor(ds, bath=bath, loop=overlay)
@@ -412,7 +462,39 @@ def map_cmd(
         info["plot"] = str(plot)
     if json:
         print_json(info)
-        return
-    typer.echo(f"wrote {out}: {info['dims']}, variables {', '.join(info['variables'])}")
-    if plot is not None:
-        typer.echo(f"wrote {plot}")
+    else:
+        typer.echo(f"wrote {out}: {info['dims']}, variables {', '.join(info['variables'])}")
+        if "plot" in info:
+            typer.echo(f"wrote {plot}")
+        if note and status != "no_unique_point":
+            typer.echo(f"warning: {note}")
+    if status == "no_unique_point":
+        typer.echo(f"error: {note}: the couplings leave part of the state space dark "
+                   "everywhere on the grid" + ("; no plot drawn" if plot is not None else ""),
+                   err=True)
+        raise typer.Exit(code=EXIT_NO_UNIQUE_POINT)
+
+
+EXIT_NO_UNIQUE_POINT = 1
+
+
+def map_bytes(machine, nx: int, ny: int) -> int:
+    """Memory estimate of a map: points x bytes per point of the response with the rotor
+    (the batched generic-spectrum arrays, two directions,
+    :func:`thermogeo.lindblad.backend.generic_point_bytes`)."""
+    from thermogeo.lindblad.backend import generic_point_bytes
+
+    return int(nx) * int(ny) * generic_point_bytes(machine, 2)
+
+
+def check_map_memory(machine, nx: int, ny: int) -> None:
+    """Refuse a map whose estimate (:func:`map_bytes`) exceeds the available memory, before
+    any array of its size is built."""
+    from thermogeo.lindblad import structured
+
+    need, have = map_bytes(machine, nx, ny), structured.available_memory_bytes()
+    if need > have:
+        raise ModelError(f"--x, --y: a map of {nx:,} x {ny:,} = {nx * ny:,} points would need "
+                         f"about {need / 2**30:.2f} GiB ({need // (nx * ny):,} bytes per point), "
+                         f"but {have / 2**30:.2f} GiB are available; use fewer points (a "
+                         "smaller COUNT in NAME=START:STOP:COUNT)")

@@ -8,7 +8,7 @@ import numpy as np
 import typer
 
 from thermogeo.cli.app import app, parse_assignments, print_json, user_errors
-from thermogeo.errors import NonUniqueSteadyStateError
+from thermogeo.errors import ModelError, NonUniqueSteadyStateError
 from thermogeo.io import load_model
 from thermogeo.lindblad.backend import frozen_chunks
 from thermogeo.numerics import Numerics
@@ -46,12 +46,21 @@ def _structure_lines(s: dict) -> list[str]:
             f"(arrays of the {s['kernel']} kernel, interpreter excluded)"]
 
 
+def _need_parameters(m, model: Path) -> None:
+    """Refuse a model without driving parameters (nothing to drive or differentiate)."""
+    if not m.parameter_names:
+        raise ModelError(f"{model}: parameters: the model has no driving parameters (an empty "
+                         "table); give at least one, e.g. parameters = { Bz = 0.5 }, and use "
+                         "it in a [[hamiltonian]] coefficient")
+
+
 @app.command()
 @user_errors
 def check(model: Path = typer.Argument(..., help="TOML model file."),
           json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
     """Validate a model file and summarise it (spectrum and warnings at the default point)."""
     m = load_model(model)
+    _need_parameters(m, model)
     lam = m.point()
     numerics = Numerics()
     summary = structure_summary(m, lam, numerics)
@@ -61,40 +70,52 @@ def check(model: Path = typer.Argument(..., help="TOML model file."),
                 f"{dict(m.parameters)} (rcond {rcond}): the couplings leave part of the state "
                 "space dark; break the symmetry in the couplings or the Hamiltonian")
 
-    _, fg = next(frozen_chunks(m, lam[None], numerics))  # spectrum, blocks, uniqueness
+    if not json:  # what is cheap first: a large machine's frozen point may take minutes
+        typer.echo(f"{model}: {m.qubits} qubit(s), dimension {m.dim}")
+        typer.echo("parameters: " + ", ".join(f"{k} = {v:g}" for k, v in m.parameters.items()))
+        if m.constants:
+            typer.echo("constants: " + ", ".join(f"{k} = {v:g}"
+                                                 for k, v in m.constants.items()))
+        for b in m.baths:
+            sd = b.spectral_density.to_dict()
+            coupling = b.coupling if isinstance(b.coupling, str) else "matrix"
+            typer.echo(f"bath {b.name}: T = {b.temperature:g}, coupling {coupling}, "
+                       f"{sd['kind']} strength {sd['strength']:g} exponent {sd['exponent']:g} "
+                       f"cutoff {sd['cutoff']}")
+        for line in _structure_lines(summary):
+            typer.echo(line)
+    with _status(f"check: the frozen generator at the default point (dimension {m.dim}, about "
+                 f"{summary['estimated_bytes'] / MB:.1f} MB)"):
+        _, fg = next(frozen_chunks(m, lam[None], numerics))  # spectrum, blocks, uniqueness
     if not fg.unique[0]:
         raise NonUniqueSteadyStateError(dark(f"{fg.rcond[0]:.2e}"))
     E = fg.E[0]
     notes = secular_notes(fg)
-    info = {
-        "model": str(model), "qubits": m.qubits, "dimension": m.dim,
-        "parameters": dict(m.parameters), "constants": dict(m.constants),
-        "baths": [{"name": b.name, "temperature": b.temperature,
-                   "coupling": b.coupling if isinstance(b.coupling, str) else "matrix",
-                   "spectral_density": b.spectral_density.to_dict()} for b in m.baths],
-        "spectrum": E, "warnings": notes,
-        "kernel": summary["kernel"], "estimated_memory_MB": summary["estimated_bytes"] / MB,
-        "structure": summary,
-    }
     if json:
-        print_json(info)
+        print_json({
+            "model": str(model), "qubits": m.qubits, "dimension": m.dim,
+            "parameters": dict(m.parameters), "constants": dict(m.constants),
+            "baths": [{"name": b.name, "temperature": b.temperature,
+                       "coupling": b.coupling if isinstance(b.coupling, str) else "matrix",
+                       "spectral_density": b.spectral_density.to_dict()} for b in m.baths],
+            "spectrum": E, "warnings": notes,
+            "kernel": summary["kernel"], "estimated_memory_MB": summary["estimated_bytes"] / MB,
+            "structure": summary,
+        })
         return
-    typer.echo(f"{model}: {m.qubits} qubit(s), dimension {m.dim}")
-    typer.echo("parameters: " + ", ".join(f"{k} = {v:g}" for k, v in m.parameters.items()))
-    if m.constants:
-        typer.echo("constants: " + ", ".join(f"{k} = {v:g}" for k, v in m.constants.items()))
-    for b in info["baths"]:
-        sd = b["spectral_density"]
-        typer.echo(f"bath {b['name']}: T = {b['temperature']:g}, coupling {b['coupling']}, "
-                   f"{sd['kind']} strength {sd['strength']:g} exponent {sd['exponent']:g} "
-                   f"cutoff {sd['cutoff']}")
     typer.echo("spectrum at default point: " + " ".join(f"{e:.6g}" for e in E))
-    for line in _structure_lines(summary):
-        typer.echo(line)
     for n in notes:
         typer.echo("warning: " + n)
     if not notes:
         typer.echo("ok: no warnings")
+
+
+def _status(text: str):
+    """A status line with a spinner on stderr while a long step runs (nothing when stderr is
+    not a terminal)."""
+    from rich.console import Console
+
+    return Console(stderr=True).status(text)
 
 
 @app.command("response")
@@ -111,10 +132,11 @@ def response_cmd(model: Path = typer.Argument(..., help="TOML model file."),
                  json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
     """Heat currents, heat response, rotor, metric and entropy at one parameter point."""
     m = load_model(model)
+    _need_parameters(m, model)
     lam = m.point(parse_assignments(at, "--at"))
     names = m.parameter_names
     pl = tuple(p.strip() for p in plane.split(",")) if plane else names[:2]
-    if len(pl) == 1:
+    if len(pl) == 1 or not plane and len(pl) < 2:  # one parameter: no rotor
         pl = None
     elif len(pl) != 2:
         raise ValueError(f"--plane: expected two parameter names x,y, got {plane!r}")

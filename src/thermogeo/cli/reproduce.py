@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from thermogeo.cli.app import app, user_errors
+from thermogeo.errors import ModelError
 
 
 @app.command()
@@ -26,6 +27,9 @@ def reproduce(names: list[str] = typer.Argument(None, help="Items to run (defaul
         for n in ITEMS:
             typer.echo(f"{n:12s} {item_module(n).TITLE}")
         return
+    if out.exists() and not out.is_dir():
+        raise ModelError(f"--out: {str(out)!r} is a file; expected a folder (created if "
+                         "missing) for the figures, data and report.json")
     names = names or list(ITEMS)
     for n in names:
         item_module(n)

@@ -187,6 +187,7 @@ class Polygon(Loop):
         v = np.asarray(self.vertices, dtype=float)
         if v.ndim != 2 or v.shape[1] != 2 or len(v) < 3:
             raise ModelError(f"vertices: expected at least three (x, y) pairs, got {v.shape}")
+        _check_finite(v, "vertices", "vertex")
         object.__setattr__(self, "vertices", tuple(map(tuple, v.tolist())))
         _check_simple(np.vstack([v, v[:1]]), "polygon")
 
@@ -320,6 +321,15 @@ class FourierLoop(Loop):
         return self._basis(s, True) @ self.coefficients
 
 
+def _check_finite(p: np.ndarray, where: str, what: str) -> None:
+    """Refuse NaN or infinite coordinates, naming the first such row (0-based) and column."""
+    bad = np.argwhere(~np.isfinite(p))
+    if len(bad):
+        i, j = bad[0]
+        raise ModelError(f"{where}: {what} {i} has {'xy'[j]} = {p[i, j]}; every coordinate "
+                         f"must be a finite number ({len(bad)} non-finite in all)")
+
+
 def SampledLoop(samples, plane=("Bx", "Bz"), harmonics: int | None = None, base=None
                 ) -> FourierLoop:
     """A loop through sampled points ``(n, 2)`` (equispaced in ``s``; the closing point may be
@@ -328,6 +338,7 @@ def SampledLoop(samples, plane=("Bx", "Bz"), harmonics: int | None = None, base=
     p = np.asarray(samples, dtype=float)
     if p.ndim != 2 or p.shape[1] != 2 or len(p) < 3:
         raise ModelError(f"loop samples: expected an (n, 2) array with n >= 3, got {p.shape}")
+    _check_finite(p, "loop samples", "sample")
     if np.allclose(p[0], p[-1]):
         p = p[:-1]
     n = len(p)

@@ -60,6 +60,7 @@ from thermogeo.io.model_file import machine_from_dict
 from thermogeo.model.machine import Machine
 from thermogeo.protocols import paths
 from thermogeo.protocols import optimal
+from thermogeo.protocols.cycle import TIMINGS
 from thermogeo.response.correlations import parse_requests
 
 KINDS = ("response", "optimal", "cycle", "exact")
@@ -351,7 +352,10 @@ def _spec_from_dict(data: dict, text: str, base_dir: Path) -> SweepSpec:
         raise ModelError(f"swept names must give distinct dimension names other than "
                          f"{CASE_DIM!r}; got {dims}")
     model_name = mpath.stem
-    machine = machine_from_text(model_text, model_name)
+    try:
+        machine = machine_from_text(model_text, model_name)
+    except tomllib.TOMLDecodeError as e:
+        raise ModelError(f"model: {str(mpath)!r} is not a TOML model file ({e})") from None
     for a in combos + cases:
         _check_name(machine, a.name, a.values[0])
     for n, v in constants.items():
@@ -418,6 +422,22 @@ def _validate_options(kind: str, opts: dict, machine: Machine, sweep_dims: set) 
         for n, v in opts["loops"].items():
             loop = make_loop(v, f"[{kind}].loops.{n}")
             _known(loop.indices, machine, f"[{kind}].loops.{n}.plane")
+            set_by_loop = sorted(sweep_dims & {dim_name(p) for p in loop.plane})
+            if set_by_loop:  # the loop sets these: every swept value would give one result
+                raise ModelError(f"[{kind}].loops.{n}: the loop sets {', '.join(set_by_loop)} "
+                                 f"(plane {', '.join(loop.plane)}), which the sweep also "
+                                 "varies; sweep only names off the loop's plane (constants, "
+                                 "bath fields, other parameters)")
+        if kind == "cycle" and "timing" in opts and opts["timing"] not in TIMINGS:
+            raise ModelError(f"[cycle].timing: expected one of {', '.join(TIMINGS)}, got "
+                             f"{opts['timing']!r}")
+        if kind == "cycle" and "bias" in opts:
+            x = opts["bias"]
+            if (isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x)
+                    or not 0 < abs(x) < 2):
+                raise ModelError(f"[cycle].bias: expected X = dT/T with 0 < |X| < 2 (the hot "
+                                 "bath at T(1 + X/2), the others at T(1 - X/2), both > 0), got "
+                                 f"{x!r}")
         if kind == "exact":
             per = values_from_toml(opts["periods"], "[exact].periods")
             if min(per) <= 0:
