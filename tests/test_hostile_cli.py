@@ -230,3 +230,35 @@ def test_check_prints_the_estimate_before_the_spectrum():
              for key in ("kernel:", "Bohr blocks:", "estimated memory", "spectrum at")}
     assert first["kernel:"] < first["Bohr blocks:"] < first["estimated memory"] \
         < first["spectrum at"]
+
+
+PARTLY_DARK = """\
+qubits = 1
+parameters = { Bx = 0.3, Bz = 0.5 }
+[[hamiltonian]]
+coefficient = "Bx"
+operator = "X0"
+[[hamiltonian]]
+coefficient = "Bz"
+operator = "Z0"
+[[baths]]
+name = "L"
+temperature = 1.0
+coupling = "X0"
+spectral_density = { kind = "ohmic", strength = 0.05 }
+"""
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_map_with_some_dark_points_counts_them(as_json, tmp_path):
+    """At Bz = 0 the only coupling X0 commutes with H = Bx X0: no unique steady state there."""
+    model = tmp_path / "partly_dark.toml"
+    model.write_text(PARTLY_DARK)
+    result = invoke(["map", model, "--x", "Bx=0.5:1:2", "--y", "Bz=0:1:2", "--out",
+                     tmp_path / "m.nc"] + (["--json"] if as_json else []))
+    assert result.exit_code == 0, result.output
+    if as_json:
+        info = _strict(result.stdout)
+        assert (info["status"], info["points"], info["non_unique_points"]) == ("partial", 4, 2)
+    else:
+        assert "warning: 2 of 4 points have no unique steady state" in result.stdout
