@@ -79,15 +79,17 @@ def user_errors(fn: Callable) -> Callable:
 
 
 def check_file_out(path, option: str, expected: str) -> None:
-    """Refuse (before any work) an output path that is a folder or whose parent is not a
-    folder."""
+    """Refuse (before any work) an output path that is a folder or whose parent is not an
+    existing folder."""
     from pathlib import Path
 
     path = Path(path)
     if path.is_dir():
         raise ModelError(f"{option}: {str(path)!r} is a folder; expected {expected}")
-    if path.parent.exists() and not path.parent.is_dir():
-        raise ModelError(f"{option}: {str(path.parent)!r} is not a folder; expected {expected}")
+    if not path.parent.is_dir():
+        what = "is not a folder" if path.parent.exists() else "does not exist"
+        raise ModelError(f"{option}: the folder {str(path.parent)!r} {what}; expected "
+                         f"{expected} in an existing folder")
 
 
 def check_bias(bias, option: str = "--bias") -> None:

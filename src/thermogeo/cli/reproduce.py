@@ -27,9 +27,12 @@ def reproduce(names: list[str] = typer.Argument(None, help="Items to run (defaul
         for n in ITEMS:
             typer.echo(f"{n:12s} {item_module(n).TITLE}")
         return
-    if out.exists() and not out.is_dir():
-        raise ModelError(f"--out: {str(out)!r} is a file; expected a folder (created if "
-                         "missing) for the figures, data and report.json")
+    for p in (out, *out.parents):  # the first existing one must be a folder
+        if p.exists():
+            if not p.is_dir():
+                raise ModelError(f"--out: {str(p)!r} is a file; expected a folder (created "
+                                 "if missing) for the figures, data and report.json")
+            break
     names = names or list(ITEMS)
     for n in names:
         item_module(n)
