@@ -18,37 +18,9 @@ from typer.testing import CliRunner
 from thermogeo import Bath, Machine, ModelError, Ohmic, load_model, response
 from thermogeo.baths.limits import MAX_EXPONENT, MAX_MAGNITUDE, MIN_SCALE
 from thermogeo.cli import app
+from test_model_input import BASE as MODEL_BASE
 
-BASE = """\
-name = "hostile"
-qubits = 2
-parameters = { Bx = 0.3, Bz = 0.5 }
-constants = { J = 2.0 }
-
-[[hamiltonian]]
-coefficient = "Bx"
-operator = "X0 + X1"
-
-[[hamiltonian]]
-coefficient = "Bz"
-operator = "Z0 + Z1"
-
-[[hamiltonian]]
-coefficient = "0.25*J"
-operator = "X0 X1 + Y0 Y1 + Z0 Z1"
-
-[[baths]]
-name = "L"
-temperature = 1.0
-coupling = "X0 + 2*X1"
-spectral_density = { kind = "ohmic", strength = 0.05, exponent = 1.0, cutoff = "inf" }
-
-[[baths]]
-name = "R"
-temperature = 1.0
-coupling = "Z0 + 2*Z1"
-spectral_density = { kind = "ohmic", strength = 0.05 }
-"""
+BASE = MODEL_BASE.replace('name = "case"', 'name = "hostile"')  # the valid base file
 
 L_SD = 'spectral_density = { kind = "ohmic", strength = 0.05, exponent = 1.0, cutoff = "inf" }'
 RANGE = f"|x| <= {MAX_MAGNITUDE:g}"
