@@ -398,7 +398,17 @@ def _grid(text: str, option: str):
     return name.strip(), np.linspace(parts[0], parts[1], int(parts[2]))
 
 
-@app.command("map")
+MAP_HELP = (
+    "Rotor of every bath, heat response, metric and entropy on a grid, saved as NetCDF with "
+    "coordinates, units and the model embedded; optionally plotted.\n\n"
+    "Points without a unique steady state (a dark state) have no value (NaN in the file, "
+    "'unique' false); their number is reported (text, and 'non_unique_points' and 'status' "
+    "ok/partial/no_unique_point in --json). Exit status: 0 when written, 1 when no point of "
+    "the grid has a unique steady state (the file is still written), 2 for bad input "
+    "(including a map too large for the available memory).")
+
+
+@app.command("map", help=MAP_HELP)
 @user_errors
 def map_cmd(
     model: Path = typer.Argument(..., help="TOML model file."),
@@ -417,14 +427,7 @@ def map_cmd(
                                      "map too, e.g. 'concurrence:0,1 negativity:0|1@thermal'."),
     json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
-    """Rotor of every bath, heat response, metric and entropy on a grid, saved as NetCDF with
-    coordinates, units and the model embedded; optionally plotted.
-
-    Points without a unique steady state (a dark state) have no value (NaN in the file,
-    'unique' false); their number is reported (text, and 'non_unique_points' and 'status'
-    ok/partial/no_unique_point in --json). Exit status: 0 when written, 1 when no point of
-    the grid has a unique steady state (the file is still written), 2 for bad input
-    (including a map too large for the available memory)."""
+    """Rotor of every bath, heat response, metric and entropy on a grid (see ``MAP_HELP``)."""
     from thermogeo.protocols import response_map, save_map
 
     check_file_out(out, "--out", "a NetCDF file to write, e.g. map.nc")
