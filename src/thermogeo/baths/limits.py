@@ -71,42 +71,36 @@ def magnitude(value, where: str) -> float:
     return x
 
 
+
+def _bounded(value, where: str, lo: float, hi: float, accepted: str) -> float:
+    """A real number in ``[lo, hi]``, else a ModelError naming ``where`` and ``accepted``."""
+    try:
+        x = real(value, where)
+    except ModelError:
+        raise ModelError(f"{where}: {accepted}, got {show(value)}") from None
+    if not lo <= x <= hi:
+        raise ModelError(f"{where}: {accepted}, got {show(value)}")
+    return x
+
+
 def temperature(value, where: str) -> float:
     """A temperature: ``MIN_SCALE <= T <= MAX_MAGNITUDE``."""
     accepted = (f"must be a finite number > 0, from {MIN_SCALE:g} to {MAX_MAGNITUDE:g} in the "
                 f"model's energy unit ({DECISION})")
-    try:
-        T = real(value, where)
-    except ModelError:
-        raise ModelError(f"{where}: {accepted}, got {show(value)}") from None
-    if not MIN_SCALE <= T <= MAX_MAGNITUDE:
-        raise ModelError(f"{where}: {accepted}, got {show(value)}")
-    return T
+    return _bounded(value, where, MIN_SCALE, MAX_MAGNITUDE, accepted)
 
 
 def strength(value, where: str) -> float:
     """A coupling strength: ``0 <= kappa <= MAX_MAGNITUDE``."""
     accepted = f"must be >= 0 and <= {MAX_MAGNITUDE:g}, a finite real number ({DECISION})"
-    try:
-        k = real(value, where)
-    except ModelError:
-        raise ModelError(f"{where}: {accepted}, got {show(value)}") from None
-    if not 0 <= k <= MAX_MAGNITUDE:
-        raise ModelError(f"{where}: {accepted}, got {show(value)}")
-    return k + 0.0  # -0.0 -> 0.0
+    return _bounded(value, where, 0, MAX_MAGNITUDE, accepted) + 0.0  # -0.0 -> 0.0
 
 
 def exponent(value, where: str) -> float:
     """An ohmic exponent: ``1 <= s <= MAX_EXPONENT``."""
     accepted = (f"must be >= 1 and <= {MAX_EXPONENT:g} (ohmic 1, super-ohmic > 1; sub-ohmic "
                 f"baths have no finite dephasing rate; {DECISION})")
-    try:
-        s = real(value, where)
-    except ModelError:
-        raise ModelError(f"{where}: {accepted}, got {show(value)}") from None
-    if not 1 <= s <= MAX_EXPONENT:
-        raise ModelError(f"{where}: {accepted}, got {show(value)}")
-    return s
+    return _bounded(value, where, 1, MAX_EXPONENT, accepted)
 
 
 def cutoff(value, where: str) -> float:
@@ -115,10 +109,4 @@ def cutoff(value, where: str) -> float:
                 f"model's energy unit, or 'inf' ({DECISION})")
     if isinstance(value, _REALS) and not isinstance(value, bool) and value == math.inf:
         return math.inf
-    try:
-        c = real(value, where)
-    except ModelError:
-        raise ModelError(f"{where}: {accepted}, got {show(value)}") from None
-    if not MIN_SCALE <= c <= MAX_MAGNITUDE:
-        raise ModelError(f"{where}: {accepted}, got {show(value)}")
-    return c
+    return _bounded(value, where, MIN_SCALE, MAX_MAGNITUDE, accepted)
