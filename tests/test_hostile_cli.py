@@ -74,6 +74,17 @@ def _sweep(text: str):
     return make
 
 
+def _swept_base_sweep(tmp: Path) -> str:
+    """A third parameter By, swept and also set by the loop's base."""
+    (tmp / "three.toml").write_text(
+        Path(QUBIT).read_text().replace("parameters = {", "parameters = { By = 0.0,")
+        + '\n[[hamiltonian]]\ncoefficient = "By"\noperator = "Y0"\n')
+    (tmp / "sweep.toml").write_text(
+        CYCLE_SWEEP.replace(QUBIT, "three.toml").replace('"R.strength"', "By")
+        .replace("radius = 0.5", "radius = 0.5\nbase = { By = 0.1 }"))
+    return "sweep.toml"
+
+
 def _not_toml_sweep(tmp: Path) -> str:
     (tmp / "model.txt").write_text("this is not TOML = = \n")
     (tmp / "sweep.toml").write_text(CYCLE_SWEEP.replace(QUBIT, "model.txt"))
@@ -136,6 +147,15 @@ CASES = {
                                       ["[cycle].loops.ccw", "the loop sets Bx",
                                        "plane Bx, Bz", "also varies",
                                        "sweep only names off the loop's plane"]),
+    "sweep-loop-base-sets-its-plane": (["sweep", "{}", "--out", "r.zarr"],
+                                       _sweep(CYCLE_SWEEP.replace(
+                                           "radius = 0.5", "radius = 0.5\nbase = { Bx = 1.0 }")),
+                                       ["[cycle].loops.ccw.base", "Bx is set by the loop",
+                                        "only the other parameters"]),
+    "sweep-loop-base-sets-a-swept-name": (["sweep", "{}", "--out", "r.zarr"],
+                                          _swept_base_sweep,
+                                          ["[cycle].loops.ccw.base", "sets By",
+                                           "the sweep also varies"]),
     "sweep-timing-unknown": (["sweep", "{}", "--out", "r.zarr"],
                              _sweep(CYCLE_SWEEP.replace("bias = 0.01",
                                                         'bias = 0.01\ntiming = "fast"')),

@@ -422,6 +422,17 @@ def _validate_options(kind: str, opts: dict, machine: Machine, sweep_dims: set) 
         for n, v in opts["loops"].items():
             loop = make_loop(v, f"[{kind}].loops.{n}")
             _known(loop.indices, machine, f"[{kind}].loops.{n}.plane")
+            base = dict(loop.base or {})
+            in_plane = [k for k in base if k in loop.plane]
+            if in_plane:
+                raise ModelError(f"[{kind}].loops.{n}.base: {', '.join(in_plane)} is set by the "
+                                 f"loop (plane {', '.join(loop.plane)}); base sets only the "
+                                 "other parameters")
+            swept_base = sorted(k for k in base if dim_name(k) in sweep_dims)
+            if swept_base:
+                raise ModelError(f"[{kind}].loops.{n}.base: sets {', '.join(swept_base)}, which "
+                                 "the sweep also varies (the base would win for every value); "
+                                 "remove it from one of them")
             set_by_loop = sorted(sweep_dims & {dim_name(p) for p in loop.plane})
             if set_by_loop:  # the loop sets these: every swept value would give one result
                 raise ModelError(f"[{kind}].loops.{n}: the loop sets {', '.join(set_by_loop)} "
