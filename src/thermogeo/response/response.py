@@ -86,7 +86,8 @@ class Response:
 
     def to_dataset(self, coords: dict | None = None):
         """An ``xarray.Dataset``. ``coords`` maps names of the batch axes to coordinates
-        (e.g. ``{"Bx": xs, "Bz": zs}`` for a grid); default: one axis ``point``."""
+        (e.g. ``{"Bx": xs, "Bz": zs}`` for a grid); default: ``axis0``, ``axis1``, ... indexed
+        0, 1, ... (none for a single point)."""
         import xarray as xr
 
         batch = self.parameters.shape[:-1]
