@@ -390,3 +390,21 @@ def test_range_edges_are_accepted():
     assert m.as_points([[MAX_MAGNITUDE, 0.0]]).shape == (1, 2)
     q = qubit(hamiltonian=[("1e6*Bx", "X0"), ("-Bz", "1e6*Z0 - 0.5e6*Z0")])
     np.testing.assert_array_equal(q.V[1], -5e5 * np.diag([1.0, -1.0]))
+
+
+def test_a_nan_point_is_reported_for_that_point_not_fatal_to_the_batch(models_dir):
+    """With check=False (maps, sweeps) a non-finite point is NaN and flagged in ``valid``;
+    the other points equal their own single-point responses. With check=True the call is
+    refused naming the point and the parameter."""
+    m = load_model(models_dir / "qubit_pump.toml")
+    lam = np.array([[0.7, 0.4], [np.nan, 0.4], [0.8, 2e6]])
+    r = response(m, lam, plane=("Bx", "Bz"), check=False)
+    assert r.valid.tolist() == [True, False, False]
+    assert np.isnan(r.heat_response[1:]).all() and np.isnan(r.rotor[1:]).all()
+    assert not r.unique[1:].any()
+    one = response(m, lam[0], plane=("Bx", "Bz"))
+    np.testing.assert_allclose(r.heat_response[0], one.heat_response, rtol=1e-14)
+    np.testing.assert_allclose(r.rotor[0], one.rotor, rtol=1e-14)
+    assert "valid" in r.to_dataset()
+    with pytest.raises(ModelError, match="point 1 has Bx = nan"):
+        response(m, lam)

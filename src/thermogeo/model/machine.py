@@ -321,13 +321,16 @@ class Machine:
         A.setflags(write=False)
         return A
 
-    def as_points(self, lam=None, *, allow_empty: bool = False) -> np.ndarray:
+    def as_points(self, lam=None, *, allow_empty: bool = False,
+                  allow_invalid: bool = False) -> np.ndarray:
         """Parameter points ``lam (*b, k)`` as a float array (default: :meth:`point`).
 
         Raises :class:`ModelError` (a ``ValueError``) if the last axis does not match the
         parameters, if there is no point (unless ``allow_empty``), or if a value is not finite
         or out of range (``|x| <= 1e6``, docs/decisions/0008-input-validation.md); the message
-        names the first offending point's index and parameter.
+        names the first offending point's index and parameter. With ``allow_invalid`` such
+        values are returned as they are (the caller reports them point by point, see
+        :meth:`valid_points`).
         """
         if lam is None:
             return self.point()
@@ -345,8 +348,9 @@ class Machine:
         if lam.size == 0 and not allow_empty:
             raise ModelError(f"lam: no points (shape {lam.shape}); pass at least one point of "
                              f"{k} values ({', '.join(self.parameters)})")
-        bad = ~np.isfinite(lam) | (np.abs(lam) > limits.MAX_MAGNITUDE)
-        if np.any(bad):
+        bad = ~self.valid_points(lam)[..., None] if allow_invalid else (
+            ~np.isfinite(lam) | (np.abs(lam) > limits.MAX_MAGNITUDE))
+        if np.any(bad) and not allow_invalid:
             at = tuple(int(j) for j in np.argwhere(bad)[0])
             point = at[:-1] if len(at) > 2 else at[0] if len(at) == 2 else None
             where = "the point" if point is None else f"point {point}"
@@ -355,6 +359,12 @@ class Machine:
                 f"has {self.parameter_names[at[-1]]} = {float(lam[at])!r} ({int(bad.sum())} bad "
                 f"value(s) in all)")
         return lam
+
+    @staticmethod
+    def valid_points(lam: np.ndarray) -> np.ndarray:
+        """``(*b,)`` bool: every value of the point is finite with ``|x| <= 1e6``."""
+        lam = np.asarray(lam, dtype=float)
+        return np.all(np.isfinite(lam) & (np.abs(lam) <= limits.MAX_MAGNITUDE), axis=-1)
 
     def hamiltonian_at(self, lam: np.ndarray) -> np.ndarray:
         """``H(lam)``, ``lam (*b, k) -> (*b, d, d)`` (an empty batch gives an empty stack)."""

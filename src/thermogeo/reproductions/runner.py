@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import re
 import time
 import traceback
@@ -26,6 +27,19 @@ def item_module(name: str):
     if name not in ITEMS:
         raise ValueError(f"unknown reproduction {name!r}; available: {', '.join(ITEMS)}")
     return importlib.import_module(f"thermogeo.reproductions.{name}")
+
+
+def _finite(x):
+    """NaN and infinities -> None (valid JSON; the report keeps the key)."""
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    if hasattr(x, "item") and getattr(x, "ndim", 1) == 0:
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
 
 
 def run_item(name: str, quick: bool, out: Path) -> dict:
@@ -91,7 +105,8 @@ def run(names: Sequence[str] | None = None, *, quick: bool = False,
     for n in names:
         line = run_item(n, quick, out)
         lines[n] = line
-        report.write_text("".join(json.dumps(lines[k], default=float) + "\n"
+        report.write_text("".join(json.dumps(_finite(lines[k]), default=float,
+                                             allow_nan=False) + "\n"
                                   for k in ITEMS if k in lines))
         results.append(line)
         if on_item:

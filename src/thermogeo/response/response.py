@@ -53,6 +53,8 @@ class Response:
     rcond : (*b,)                 reciprocal condition number of the steady-state solve
     unique : (*b,) bool           unique steady state (results are NaN where False)
     differentiable : (*b, k) bool the secular generator is differentiable along each parameter
+    valid : (*b,) bool            the point's parameters are finite and in range (with
+                                  ``check=False`` other points are NaN, not an error)
     correlations : dict           ``{name: (*b,)}``: the requested correlation measures
                                   (:mod:`thermogeo.response.correlations`); empty if none
     secular_ratio : (*b,)         smallest separation of distinct Bohr frequencies over a bound
@@ -75,6 +77,7 @@ class Response:
     unique: np.ndarray
     differentiable: np.ndarray
     secular_ratio: np.ndarray
+    valid: np.ndarray | None = None
     correlations: dict = field(default_factory=dict)
     correlation_attrs: dict = field(default_factory=dict, repr=False)
     numerics: Numerics = field(default_factory=Numerics)
@@ -106,6 +109,7 @@ class Response:
             "metric": (dims + ("parameter", "parameter2"), self.metric),
             "unique": (dims, self.unique),
             "secular_ratio": (dims, self.secular_ratio),
+            **({"valid": (dims, self.valid)} if self.valid is not None else {}),
         }
         if self.rotor is not None:
             data["rotor"] = (dims + ("bath",), self.rotor)
@@ -145,7 +149,9 @@ def response(machine: Machine, lam=None, *, plane: tuple[str, str] | None = None
     numerics : Numerics, optional
     check : bool
         Raise :class:`NonUniqueSteadyStateError` if the steady state is not unique at some
-        point (default). With ``False`` such points are NaN and flagged in ``unique``.
+        point, and :class:`ModelError` at a point with a non-finite or out-of-range value
+        (default). With ``False`` such points are NaN and flagged in ``unique`` and
+        ``valid``; the other points of the batch are computed.
 
     Examples
     --------
@@ -155,10 +161,11 @@ def response(machine: Machine, lam=None, *, plane: tuple[str, str] | None = None
     [[-0.095534, -0.054591], [-0.292574, -0.167185]]
     """
     numerics = numerics or Numerics()
-    lam = machine.as_points(lam)
+    lam = machine.as_points(lam, allow_invalid=not check)
     k = len(machine.parameters)
     batch = lam.shape[:-1]
-    flat = lam.reshape(-1, k)
+    valid = machine.valid_points(lam.reshape(-1, k))
+    flat = np.where(valid[:, None], lam.reshape(-1, k), machine.point())
     pidx = None
     if plane is not None:
         if len(plane) != 2 or plane[0] == plane[1]:
@@ -184,6 +191,12 @@ def response(machine: Machine, lam=None, *, plane: tuple[str, str] | None = None
     out = {f: (v.reshape(batch + v.shape[1:]) if v is not None else None)
            for f, v in out.items()}
     corr = {r.name: out.pop(r.name) for r in requests}
+    if not valid.all():  # computed at the default point: masked
+        for v in list(out.values()) + list(corr.values()):
+            if v is not None and v.dtype.kind in "fc":
+                v.reshape((len(valid),) + v.shape[len(batch):])[~valid] = np.nan
+        out["unique"].reshape(-1)[~valid] = False
+    out["valid"] = valid.reshape(batch)
     res = Response(machine=machine, parameters=lam, plane=plane, numerics=numerics,
                    correlations=corr, correlation_attrs=units_and_descriptions(requests), **out)
     if check and not np.all(res.unique):
