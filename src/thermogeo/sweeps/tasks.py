@@ -253,7 +253,7 @@ def _response(opts: Mapping, machine) -> tuple[dict, dict]:
     r = response(machine, lam, plane=opts.get("plane"), correlations=opts.get("correlations"))
     ds = r.to_dataset(coords=dict(zip(names, axes)))
     fields = {k: (v.dims, v.values, dict(v.attrs)) for k, v in ds.data_vars.items()
-              if k != "unique"}
+              if k not in ("unique", "valid")}  # sweep points are validated up front
     coords = {k: (v.dims, v.values, {"units": "parameter unit"} if k in names else {})
               for k, v in ds.coords.items()}
     return fields, coords
