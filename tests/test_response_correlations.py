@@ -158,7 +158,7 @@ def test_measures_at_eight_qubits_agree_between_block_backends():
     a = _response(m, lam, items, numerics=tg.Numerics(kernel="structured"))
     b = _response(m, lam, items, numerics=tg.Numerics(kernel="structured",
                                                       generic_max_dim=1))
-    assert tg.lindblad.backend.generic_points(m, lam, tg.Numerics()).all()
+    assert tg.lindblad.generic.generic_points(m, lam, tg.Numerics()).all()
     for k in a.correlations:
         np.testing.assert_allclose(a.correlations[k], b.correlations[k], atol=1e-10)
         assert np.all(np.isfinite(a.correlations[k]))

@@ -24,6 +24,7 @@ from thermogeo.lindblad.generator import generator
 from thermogeo.linalg.bohr import BohrGroups
 from thermogeo.numerics import Numerics
 from thermogeo.lindblad import backend, structured
+from thermogeo.lindblad.generic import generic_points
 from thermogeo.response.structured import BlockSolve, steady_state
 
 # Dense and structured kernels solve the same linear systems with different factorisations:
@@ -273,7 +274,7 @@ def test_generic_batches_equal_dense_and_point_by_point(machine):
     field equals the dense kernels and the per-point Bohr blocks (generic_max_dim=1 sends
     every point there), at equal and unequal temperatures."""
     lam = np.random.default_rng(11).uniform(0.3, 1.3, (7, 2))
-    assert backend.generic_points(machine, lam, Numerics()).all()
+    assert generic_points(machine, lam, Numerics()).all()
     chunks = list(backend.frozen_chunks(machine, lam, STRUCT))
     assert [type(fg).__name__ for _, fg in chunks] == ["GenericFrozen"]
     dense = tg.response(machine, lam, plane=("Bx", "Bz"), numerics=Numerics(kernel="dense"))
@@ -291,7 +292,7 @@ def test_generic_and_degenerate_points_mix_in_one_call():
     m = heisenberg(3, uniform=False, temps=(2.0, 1.0), seed=5)
     lam = np.array([[0.7, 0.4], [0.0, 0.9], [1.1, 0.6]])  # Bx = 0: a symmetric point
     kinds = [type(fg).__name__ for _, fg in backend.frozen_chunks(m, lam, STRUCT)]
-    generic = backend.generic_points(m, lam, Numerics())
+    generic = generic_points(m, lam, Numerics())
     assert kinds.count("BlockFrozen") == int((~generic).sum())
     dense = tg.response(m, lam, numerics=Numerics(kernel="dense"))
     r = tg.response(m, lam, numerics=STRUCT)

@@ -38,6 +38,12 @@ class BohrGroups:
     level_label: np.ndarray
     order: np.ndarray | None = None
 
+    def take(self, idx) -> BohrGroups:
+        """The groups of the spectra ``idx`` of the leading batch axis."""
+        return BohrGroups(omega=self.omega[idx], label=self.label[idx],
+                          level_label=self.level_label[idx],
+                          order=None if self.order is None else self.order[idx])
+
     def same(self) -> np.ndarray:
         """``(*b, d, d, d, d)`` bool: ``same[a, b, c, d] = label[a, c] == label[b, d]``."""
         lab = self.label

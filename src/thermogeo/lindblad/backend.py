@@ -14,7 +14,8 @@ import numpy as np
 
 from thermogeo.lindblad.dense import DenseFrozen
 from thermogeo.lindblad.frozen import FrozenGenerator
-from thermogeo.lindblad.generic import GenericFrozen, generic_points
+from thermogeo.lindblad.generator import spectrum
+from thermogeo.lindblad.generic import GenericFrozen, generic_spectra
 from thermogeo.lindblad.structured import BlockFrozen
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
@@ -50,7 +51,7 @@ def frozen_chunks(machine: Machine, lam: np.ndarray, numerics: Numerics,
 
     The choice, from costs measured on Heisenberg chains with the rotor (decision 0707):
 
-    * points with a generic spectrum (:func:`~thermogeo.lindblad.generic.generic_points`,
+    * points with a generic spectrum (:func:`~thermogeo.lindblad.generic.generic_spectra`,
       ``d <= numerics.generic_max_dim``) go in batches to
       :class:`~thermogeo.lindblad.generic.GenericFrozen` (1-4 qubits: 1.2-17 times the
       points per second of the dense backend), unless ``numerics.kernel == "dense"``;
@@ -69,23 +70,36 @@ def frozen_chunks(machine: Machine, lam: np.ndarray, numerics: Numerics,
         return dirs if dirs is None or dirs.ndim == 2 else dirs[idx]
 
     dense = uses_dense(machine, numerics)
-    generic = np.zeros(len(lam), bool)
     if numerics.kernel != "dense" and machine.dim <= numerics.generic_max_dim:
-        step = max(1, numerics.chunk_bytes // generic_point_bytes(machine, n))
-        for s in range(0, len(lam), step):
-            generic[s:s + step] = generic_points(machine, lam[s:s + step], numerics)
-        sel = np.flatnonzero(generic)
-        for s in range(0, len(sel), step):
-            idx = sel[s:s + step]
-            yield idx, GenericFrozen(machine, lam[idx], numerics, at(idx))
-    rest = np.flatnonzero(~generic)
+        # one spectrum per chunk decides generic or not and serves the backend
+        step = numerics.chunk_bytes // generic_point_bytes(machine, n)
+        if dense:
+            step = min(step, numerics.chunk_bytes // dense_point_bytes(machine, n))
+        for s in range(0, len(lam), max(1, step)):
+            idx = np.arange(s, min(s + max(1, step), len(lam)))
+            spec = spectrum(machine, lam[idx], numerics)
+            g = generic_spectra(spec.groups)
+            if g.any():
+                yield idx[g], GenericFrozen(machine, lam[idx[g]], numerics, at(idx[g]),
+                                            spec=spec.take(g))
+            if dense and not g.all():
+                yield idx[~g], DenseFrozen(machine, lam[idx[~g]], numerics, at(idx[~g]),
+                                           spec=spec.take(~g))
+            elif not dense:
+                yield from _one_by_one(machine, lam, numerics, idx[~g], at, keep_inverses)
+        return
     if dense:
         step = max(1, numerics.chunk_bytes // dense_point_bytes(machine, n))
-        for s in range(0, len(rest), step):
-            idx = rest[s:s + step]
+        for s in range(0, len(lam), step):
+            idx = np.arange(s, min(s + step, len(lam)))
             yield idx, DenseFrozen(machine, lam[idx], numerics, at(idx))
         return
-    for i in rest:
+    yield from _one_by_one(machine, lam, numerics, np.arange(len(lam)), at, keep_inverses)
+
+
+def _one_by_one(machine, lam, numerics, points, at, keep_inverses):
+    """:class:`~thermogeo.lindblad.structured.BlockFrozen` at each of ``points``."""
+    for i in points:
         idx = np.array([i])
         yield idx, BlockFrozen(machine, lam[idx], numerics, at(idx),
                                keep_inverses=keep_inverses)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from thermogeo.lindblad.frozen import FrozenGenerator, bohr_gap, label_order
-from thermogeo.lindblad.generator import dissipator_apply, generator, group_mask
+from thermogeo.lindblad.generator import Spectrum, dissipator_apply, generator, group_mask
 from thermogeo.lindblad.observables import energy_rows, entropy_and_log
 from thermogeo.linalg.steady import steady_solve
 from thermogeo.model.machine import Machine
@@ -49,11 +49,11 @@ class DenseFrozen(FrozenGenerator):
     """
 
     def __init__(self, machine: Machine, lam: np.ndarray, numerics: Numerics,
-                 directions: np.ndarray | None = None):
+                 directions: np.ndarray | None = None, spec: Spectrum | None = None):
         self.machine, self.numerics = machine, numerics
         self.lam = np.asarray(lam, dtype=float).reshape(-1, len(machine.parameters))
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            gen = generator(machine, self.lam, numerics)
+            gen = generator(machine, self.lam, numerics, spec)
             ss = steady_solve(gen.L, numerics.uniqueness_rcond)
         self.gen, self.ss = gen, ss
         self.E, self.U, self.Vt = gen.E, gen.U, gen.V

@@ -143,20 +143,42 @@ def hamiltonian_part(E: np.ndarray) -> np.ndarray:
     return (-1j * w).reshape(*E.shape[:-1], -1)
 
 
-def generator(machine: Machine, lam: np.ndarray, numerics: Numerics | None = None
-              ) -> Generator:
+@dataclass(frozen=True)
+class Spectrum:
+    """Eigenvalues ``E (b, d)``, eigenvectors ``U (b, d, d)`` and Bohr groups of ``H`` at a
+    batch of points, computed once and shared by whoever needs them."""
+
+    E: np.ndarray
+    U: np.ndarray
+    groups: BohrGroups
+
+    def take(self, idx) -> Spectrum:
+        """The spectra of the points ``idx``."""
+        return Spectrum(self.E[idx], self.U[idx], self.groups.take(idx))
+
+
+def spectrum(machine: Machine, lam: np.ndarray, numerics: Numerics | None = None
+             ) -> Spectrum:
+    """:class:`Spectrum` of ``H(lam)`` at points ``lam (*b, k)``."""
+    numerics = numerics or Numerics()
+    E, U = np.linalg.eigh(machine.hamiltonian_at(lam))
+    return Spectrum(E, U, bohr_groups(E, numerics.degeneracy_tol))
+
+
+def generator(machine: Machine, lam: np.ndarray, numerics: Numerics | None = None,
+              spec: Spectrum | None = None) -> Generator:
     """Secular generator of ``machine`` at parameter points ``lam (*b, k)``.
 
     Returns a :class:`Generator` in the eigenframe (no chunking: callers chunk large
-    batches, see :func:`thermogeo.response.response`).
+    batches, see :func:`thermogeo.response.response`). ``spec``: the points' spectrum, if
+    already computed (:func:`spectrum`).
     """
     numerics = numerics or Numerics()
-    H = machine.hamiltonian_at(lam)
-    E, U = np.linalg.eigh(H)
+    spec = spec or spectrum(machine, lam, numerics)
+    E, U, groups = spec.E, spec.U, spec.groups
     Ud = np.conj(np.swapaxes(U, -1, -2))[..., None, :, :]
     A = Ud @ machine.couplings @ U[..., None, :, :]
     V = Ud @ machine.V @ U[..., None, :, :]
-    groups = bohr_groups(E, numerics.degeneracy_tol)
     rates = np.stack([b.rate(groups.omega) for b in machine.baths], axis=-3)
     D = dissipator_superop(rates, A, A, groups.label[..., None, :, :])
     L = D.sum(axis=-3)

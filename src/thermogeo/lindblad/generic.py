@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from thermogeo.lindblad.frozen import FrozenGenerator, bohr_gap, label_order
+from thermogeo.lindblad.generator import Spectrum, spectrum
 from thermogeo.linalg.bohr import BohrGroups, bohr_groups
 from thermogeo.linalg.steady import inverse
 from thermogeo.model.machine import Machine
@@ -33,10 +34,12 @@ def generic_points(machine: Machine, lam: np.ndarray, numerics: Numerics) -> np.
     """``(b,)`` bool: the spectrum at each point is generic (non-degenerate levels, every
     Bohr frequency but zero of its own group)."""
     E = np.linalg.eigvalsh(machine.hamiltonian_at(lam))
-    return _generic(bohr_groups(E, numerics.degeneracy_tol))
+    return generic_spectra(bohr_groups(E, numerics.degeneracy_tol))
 
 
-def _generic(groups: BohrGroups) -> np.ndarray:
+def generic_spectra(groups: BohrGroups) -> np.ndarray:
+    """``(b,)`` bool: the Bohr groups of each spectrum are generic (see
+    :func:`generic_points`)."""
     d = groups.label.shape[-1]
     lab = np.sort(groups.label.reshape(len(groups.label), -1), axis=-1)
     distinct = 1 + (np.diff(lab, axis=-1) != 0).sum(axis=-1)
@@ -62,12 +65,14 @@ class GenericFrozen(FrozenGenerator):
     Raises ``ValueError`` if some point is not generic (:func:`generic_points`).
     """
 
-    def __init__(self, machine: Machine, lam, numerics: Numerics, directions=None):
+    def __init__(self, machine: Machine, lam, numerics: Numerics, directions=None,
+                 spec: Spectrum | None = None):
         self.machine, self.numerics = machine, numerics
         self.lam = np.asarray(lam, dtype=float).reshape(-1, len(machine.parameters))
-        E, U = np.linalg.eigh(machine.hamiltonian_at(self.lam))
-        self.groups = groups = bohr_groups(E, numerics.degeneracy_tol)
-        if not np.all(_generic(groups)):
+        spec = spec or spectrum(machine, self.lam, numerics)
+        E, U, groups = spec.E, spec.U, spec.groups
+        self.groups = groups
+        if not np.all(generic_spectra(groups)):
             raise ValueError("GenericFrozen: some point has degenerate levels or Bohr "
                              "frequencies (use BlockFrozen)")
         d = E.shape[-1]
