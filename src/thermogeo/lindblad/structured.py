@@ -599,7 +599,7 @@ class BlockFrozen(FrozenGenerator):
         self.E, self.U = E[None], U[None]
         self.Vt = np.stack([_to_eigenframe(U, V) for V in Vs])[None]
         self.directions = None if v is None else v[None]
-        self._solver = self._left = None
+        self._solver = self._left = self._last = None
         self.Vdir = self.X = None
         real = not np.iscomplexobj(U) and not any(np.iscomplexobj(A.data) for A in As)
         self.D = D = empty_blocks(st, float if real else complex, numerics.dense_block_max)
@@ -697,7 +697,7 @@ class BlockFrozen(FrozenGenerator):
     def release(self):
         if self._left is None:
             self._left = self.left_heat_drazin_rows()
-        self.D = self._solver = self.F0 = self.q = self.rfix = self.X = None
+        self.D = self._solver = self.F0 = self.q = self.rfix = self.X = self._last = None
 
     def dgen(self, j, y, zero_only=False):
         """Only with ``zero_only``: the derivative of the non-zero blocks is never formed
@@ -707,9 +707,10 @@ class BlockFrozen(FrozenGenerator):
                                       "for (d_v L) rho_0)")
         st, d = self.st, self.dim
         out = np.zeros(np.shape(y), complex)
+        czs = self._x_comm(j, y)
         for idx in np.ndindex(*np.shape(y)[:-1]):
             Y = np.asarray(y[idx]).reshape(d, d)
-            cz = _comm0(st, self.X[j], Y)
+            cz = czs[idx]
             DY = self.D.apply(Y.reshape(-1)).reshape(d, d)
             out[idx + (st.zero,)] = (-1j * _comm0(st, self.Vdir[j], Y)
                                      + self.F0[j] @ Y.reshape(-1)[st.zero]
@@ -729,10 +730,20 @@ class BlockFrozen(FrozenGenerator):
     def dheat(self, j, y):
         y = np.asarray(y)
         y0 = y[..., self.st.zero]
+        cz = self._x_comm(j, y)
+        return np.real(y0 @ (self.q[j] + self.rfix[j]).T - cz @ self.rows.T)
+
+    def _x_comm(self, j: int, y) -> np.ndarray:
+        """``[X_j, y]`` on the zero block, ``(..., d0)`` (the last result is kept: the rotor
+        asks for it in :meth:`dheat` and :meth:`dgen`)."""
+        if self._last is not None and self._last[0] == j and self._last[1] is y:
+            return self._last[2]
+        y = np.asarray(y)
         d = self.dim
         cz = np.stack([_comm0(self.st, self.X[j], y[idx].reshape(d, d))
-                       for idx in np.ndindex(*y.shape[:-1])]).reshape(y0.shape)
-        return np.real(y0 @ (self.q[j] + self.rfix[j]).T - cz @ self.rows.T)
+                       for idx in np.ndindex(*y.shape[:-1])]).reshape(y.shape[:-1] + (-1,))
+        self._last = (j, y, cz)
+        return cz
 
     def same_level(self):
         return (self.st.level[:, None] == self.st.level[None, :])[None]
