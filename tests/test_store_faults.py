@@ -22,7 +22,7 @@ import pytest
 import xarray as xr
 from conftest import MODELS
 from test_sweeps import (CLI_SIGINT_DEFAULT, RESPONSE_SWEEP, WAIT_S, _cli, _open_gate,
-                         _start_cli, _wait_for_points, strip, write)
+                         _start_cli, _stop, _wait_for_points, strip, write)
 from typer.testing import CliRunner
 
 from thermogeo import ModelError
@@ -372,9 +372,7 @@ def test_second_run_through_a_symlink_is_refused_while_the_first_runs(tmp_path):
         _open_gate(tmp_path / "gate")
         o, e = proc.communicate(timeout=WAIT_S)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
+        _stop(proc)
     assert second.returncode == 2 and "another run" in second.stderr, second.stderr
     assert proc.returncode == 0 and "this run computed 6" in o, (o, e)
     assert len(SweepStore(out).runs()) == 1  # the refused run did not even start one

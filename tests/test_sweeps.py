@@ -411,6 +411,13 @@ def _cli(args, env=None):
                           env={**os.environ, **(env or {})})
 
 
+def _stop(proc) -> None:
+    """Kill a CLI child (and its process group) that is still running at the end of a test."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+
+
 def _start_cli(args, gate: Path, passes: int, cli=CLI_SIGINT_DEFAULT):
     """Start the CLI in a new session; its tasks after the first ``passes`` wait until
     :func:`_open_gate` (no timing: the test decides when the run may go on)."""
@@ -460,9 +467,7 @@ def test_interrupted_run_resumes_only_missing_points(tmp_path, sig, scheduler):
         os.killpg(proc.pid, sig)
         _, err = proc.communicate(timeout=WAIT_S)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
+        _stop(proc)
     if sig == signal.SIGINT:
         assert proc.returncode == 130 and "rerun the same command" in err, err
         assert SweepStore(out).runs()[-1]["interrupted"] is True
@@ -495,9 +500,7 @@ def test_cli_started_with_sigint_ignored_keeps_ignoring_it(tmp_path):
         _open_gate(gate)
         o, e = proc.communicate(timeout=WAIT_S)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
+        _stop(proc)
     assert proc.returncode == 0, (o, e)
     assert "6 points: 6 ok, 0 error, 0 missing" in o
     assert SweepStore(out).runs()[-1]["interrupted"] is False
@@ -585,9 +588,7 @@ def test_local_pool_survives_a_killed_worker(tmp_path):
         _open_gate(gate)
         o, e = proc.communicate(timeout=WAIT_S)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
+        _stop(proc)
     assert proc.returncode == 0, (o, e)
     assert "6 ok, 0 error, 0 missing" in o
     assert SweepStore(out).runs()[-1]["pool_restarts"] == 1
