@@ -175,7 +175,7 @@ class FrozenGenerator(ABC):
     def release(self) -> None:
         """Free what :meth:`heat_drazin` on traceless vectors and :meth:`to_eig` do not need
         (the structured backend keeps its left rows ``<<H| D_alpha L^D`` only)."""
-        self.released = True
+        return None  # the dense and generic backends keep everything
 
     def bohr_spread(self, dW: np.ndarray) -> np.ndarray:
         """``(b, n)``: the largest spread of ``dW (b, n, d, d)`` (``[n, m]`` for the jump
