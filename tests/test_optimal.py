@@ -132,3 +132,15 @@ def test_region_is_frozen_and_its_dataset_carries_values_and_units(q1):
     small = o.to_dataset(grid=False)
     assert all(v.ndim == 0 for v in small.data_vars.values())
     assert float(small.region_radius) == 15.0  # the default disc, 15 T at T = 1
+
+
+def test_best_mask_holds_the_best_region(models_dir):
+    """``OptimalRegion.best_mask``: its weighted rotor sum is the best region's heat."""
+    import thermogeo as tg
+
+    m = tg.load_model(models_dir / "heisenberg_dimer.toml")
+    o = tg.protocols.optimal_region(m, ("Bx", "Bz"), "L", resolution=(40, 48))
+    om = np.where(np.isfinite(o.rotor), o.rotor, 0.0)
+    assert o.best_mask.any() and np.all(np.sign(om[o.best_mask]) == o.region_sign)
+    assert abs((om * o.weights)[o.best_mask].sum()) == pytest.approx(o.max_geometric_heat,
+                                                                     rel=1e-12)

@@ -160,6 +160,7 @@ class OptimalRegion:
     rotor : (n1, n2)          ``Omega^bath`` at the nodes
     labels : (n1, n2) int     connected region labels (positive ids: Omega > 0, negative ids:
                               Omega < 0)
+    best_label : int          label of the best region (0: none); ``best_mask`` its nodes
     region : dict             the region's description
     regions : int             number of connected single-sign regions
     temperature : float       ``T``
@@ -183,6 +184,12 @@ class OptimalRegion:
     regions: int = 0
     temperature: float = 1.0
     loop_geometric_heat: float = float("nan")
+    best_label: int = 0
+
+    @property
+    def best_mask(self) -> np.ndarray:
+        """``(n1, n2)`` bool: the nodes of the best region (none if no region was found)."""
+        return (self.labels == self.best_label) & (self.best_label != 0)
 
     @property
     def max_geometric_heat_over_T(self) -> float:
@@ -364,7 +371,8 @@ def optimal_region(machine: Machine, plane: tuple[str, str] = ("Bx", "Bz"),
                          exceeds_bound=bool(best > bound * (1 + bound_rtol)),
                          bound_rtol=bound_rtol, loop=loop, points=pts, weights=w, rotor=om,
                          labels=labels, region=region.describe(T), regions=count,
-                         temperature=T, loop_geometric_heat=loop_heat)
+                         temperature=T, loop_geometric_heat=loop_heat,
+                         best_label=best_lab[0] * best_lab[1] if best_lab is not None else 0)
 
 
 def _boundary_loop(region, T, pts, f, mask, periodic, plane, base, sign, max_vertices):

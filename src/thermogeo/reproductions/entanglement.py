@@ -33,7 +33,7 @@ import xarray as xr
 from thermogeo.conventions import LN2
 from thermogeo.model.builders import exchange
 from thermogeo.model.machine import HamiltonianTerm, Machine
-from thermogeo.protocols.optimal import OptimalRegion, optimal_region
+from thermogeo.protocols.optimal import optimal_region
 from thermogeo.reproductions.common import grid, machine, symmetric_norm
 from thermogeo.response import response
 
@@ -79,27 +79,6 @@ def dimer(J: float, b: float, delta: float) -> Machine:
     return dataclasses.replace(m, hamiltonian=terms)
 
 
-def best_region_mask(opt: OptimalRegion) -> np.ndarray:
-    """Boolean mask ``(n1, n2)`` of the nodes of the best region.
-
-    ``optimal_region`` labels the connected regions (positive ids where ``Omega > 0``, negative
-    ids where ``Omega < 0``) and keeps the one of sign ``region_sign`` with the largest
-    ``|sum Omega w|``; the same rule is applied here and checked against
-    ``max_geometric_heat``."""
-    if opt.region_sign == 0:
-        return np.zeros(opt.labels.shape, dtype=bool)
-    lab = opt.region_sign * opt.labels
-    lab = np.where(lab > 0, lab, 0)
-    om = np.where(np.isfinite(opt.rotor), opt.rotor, 0.0)
-    sums = np.bincount(lab.ravel(), weights=(om * opt.weights).ravel())
-    sums[0] = 0.0
-    k = int(np.argmax(np.abs(sums)))
-    if not np.isclose(abs(sums[k]), opt.max_geometric_heat, rtol=1e-10, atol=1e-14):
-        raise RuntimeError(f"best region: label sum {abs(sums[k])} differs from "
-                           f"max_geometric_heat {opt.max_geometric_heat}")
-    return lab == k
-
-
 def _at(m: Machine, plane, pts: np.ndarray) -> np.ndarray:
     lam = np.broadcast_to(m.point(), pts.shape[:-1] + (len(m.parameters),)).copy()
     lam[..., m.parameter_index(plane[0])] = pts[..., 0]
@@ -109,7 +88,7 @@ def _at(m: Machine, plane, pts: np.ndarray) -> np.ndarray:
 
 def _scan_one(m: Machine, plane, bath: str, resolution) -> tuple:
     opt = optimal_region(m, plane, bath, resolution=resolution)
-    mask = best_region_mask(opt)
+    mask = opt.best_mask
     c = n = np.nan
     if mask.any():
         r = response(m, _at(m, plane, opt.points[mask]), correlations=[CONCURRENCE, NEGATIVITY])
