@@ -188,15 +188,15 @@ def response(machine: Machine, lam=None, *, plane: tuple[str, str] | None = None
             if f not in out:
                 out[f] = np.empty((len(flat),) + part[f].shape[1:], part[f].dtype)
             out[f][idx] = part[f]
+    if not valid.all():  # computed at the default point: masked
+        for v in out.values():
+            if v is not None and v.dtype.kind in "fc":
+                v[~valid] = np.nan
+        out["unique"][~valid] = False
+    out["valid"] = valid
     out = {f: (v.reshape(batch + v.shape[1:]) if v is not None else None)
            for f, v in out.items()}
     corr = {r.name: out.pop(r.name) for r in requests}
-    if not valid.all():  # computed at the default point: masked
-        for v in list(out.values()) + list(corr.values()):
-            if v is not None and v.dtype.kind in "fc":
-                v.reshape((len(valid),) + v.shape[len(batch):])[~valid] = np.nan
-        out["unique"].reshape(-1)[~valid] = False
-    out["valid"] = valid.reshape(batch)
     res = Response(machine=machine, parameters=lam, plane=plane, numerics=numerics,
                    correlations=corr, correlation_attrs=units_and_descriptions(requests), **out)
     if check and not np.all(res.unique):
@@ -207,7 +207,7 @@ def response(machine: Machine, lam=None, *, plane: tuple[str, str] | None = None
         warnings.warn(
             f"at {int(close.sum())} of {close.size} point(s) distinct Bohr frequencies are "
             "closer than a bound on the fastest relaxation rate (smallest ratio "
-            f"{float(np.min(res.secular_ratio)):.3g}; Response.secular_ratio): the secular "
+            f"{float(np.nanmin(res.secular_ratio)):.3g}; Response.secular_ratio): the secular "
             "(Davies) generator may not hold there; weaker coupling or larger splittings "
             "restore it", SecularApproximationWarning, stacklevel=2)
     nd = ~np.asarray(res.differentiable) & np.asarray(res.unique)[..., None]
