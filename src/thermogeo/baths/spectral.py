@@ -99,6 +99,8 @@ class Ohmic(SpectralDensity):
     cutoff : float
         ``1e-6 <= omega_c <= 1e6``, or ``math.inf`` (only with ``exponent = 1``).
 
+    Notes
+    -----
     The ranges are those of :mod:`thermogeo.baths.limits`
     (docs/decisions/0008-input-validation.md); anything else raises :class:`ModelError`.
     """

@@ -108,6 +108,8 @@ class ExactMethod:
     numerics : Numerics
         Options of the generator (degeneracy tolerance, uniqueness threshold, kernel).
 
+    Notes
+    -----
     Class attributes: ``name`` (the key in :data:`METHODS`), ``order`` (convergence order in
     the step, or ``"spectral"``), ``step_unit`` (what ``ExactCycle.steps`` counts).
     """
