@@ -13,6 +13,9 @@ Format (all tables but ``constants`` required)::
     temperature = 1.0
     coupling = "X0 + 2*X1"
     spectral_density = { kind = "ohmic", strength = 0.05, exponent = 1.0, cutoff = "inf" }
+    [master_equation]                         # optional, default kind = "secular"
+    kind = "cluster"                          # secular | ule | cluster | local
+    width = 0.01                              # cluster only: Bohr frequencies closer share
 
 Every error names the file and the field.
 """
@@ -32,7 +35,8 @@ from thermogeo.baths.limits import show
 from thermogeo.errors import ModelError
 from thermogeo.model.machine import Machine
 
-TOP_FIELDS = ("qubits", "parameters", "constants", "hamiltonian", "baths", "name")
+TOP_FIELDS = ("qubits", "parameters", "constants", "hamiltonian", "baths", "name",
+              "master_equation")
 BATH_FIELDS = ("name", "temperature", "coupling", "spectral_density")
 
 
@@ -81,6 +85,7 @@ def machine_from_dict(data: dict, source: str = "<model>") -> Machine:
                               coupling=b["coupling"], spectral_density=b["spectral_density"]))
         return Machine(qubits=data["qubits"], parameters=data["parameters"],
                        hamiltonian=data["hamiltonian"], baths=baths,
+                       master_equation=data.get("master_equation"),
                        constants=data.get("constants", {}), name=data.get("name", source))
     except ModelError as e:
         raise ModelError(f"{source}: {e}") from None
@@ -179,6 +184,8 @@ def machine_to_dict(machine: Machine) -> dict:
     out["baths"] = [{"name": b.name, "temperature": b.temperature,
                      "coupling": op(b.coupling, f"baths[{b.name!r}].coupling"),
                      "spectral_density": b.spectral_density.to_dict()} for b in machine.baths]
+    if not machine.master_equation.secular:
+        out["master_equation"] = machine.master_equation.to_dict()
     return out
 
 

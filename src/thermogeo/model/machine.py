@@ -11,6 +11,7 @@ import numpy as np
 from thermogeo.baths import limits
 from thermogeo.baths.bath import NAME, Bath
 from thermogeo.errors import ModelError
+from thermogeo.model.master import MasterEquation, as_master_equation
 from thermogeo.model.pauli import (as_sparse, is_pauli_factor, number, pauli_coefficients,
                                    tokenize)
 
@@ -75,6 +76,9 @@ class Machine:
         Named numbers usable in coefficients and operator strings (e.g. ``J``, ``b``).
     name : str
         Free text (the model file name, say).
+    master_equation : MasterEquation, kind name or table, default "secular"
+        The generator family member (:mod:`thermogeo.model.master`): ``"secular"``,
+        ``"ule"``, ``{"kind": "cluster", "width": w}`` or ``"local"``.
 
     Examples
     --------
@@ -92,6 +96,7 @@ class Machine:
     baths: Sequence[Bath]
     constants: Mapping[str, float] = field(default_factory=dict)
     name: str = ""
+    master_equation: MasterEquation = MasterEquation()
 
     def __post_init__(self):
         q = self.qubits
@@ -99,6 +104,7 @@ class Machine:
                 1 <= q <= MAX_QUBITS:
             raise ModelError(f"qubits: expected an integer from 1 to {MAX_QUBITS}, got {q!r}")
         object.__setattr__(self, "qubits", int(q))
+        object.__setattr__(self, "master_equation", as_master_equation(self.master_equation))
         if not isinstance(self.name, str):
             raise ModelError(f"name: expected a string, got {limits.show(self.name)}")
         params = _as_mapping(self.parameters, "parameters")
@@ -385,6 +391,12 @@ class Machine:
         return H
 
     # -- variants ------------------------------------------------------------------------
+    def with_master_equation(self, kind, width: float | None = None) -> Machine:
+        """A copy obeying another master equation: a :class:`MasterEquation`, a kind name
+        (``"secular"``, ``"ule"``, ``"cluster"`` with ``width``, ``"local"``) or a table."""
+        me = as_master_equation(kind if width is None else {"kind": kind, "width": width})
+        return replace(self, master_equation=me)
+
     def with_values(self, **values: float) -> Machine:
         """A copy with constants, parameter defaults or bath fields changed by name.
 
