@@ -75,3 +75,8 @@ class QuadratureWarning(ThermogeoWarning):
 
 class SweepMismatchError(ModelError):
     """The store was made by a different sweep or model file."""
+
+
+class CountingUnavailableError(NotImplementedError):
+    """A backend of the frozen generator does not implement the counting-field operation
+    (``FrozenGenerator.tilt``) the counting statistics of heat need."""

@@ -28,6 +28,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from thermogeo.errors import CountingUnavailableError
 from thermogeo.linalg.bohr import BohrGroups
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
@@ -177,6 +178,32 @@ class FrozenGenerator(ABC):
         (the structured backend keeps its left rows ``<<H| D_alpha L^D`` only)."""
         return None  # the dense and generic backends keep everything
 
+    def tilt(self, y: np.ndarray, k: int) -> np.ndarray:
+        """``L_alpha^(k) y``: the ``k``-th derivative at ``chi = 0`` of the tilted generator
+        in ``chi_alpha``, per bath, for ``y (b, n, d*d)`` (eigenframe): ``(b, n, m, d*d)``.
+
+        Contract (docs/theory.md section 12). The counting field ``chi_alpha`` of bath
+        ``alpha`` weights each jump term of ``D_alpha`` by ``exp(chi_alpha q)``, ``q`` the
+        heat the jump brings INTO the system; the anticommutator (no-jump) terms are not
+        tilted. Secular generator: the jump ``A(w) rho A(w)^+`` of Bohr frequency ``w``
+        (``A(w)`` lowers the energy by ``w``, releasing ``w`` to the bath) gets ``q = -w``,
+        so ``L_alpha^(k) y = sum_w (-w)^k gamma_alpha(w) A(w) y A(w)^+``. A non-secular
+        member with jump operators ``L_c = sum_{w in c} sqrt(gamma(w)) A(w)`` weights the
+        cross term ``A(w) y A(w')^+`` by ``exp(-chi (w + w')/2)`` (a convention, exact when
+        ``w = w'``), so ``L_alpha^(k) y = sum_c sum_{w,w' in c} (-(w + w')/2)^k
+        sqrt(gamma(w) gamma(w')) A(w) y A(w')^+``. Requirements: ``k >= 1``;
+        ``sum_alpha Tr[L_alpha^(1) y]`` is the heat current operator's expectation the
+        counting statistics report (for the secular generator
+        ``Tr[L_alpha^(1) y] = Tr[H D_alpha y]``); the result is linear in ``y``, batched over
+        ``b`` and ``n``, with no Python loop over points. The bath axis is the machine's.
+
+        Backends without it raise :class:`~thermogeo.errors.CountingUnavailableError`.
+        """
+        raise CountingUnavailableError(
+            f"{type(self).__name__}: the counting statistics of heat (tilt) are not available "
+            "on this backend; use the dense or generic-spectrum backend "
+            "(Numerics(kernel='dense'), up to Numerics.dense_max_qubits qubits)")
+
     def bohr_spread(self, dW: np.ndarray) -> np.ndarray:
         """``(b, n)``: the largest spread of ``dW (b, n, d, d)`` (``[n, m]`` for the jump
         ``m -> n``) inside one group of degenerate Bohr frequencies."""
@@ -250,3 +277,11 @@ def bohr_gap(groups: BohrGroups) -> np.ndarray:
     w = np.sort(groups.omega.reshape(len(groups.omega), -1), axis=-1)
     gaps = np.diff(w, axis=-1)
     return np.where(gaps > 0, gaps, np.inf).min(axis=-1, initial=np.inf)
+
+
+def tilt_order(k) -> int:
+    """Validate the derivative order of :meth:`FrozenGenerator.tilt` (an integer >= 1)."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k: the order of the chi-derivative must be an integer >= 1, "
+                         f"got {k!r}")
+    return int(k)

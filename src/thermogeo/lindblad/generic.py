@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from thermogeo.lindblad.frozen import FrozenGenerator, bohr_gap, label_order
+from thermogeo.lindblad.frozen import FrozenGenerator, bohr_gap, label_order, tilt_order
 from thermogeo.lindblad.generator import Spectrum, spectrum
 from thermogeo.linalg.bohr import BohrGroups, bohr_groups
 from thermogeo.linalg.steady import inverse
@@ -230,3 +230,17 @@ class GenericFrozen(FrozenGenerator):
 
     def _bohr_order(self):
         return label_order(self.groups.label)
+
+    def tilt(self, y, k):
+        """``L_alpha^(k) y`` (the contract of :meth:`FrozenGenerator.tilt`): on a generic
+        spectrum only the population jumps carry heat, ``(L_alpha^(k) y)_aa =
+        sum_c (E_a - E_c)^k P_alpha[a, c] y_cc``; the coherences of the result are zero.
+        ``(b, n, m, d*d)``."""
+        k = tilt_order(k)
+        d = self.dim
+        W = (-self.groups.omega[:, None]) ** k * self.Zm  # diagonal: omega = 0
+        pops = np.einsum("bmac,bnc->bnma", W, self._pops(y))
+        out = np.zeros(pops.shape + (d,), complex)
+        idx = np.arange(d)
+        out[..., idx, idx] = pops
+        return out.reshape(out.shape[:-2] + (d * d,))
