@@ -1,0 +1,5 @@
+# %% [markdown]
+# # 03_engine_refrigerator
+
+# %%
+print(1)

@@ -1,0 +1,5 @@
+# %% [markdown]
+# # 04_dask_sweep
+
+# %%
+print(1)

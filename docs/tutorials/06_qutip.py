@@ -1,0 +1,5 @@
+# %% [markdown]
+# # 06_qutip
+
+# %%
+print(1)
