@@ -305,3 +305,80 @@ def scaled_cgf(machine: Machine, lam, chi, *, numerics: Numerics | None = None
         ev = np.linalg.eigvals(tilted_generator(machine, flat, x, numerics=numerics))
         out[:, j] = np.take_along_axis(ev, np.argmax(ev.real, axis=-1)[:, None], -1)[:, 0].real
     return out.reshape(batch + (len(chi),))
+
+
+#: Units of the per-cycle heat statistics.
+CYCLE_UNITS = {"heat_mean": "energy", "heat_covariance": "energy^2",
+               "heat_third_cumulant": "energy^3", "entropy_production": "1",
+               "uncertainty_product": "1", "period": "time"}
+
+
+@dataclass(frozen=True, eq=False)
+class CycleCumulants:
+    """Cumulants of the heats ``Q_alpha`` into the system per cycle (in the long run) at one
+    period.
+
+    Attributes
+    ----------
+    period : float
+    bath_names : tuple of str
+    heat_mean : (m,)             ``<Q_alpha>``
+    heat_covariance : (m, m)     ``Cov(Q_alpha, Q_beta)``
+    heat_third_cumulant : (m,)   ``<<Q_alpha^3>>``
+    entropy_production : float   ``Sigma = -sum_alpha <Q_alpha> / T_alpha`` per cycle
+    uncertainty_product : (m,)   ``Var(Q_alpha) Sigma / <Q_alpha>^2`` (reported, not bounded:
+                                 the steady-state bound 2 need not hold for driven machines)
+    """
+
+    period: float
+    bath_names: tuple[str, ...]
+    heat_mean: np.ndarray
+    heat_covariance: np.ndarray
+    heat_third_cumulant: np.ndarray
+    entropy_production: float
+    uncertainty_product: np.ndarray
+
+    @classmethod
+    def from_cumulants(cls, machine: Machine, period: float, mean, cov, third
+                       ) -> CycleCumulants:
+        mean = np.asarray(mean, dtype=float)
+        sigma = float(-(mean / machine.temperatures).sum())
+        var = np.diagonal(cov).copy()
+        return cls(period=float(period), bath_names=tuple(machine.bath_names), heat_mean=mean,
+                   heat_covariance=np.asarray(cov, dtype=float),
+                   heat_third_cumulant=np.asarray(third, dtype=float),
+                   entropy_production=sigma,
+                   uncertainty_product=uncertainty(mean, var, np.asarray(sigma)))
+
+    def to_dict(self) -> dict:
+        """Plain dict for JSON: per-bath maps (``heat_covariance`` bath -> bath -> value),
+        None for NaN."""
+        def num(x):
+            x = float(x)
+            return x if math.isfinite(x) else None
+
+        b = self.bath_names
+        return {"period": self.period,
+                "heat_mean": {n: num(v) for n, v in zip(b, self.heat_mean)},
+                "heat_variance": {n: num(self.heat_covariance[i, i]) for i, n in enumerate(b)},
+                "heat_covariance": {n: {o: num(self.heat_covariance[i, j])
+                                        for j, o in enumerate(b)} for i, n in enumerate(b)},
+                "heat_third_cumulant": {n: num(v) for n, v in zip(b, self.heat_third_cumulant)},
+                "entropy_production": num(self.entropy_production),
+                "uncertainty_product": {n: num(v)
+                                        for n, v in zip(b, self.uncertainty_product)}}
+
+    def to_dataset(self):
+        """An ``xarray.Dataset`` with dimensions ``bath``, ``bath2``."""
+        import xarray as xr
+
+        b = list(self.bath_names)
+        ds = xr.Dataset({"heat_mean": (("bath",), self.heat_mean),
+                         "heat_covariance": (("bath", "bath2"), self.heat_covariance),
+                         "heat_third_cumulant": (("bath",), self.heat_third_cumulant),
+                         "entropy_production": ((), self.entropy_production),
+                         "uncertainty_product": (("bath",), self.uncertainty_product)},
+                        coords={"bath": b, "bath2": b, "period": self.period})
+        for k, u in CYCLE_UNITS.items():
+            ds[k].attrs["units"] = u
+        return ds
