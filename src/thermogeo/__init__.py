@@ -10,7 +10,7 @@ from thermogeo.baths import Bath, Ohmic
 from thermogeo.dynamics import balance_along, convergence, exact_cycle, expansion_cycle
 from thermogeo.errors import (InsufficientMemoryError, ModelError, NonUniqueSteadyStateError,
                               SecularApproximationWarning, SlowDrivingWarning)
-from thermogeo.io import dump_model, load_model
+from thermogeo.io import dump_model, load_model, save_model
 from thermogeo.lindblad.generator import generator
 from thermogeo.model.builders import exchange, graph_edges, local_field, uniform_field
 from thermogeo.model.machine import HamiltonianTerm, Machine
@@ -29,6 +29,7 @@ __all__ = [
     "SampledLoop", "SecularApproximationWarning", "Sector", "SlowDrivingWarning",
     "balance_along", "convergence", "cycle_summary", "dump_model", "exact_cycle", "exchange",
     "expansion_cycle", "generator", "graph_edges", "load_model", "local_field",
-    "optimal_region", "optimize_protocol", "response", "response_map", "uniform_field",
+    "optimal_region", "optimize_protocol", "response", "response_map", "save_model",
+    "uniform_field",
     "__version__",
 ]

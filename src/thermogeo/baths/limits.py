@@ -42,6 +42,18 @@ def show(value) -> str:
     """A short ``repr`` for messages (huge integers and long objects are abbreviated)."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
         return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    shape = getattr(value, "shape", None)
+    if not isinstance(value, str) and isinstance(shape, tuple) and len(shape) >= 1:
+        # an array or a QuTiP Qobj: what it is, never its entries
+        kind = getattr(value, "type", None)
+        dims = getattr(value, "dims", None)
+        if dims is not None:
+            return f"a Qobj of type {kind!r}, shape {shape}, dims {dims}"
+        return f"a {type(value).__name__} of shape {shape}"
+    if isinstance(value, (tuple, list)) and any(
+            isinstance(getattr(v, "shape", None), tuple) and v.shape for v in value):
+        inner = ", ".join(show(v) for v in value)
+        return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 

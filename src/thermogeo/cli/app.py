@@ -99,6 +99,21 @@ def check_bias(bias, option: str = "--bias") -> None:
                          f"T(1 + X/2), the others at T(1 - X/2), both > 0), got {bias:g}")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from thermogeo.version import __version__
+
+        typer.echo(f"thermogeo {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(
+        False, "--version", "-V", callback=_print_version, is_eager=True,
+        help="Print the version of thermogeo and exit.")) -> None:
+    """Thermodynamic geometry of slowly driven quantum thermal machines."""
+
+
 def main() -> None:
     """Entry point of the ``thermogeo`` script."""
     app(prog_name="thermogeo")

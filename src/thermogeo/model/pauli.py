@@ -283,7 +283,8 @@ def as_matrix(op, qubits: int, constants: Mapping[str, float] | None = None,
     d = 2**qubits
     if isinstance(op, str):
         return operator_matrix(op, qubits, constants, where)
-    if hasattr(op, "full") and callable(op.full):  # qutip.Qobj
+    if hasattr(op, "full") and callable(op.full):  # qutip.Qobj (duck-typed: QuTiP is optional)
+        check_qobj(op, qubits, where)
         op = op.full()
     try:
         M = np.asarray(op, dtype=complex)
@@ -304,3 +305,121 @@ def as_matrix(op, qubits: int, constants: Mapping[str, float] | None = None,
     if err > 1e-12 * max(1.0, big):
         raise ModelError(f"{where}: operator is not Hermitian (max |M - M^+| = {err:.3g})")
     return M
+
+
+def check_qobj(op, qubits: int, where: str = "operator") -> None:
+    """Refuse a QuTiP ``Qobj`` that is not an operator on ``qubits`` qubits, naming ``where``
+    and what is wrong (its type, shape or dims) without printing the matrix.
+
+    Accepted: ``type == "oper"``, shape ``(d, d)`` with ``d = 2**qubits``, equal input and
+    output dims whose product is ``d`` (``[[2, 2], [2, 2]]`` or the flat ``[[4], [4]]`` of a
+    ``Qobj`` made from an array).
+    """
+    d = 2**qubits
+    kind, dims, shape = getattr(op, "type", None), getattr(op, "dims", None), \
+        tuple(getattr(op, "shape", ()))
+    seen = f"a Qobj of type {kind!r}, shape {shape}, dims {dims}"
+    if kind != "oper":
+        raise ModelError(f"{where}: expected an operator Qobj (type 'oper') on {qubits} "
+                         f"qubit(s), got {seen}")
+    if shape != (d, d):
+        raise ModelError(f"{where}: expected a ({d}, {d}) operator for {qubits} qubit(s), got "
+                         f"{seen}")
+    ok = (isinstance(dims, (list, tuple)) and len(dims) == 2 and list(dims[0]) == list(dims[1])
+          and int(np.prod(dims[0])) == d)
+    if not ok:
+        raise ModelError(f"{where}: dims {dims} do not describe {qubits} qubit(s); expected "
+                         f"equal input and output dims with product {d}, such as "
+                         f"{[[2] * qubits, [2] * qubits]} or {[[d], [d]]}")
+
+
+# -- Pauli decomposition of a matrix (the model-file writer) ----------------------------------
+
+PAULI_TOL = 1e-14
+"""Relative tolerance of :func:`pauli_text`: Pauli components below ``PAULI_TOL * max|M|``
+are dropped, and the string is used only if it reproduces ``M`` entry by entry within
+``PAULI_TOL * max|M|`` (docs/decisions/0011-qutip-both-ways.md)."""
+
+_LABELS = "IXYZ"
+# _TO_PAULI[p, 2 r + c] = P_p[c, r] / 2: contracting a qubit's (row, column) pair with it gives
+# Tr(P_p M) / 2 for that qubit; _FROM_PAULI[2 r + c, p] = P_p[r, c] undoes it.
+_TO_PAULI = np.stack([_PAULI[p].T.reshape(4) for p in _LABELS]) / 2
+_FROM_PAULI = np.stack([_PAULI[p].reshape(4) for p in _LABELS], axis=1)
+
+
+def _per_qubit(t: np.ndarray, T: np.ndarray, qubits: int) -> np.ndarray:
+    for k in range(qubits):
+        t = np.moveaxis(np.tensordot(T, t, axes=([1], [k])), 0, k)
+    return t
+
+
+def pauli_components(M: np.ndarray, qubits: int) -> np.ndarray:
+    """Components of a ``(d, d)`` matrix on the Pauli strings: ``c (4,) * qubits`` with
+
+        c[p_0, ..., p_{N-1}] = Tr(P M) / d,     P = P_{p_0} (x) ... (x) P_{p_{N-1}}
+
+    (``p = 0, 1, 2, 3`` for ``I, X, Y, Z``; qubit 0 leftmost), so ``M = sum_P c_P P``. Real
+    for a Hermitian ``M``. One pass per qubit, ``O(N 4^N)``.
+
+    Examples
+    --------
+    >>> c = pauli_components(operator_matrix("0.5*X0 Z1 - Y1", 2), 2)
+    >>> float(c[1, 3].real), float(c[0, 2].real), float(abs(c).sum())
+    (0.5, -1.0, 1.5)
+    """
+    N = qubits
+    t = np.asarray(M, dtype=complex).reshape((2,) * (2 * N))
+    t = t.transpose([a for k in range(N) for a in (k, N + k)]).reshape((4,) * N)
+    return _per_qubit(t, _TO_PAULI, N)
+
+
+def pauli_matrix(c: np.ndarray, qubits: int) -> np.ndarray:
+    """The ``(d, d)`` matrix ``sum_P c_P P`` of components ``c (4,) * qubits`` (the inverse of
+    :func:`pauli_components`)."""
+    N = qubits
+    t = _per_qubit(np.asarray(c, dtype=complex), _FROM_PAULI, N).reshape((2,) * (2 * N))
+    t = t.transpose([2 * k for k in range(N)] + [2 * k + 1 for k in range(N)])
+    return t.reshape(2**N, 2**N)
+
+
+def pauli_text(M: np.ndarray, qubits: int, tol: float = PAULI_TOL) -> str | None:
+    """An operator string equal to the matrix ``M`` within ``tol * max|M|``, or ``None``.
+
+    ``None`` when ``M`` has an identity component, an anti-Hermitian part or a Pauli
+    component at a subnormal magnitude above ``tol * max|M|`` (the grammar has no identity
+    term and real coefficients only), or is the zero matrix (a string needs a term).
+    Coefficients are written with ``repr`` (read back exactly); terms go by weight, then by
+    qubits, then ``X < Y < Z``, and a coefficient of 1 is left out.
+
+    Examples
+    --------
+    >>> pauli_text(operator_matrix("X0 X1 + Y0 Y1 - 0.25*Z1", 2), 2)
+    '-0.25*Z1 + X0 X1 + Y0 Y1'
+    >>> pauli_text(np.diag([1.0, 0.0]), 1) is None       # |0><0| = (I + Z)/2
+    True
+    """
+    M = np.asarray(M, dtype=complex)
+    scale = float(np.abs(M).max()) if M.size else 0.0
+    if scale == 0.0:
+        return None
+    c = pauli_components(M, qubits)
+    cut = tol * scale
+    if abs(c.flat[0]) > cut or np.abs(c.imag).max() > cut:
+        return None
+    keep = np.abs(c.real) > cut
+    kept = np.where(keep, c.real, 0.0)
+    if np.any(keep & (np.abs(c.real) < sys.float_info.min)):
+        return None
+    if np.abs(pauli_matrix(kept, qubits) - M).max() > cut:
+        return None
+    terms = []
+    for idx in np.argwhere(keep):
+        factors = [(_LABELS[p], q) for q, p in enumerate(idx) if p]
+        order = (len(factors), [q for _, q in factors], [p for p, _ in factors])
+        terms.append((order, " ".join(f"{p}{q}" for p, q in factors), float(kept[tuple(idx)])))
+    out = []
+    for _, text, v in sorted(terms):
+        mag = "" if abs(v) == 1.0 else f"{abs(v)!r}*"
+        sign = ("-" if v < 0 else "") if not out else (" - " if v < 0 else " + ")
+        out.append(f"{sign}{mag}{text}")
+    return "".join(out)
