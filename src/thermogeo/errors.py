@@ -51,6 +51,12 @@ class SecularApproximationWarning(ThermogeoWarning):
     differentiable there)."""
 
 
+class SecondLawWarning(ThermogeoWarning):
+    """The steady state of a (non-secular) master equation produces negative entropy,
+    ``-sum_alpha J_alpha / T_alpha < 0``: the generator violates the second law there (the
+    local master equation does at strong exchange)."""
+
+
 class SlowDrivingWarning(ThermogeoWarning):
     """The driving period is not long against the relaxation time."""
 

@@ -114,13 +114,17 @@ class Numerics:
 
     def derivative_method(self, machine) -> str:
         """``derivative`` resolved for ``machine``: ``"gibbs"`` or ``"general"`` (``"auto"``
-        is Gibbs when every bath has the same temperature); ``"gibbs"`` at unequal
-        temperatures is refused."""
+        is Gibbs when every bath has the same temperature and the master equation is the
+        secular one, whose steady state is then the Gibbs state); ``"gibbs"`` otherwise is
+        refused."""
+        gibbs = machine.equal_temperatures and machine.master_equation.secular
         if self.derivative == "auto":
-            return "gibbs" if machine.equal_temperatures else "general"
-        if self.derivative == "gibbs" and not machine.equal_temperatures:
-            raise ValueError("numerics.derivative: 'gibbs' needs equal bath temperatures; got "
-                             f"{dict(zip(machine.bath_names, machine.temperatures))}")
+            return "gibbs" if gibbs else "general"
+        if self.derivative == "gibbs" and not gibbs:
+            raise ValueError("numerics.derivative: 'gibbs' needs equal bath temperatures and "
+                             "the secular master equation; got temperatures "
+                             f"{dict(zip(machine.bath_names, machine.temperatures))}, master "
+                             f"equation {machine.master_equation.kind!r}")
         return self.derivative
 
     def use_dense(self, qubits: int) -> bool:

@@ -455,7 +455,8 @@ def exact_cycle(machine: Machine, loop, period, *, method: str | ExactMethod | N
     """
     tau = check_period(period)
     d = machine.dim
-    solver = as_method(method, options).resolve(loop, d)
+    chosen = as_method(method, options)
+    solver = _dense_if_not_secular(machine, chosen, chosen.resolve(loop, d))
     r = _SOLVERS[type(solver)](machine, loop, tau, solver)
     t_rel = r.relaxation_time
     if t_rel is None:
@@ -479,6 +480,20 @@ def exact_cycle(machine: Machine, loop, period, *, method: str | ExactMethod | N
         relaxation_time=t_rel, periodic_state=x.reshape(d, d), fixed_point_rcond=r.rcond,
         expansion=exp, method=solver.name, order=solver.order, message=r.message,
         solver=solver)
+
+
+def _dense_if_not_secular(machine, chosen, solver):
+    """:class:`Eigenframe` propagates the secular Bohr blocks: a non-secular master equation
+    gets :class:`Magnus` with the same options when the method was chosen automatically, and
+    a clear error when it was asked for."""
+    if not isinstance(solver, Eigenframe) or machine.master_equation.secular:
+        return solver
+    if isinstance(chosen, Eigenframe) or getattr(chosen, "method", None) == "eigenframe":
+        raise ValueError(f"method: 'eigenframe' propagates the Bohr blocks of the secular "
+                         f"generator; the {machine.master_equation.kind!r} master equation "
+                         "needs 'magnus', 'spectral' or 'krylov'")
+    return Magnus(rtol=solver.rtol, slow_factor=solver.slow_factor, numerics=solver.numerics,
+                  steps=solver.steps)
 
 
 def _eigenframe_cycle(machine, loop, tau, method: Eigenframe) -> _Solved:

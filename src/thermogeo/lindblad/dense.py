@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from thermogeo.lindblad.family import jump_apply, local_part
 from thermogeo.lindblad.frozen import FrozenGenerator, bohr_gap, label_order, tilt_order
 from thermogeo.lindblad.generator import Spectrum, dissipator_apply, generator, group_mask
 from thermogeo.lindblad.observables import energy_rows, entropy_and_log
@@ -66,8 +67,13 @@ class DenseFrozen(FrozenGenerator):
             self.directions = np.broadcast_to(v, (len(self.lam),) + v.shape[-2:])
             self.Vdir = self.direction_operators(self.directions)
             self.X = self.perturbation(self.Vdir)
-            self._drate = np.stack([b.rate_derivative(gen.groups.omega)
-                                    for b in machine.baths], axis=-3)
+            if gen.jumps is None:
+                self._drate = np.stack([b.rate_derivative(gen.groups.omega)
+                                        for b in machine.baths], axis=-3)
+            else:  # the change of the dissipator Hamiltonian K along each direction
+                J = gen.jumps
+                Vk = local_part(machine.V, machine.qubits) if J.local else machine.V
+                self._dK = J.k_frame(np.einsum("bnk,kij->bnij", self.directions, Vk))
 
     @property
     def rho0(self) -> np.ndarray:
@@ -89,6 +95,12 @@ class DenseFrozen(FrozenGenerator):
             return self._last[2]
         gen, d = self.gen, self.dim
         Y = y.reshape(y.shape[:-1] + (d, d))
+        if gen.jumps is not None:  # family: S(dL, L) + S(L, dL), docs/theory.md section 13
+            L = gen.jumps.ops
+            dL = gen.jumps.derivative(self._dK[:, j:j + 1])[:, 0]
+            out = jump_apply(dL, L, Y) + jump_apply(L, dL, Y)
+            self._last = (j, y, out)
+            return out
         Vd, X = self.Vdir[:, j], self.X[:, j]
         dE = np.real(np.diagonal(Vd, axis1=-2, axis2=-1))
         dW = (dE[:, None, :] - dE[:, :, None])[:, None]
@@ -149,6 +161,12 @@ class DenseFrozen(FrozenGenerator):
 
     def _bohr_order(self):
         return label_order(self.gen.groups.label)
+
+    def differentiable(self, Vd, tol):
+        if self.gen.jumps is None:
+            return super().differentiable(Vd, tol)
+        # the family's jump operators are smooth in H away from cluster boundaries
+        return np.ones(Vd.shape[:2], dtype=bool)
 
     def tilt(self, y, k):
         """``L_alpha^(k) y = sum_w (-w)^k gamma_alpha(w) A(w) y A(w)^+`` (the contract of

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from thermogeo.lindblad.family import Jumps, jump_superop, jumps
 from thermogeo.linalg.bohr import BohrGroups, bohr_groups
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
@@ -112,6 +113,8 @@ class Generator:
     rates : (*b, m, d, d) float  ``gamma_alpha`` of the group of each element
     D : (*b, m, d*d, d*d)        per-bath dissipators (eigenframe superoperators)
     L : (*b, d*d, d*d)           full generator (eigenframe superoperator)
+    jumps : Jumps or None        the jump operators of a non-secular master equation
+                                 (:mod:`thermogeo.lindblad.family`); None for ``secular``
     """
 
     E: np.ndarray
@@ -122,6 +125,7 @@ class Generator:
     rates: np.ndarray
     D: np.ndarray
     L: np.ndarray
+    jumps: Jumps | None = None
 
     def to_lab(self, S: np.ndarray) -> np.ndarray:
         """Eigenframe superoperator ``(*b, ..., d*d, d*d)`` -> lab frame (``U . U^+``
@@ -167,7 +171,9 @@ def spectrum(machine: Machine, lam: np.ndarray, numerics: Numerics | None = None
 
 def generator(machine: Machine, lam: np.ndarray, numerics: Numerics | None = None,
               spec: Spectrum | None = None) -> Generator:
-    """Secular generator of ``machine`` at parameter points ``lam (*b, k)``.
+    """Generator of ``machine`` at parameter points ``lam (*b, k)``: the secular (Davies)
+    one, or the member of the family of :mod:`thermogeo.lindblad.family` that
+    ``machine.master_equation`` names.
 
     Returns a :class:`Generator` in the eigenframe (no chunking: callers chunk large
     batches, see :func:`thermogeo.response.response`). ``spec``: the points' spectrum, if
@@ -180,8 +186,22 @@ def generator(machine: Machine, lam: np.ndarray, numerics: Numerics | None = Non
     A = Ud @ machine.couplings @ U[..., None, :, :]
     V = Ud @ machine.V @ U[..., None, :, :]
     rates = np.stack([b.rate(groups.omega) for b in machine.baths], axis=-3)
-    D = dissipator_superop(rates, A, A, groups.label[..., None, :, :])
+    J = None
+    if machine.master_equation.secular:
+        D = dissipator_superop(rates, A, A, groups.label[..., None, :, :])
+    else:
+        batch = E.shape[:-1]
+        flat = np.asarray(lam, dtype=float).reshape(-1, len(machine.parameters))
+        J = jumps(machine, E.reshape(-1, E.shape[-1]), U.reshape((-1,) + U.shape[-2:]), flat,
+                  numerics)
+        D = jump_superop(J.ops, J.ops).reshape(batch + (len(machine.baths),) + L_shape(E))
     L = D.sum(axis=-3)
     idx = np.arange(L.shape[-1])
     L[..., idx, idx] += hamiltonian_part(E)
-    return Generator(E=E, U=U, groups=groups, A=A, V=V, rates=rates, D=D, L=L)
+    return Generator(E=E, U=U, groups=groups, A=A, V=V, rates=rates, D=D, L=L, jumps=J)
+
+
+def L_shape(E: np.ndarray) -> tuple[int, int]:
+    """``(d*d, d*d)``: the shape of a superoperator on the space of ``E``."""
+    d = E.shape[-1]
+    return (d * d, d * d)

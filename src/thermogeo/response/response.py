@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from thermogeo.errors import NonUniqueSteadyStateError, SecularApproximationWarning
+from thermogeo.errors import (NonUniqueSteadyStateError, SecondLawWarning,
+                              SecularApproximationWarning)
 from thermogeo.lindblad.backend import frozen_chunks
 from thermogeo.lindblad.frozen import FrozenGenerator, steady_derivative
 from thermogeo.model.machine import Machine
@@ -60,6 +61,8 @@ class Response:
     secular_ratio : (*b,)         smallest separation of distinct Bohr frequencies over a bound
                                   on the fastest relaxation rate (the secular generator needs
                                   it >> 1; :func:`response` warns below 1)
+    entropy_production : (*b,)    ``sigma = -sum_alpha J_alpha / T_alpha`` (property)
+    second_law : (*b,) bool       ``sigma >= 0`` within rounding (property)
     """
 
     machine: Machine
@@ -81,6 +84,20 @@ class Response:
     correlations: dict = field(default_factory=dict)
     correlation_attrs: dict = field(default_factory=dict, repr=False)
     numerics: Numerics = field(default_factory=Numerics)
+
+    @property
+    def entropy_production(self) -> np.ndarray:
+        """``sigma = -sum_alpha J_alpha / T_alpha`` (*b,): the steady-state entropy
+        production rate (docs/theory.md section 3), zero at equal temperatures."""
+        return -(self.heat_current / self.machine.temperatures).sum(axis=-1)
+
+    @property
+    def second_law(self) -> np.ndarray:
+        """(*b,) bool: ``sigma >= 0`` up to rounding (``1e-9`` of ``sum |J_alpha| / T_alpha``);
+        False only where a non-secular generator violates the second law."""
+        scale = (np.abs(self.heat_current) / self.machine.temperatures).sum(axis=-1)
+        with np.errstate(invalid="ignore"):
+            return ~(self.entropy_production < -1e-9 * scale)
 
     @property
     def metric(self) -> np.ndarray:
@@ -109,6 +126,8 @@ class Response:
             "metric": (dims + ("parameter", "parameter2"), self.metric),
             "unique": (dims, self.unique),
             "secular_ratio": (dims, self.secular_ratio),
+            "entropy_production": (dims, self.entropy_production),
+            "second_law": (dims, self.second_law),
             **({"valid": (dims, self.valid)} if self.valid is not None else {}),
         }
         if self.rotor is not None:
@@ -203,14 +222,24 @@ def response(machine: Machine, lam=None, *, plane: tuple[str, str] | None = None
         raise NonUniqueSteadyStateError.at(machine, lam[~res.unique], np.nanmin(res.rcond),
                                            numerics.uniqueness_rcond)
     close = np.asarray(res.secular_ratio) < 1
-    if np.any(close):
+    if np.any(close) and machine.master_equation.secular:
         warnings.warn(
             f"at {int(close.sum())} of {close.size} point(s) distinct Bohr frequencies are "
             "closer than a bound on the fastest relaxation rate (smallest ratio "
             f"{float(np.nanmin(res.secular_ratio)):.3g}; Response.secular_ratio): the secular "
             "(Davies) generator may not hold there; weaker coupling or larger splittings "
-            "restore it", SecularApproximationWarning, stacklevel=2)
+            "restore it, or a master equation that does not need it (master_equation kind "
+            "'ule' or 'cluster')", SecularApproximationWarning, stacklevel=2)
+    broken = ~np.asarray(res.second_law) & np.asarray(res.unique)
+    if np.any(broken):
+        warnings.warn(
+            f"at {int(broken.sum())} of {broken.size} point(s) the steady state of the "
+            f"{machine.master_equation.kind!r} master equation has negative entropy production "
+            f"(smallest {float(np.nanmin(res.entropy_production)):.3g}; "
+            "Response.entropy_production): this generator violates the second law there",
+            SecondLawWarning, stacklevel=2)
     nd = ~np.asarray(res.differentiable) & np.asarray(res.unique)[..., None]
+    # (the non-secular generators report differentiable everywhere)
     if np.any(nd):
         names = [machine.parameter_names[i] for i in np.unique(np.argwhere(nd)[:, -1])]
         warnings.warn(

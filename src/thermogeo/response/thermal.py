@@ -7,8 +7,9 @@ At frozen parameters, with ``J_beta = Tr[H D_beta rho_0]`` and ``L rho_0 = 0``::
     d_{T_alpha} rho_0 = -L^D (d_T D_alpha) rho_0
 
 where ``d_T D_alpha`` is the dissipator built with the rates' temperature derivatives
-``d gamma_alpha / dT``. Exact (no finite differences). The linear-response conductance of a
-bias ``T_hot = T + dT/2``, others ``T - dT/2``, is
+``d gamma_alpha / dT`` (for a non-secular master equation ``S(d_T L, L) + S(L, d_T L)`` of
+the jump operators, docs/theory.md section 13). Exact (no finite differences). The
+linear-response conductance of a bias ``T_hot = T + dT/2``, others ``T - dT/2``, is
 ``kappa = (K_{hot,hot} - sum_{alpha != hot} K_{hot,alpha}) / 2`` (:func:`conductance`).
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from thermogeo.lindblad.family import jump_superop
 from thermogeo.lindblad.generator import dissipator_superop, generator
 from thermogeo.lindblad.observables import energy_rows
 from thermogeo.linalg.steady import steady_solve
@@ -42,9 +44,13 @@ def thermal_response(machine: Machine, lam, numerics: Numerics | None = None) ->
     gen = generator(machine, flat, numerics)
     ss = steady_solve(gen.L, numerics.uniqueness_rcond)
     label = gen.groups.label
-    dD = np.stack([dissipator_superop(b.rate_temperature_derivative(gen.groups.omega),
-                                      gen.A[:, a], gen.A[:, a], label)
-                   for a, b in enumerate(machine.baths)], axis=1)  # (b, m, d2, d2)
+    if gen.jumps is None:
+        dD = np.stack([dissipator_superop(b.rate_temperature_derivative(gen.groups.omega),
+                                          gen.A[:, a], gen.A[:, a], label)
+                       for a, b in enumerate(machine.baths)], axis=1)  # (b, m, d2, d2)
+    else:
+        L, dL = gen.jumps.ops, gen.jumps.temperature_derivative(machine)
+        dD = jump_superop(dL, L) + jump_superop(L, dL)
     dDrho = apply(dD, ss.rho[:, None, :])  # (b, m, d2)
     drho = -ss.drazin_apply(dDrho)  # (b, alpha, d2)
     rows = energy_rows(gen.E, gen.D)  # (b, beta, d2)
