@@ -29,7 +29,7 @@ def test_every_item_reported_and_passed(reproduction):
     out, result, report = reproduction
     assert set(report) == set(ITEMS)
     for name, line in report.items():
-        assert line["passed"] is True, (name, line.get("error"), line.get("ours"))
+        assert line["claim_holds"] is True, (name, line.get("error"), line.get("ours"))
         assert line["quick"] is True
     assert result.exit_code == 0, result.output
 
@@ -167,7 +167,7 @@ def test_entanglement_physics_and_verdict(reproduction):
             assert row["max_concurrence_in_best_region"] == pytest.approx(float(c.sel(at)))
             assert float(q.sel(at)) > bound
         assert ("none of" in ours["verdict"]) is not bool(winners.any())
-    assert line["passed"] is True
+    assert line["claim_holds"] is True
 
 
 def test_list_and_unknown_item():

@@ -415,7 +415,10 @@ def map_cmd(
     x: str = typer.Option(..., "--x", help="x axis NAME=START:STOP:COUNT, e.g. Bx=-3:3:201."),
     y: str = typer.Option(..., "--y", help="y axis NAME=START:STOP:COUNT."),
     out: Path = typer.Option(..., "--out", help="NetCDF file to write."),
-    plot: Path = typer.Option(None, "--plot", help="Also draw the rotor map to this image."),
+    plot: Path = typer.Option(None, "--plot", help="Also draw the rotor map to this image; "
+                              "the format is the extension's (.png, or vector .pdf, .svg, .eps)."),
+    dpi: int = typer.Option(150, "--dpi", help="Resolution of the --plot image (dots per inch; "
+                            "300 for print; in vector formats, of the colour map)."),
     bath: str = typer.Option(None, "--bath", help="Plot only this bath."),
     circle: str = typer.Option("", "--circle", help="Loop to overlay: " + _LOOP_HELP["circle"]),
     polygon: str = typer.Option("", "--polygon", help="Loop to overlay: "
@@ -433,6 +436,10 @@ def map_cmd(
     check_file_out(out, "--out", "a NetCDF file to write, e.g. map.nc")
     if plot is not None:
         check_file_out(plot, "--plot", "an image file to write, e.g. map.png")
+        from thermogeo.plot.style import check_dpi, check_figure_path
+
+        check_figure_path(plot, "--plot")
+        dpi = check_dpi(dpi, "--dpi")
     m = _machine(model, set_)
     gx, gy = _grid(x, "--x"), _grid(y, "--y")
     if gx[0] == gy[0]:
@@ -461,7 +468,7 @@ def map_cmd(
         from thermogeo.plot import plot_rotor
 
         fig = plot_rotor(ds, bath=bath, loop=overlay)
-        fig.savefig(plot, dpi=120)
+        fig.savefig(plot, dpi=dpi)
         info["plot"] = str(plot)
     if json:
         print_json(info)
