@@ -93,11 +93,11 @@ class Response:
 
     @property
     def second_law(self) -> np.ndarray:
-        """(*b,) bool: ``sigma >= 0`` up to rounding (``1e-9`` of ``sum |J_alpha| / T_alpha``);
-        False only where a non-secular generator violates the second law."""
+        """(*b,) bool: ``sigma >= 0`` up to rounding (``1e-9`` of ``sum |J_alpha| / T_alpha``
+        plus ``1e-14``); False only where a non-secular generator violates the second law."""
         scale = (np.abs(self.heat_current) / self.machine.temperatures).sum(axis=-1)
         with np.errstate(invalid="ignore"):
-            return ~(self.entropy_production < -1e-9 * scale)
+            return ~(self.entropy_production < -1e-9 * scale - 1e-14)
 
     @property
     def metric(self) -> np.ndarray:
