@@ -22,12 +22,13 @@ def secular_notes(fg) -> list[str]:
     """Warnings about the secular approximation at the first point of a frozen generator
     (:meth:`~thermogeo.lindblad.frozen.FrozenGenerator.secular_ratio`)."""
     ratio = float(fg.secular_ratio()[0])
-    if ratio >= 1:
+    if ratio >= 1 or not fg.machine.master_equation.secular:
         return []
     gap, rate = float(fg._bohr_gap()[0]), float(fg._rate_bound()[0])
     return [f"SecularApproximationWarning: distinct Bohr frequencies are closer ({gap:.3g}) "
             f"than a bound on the fastest relaxation rate ({rate:.3g}); the secular "
-            "approximation may fail"]
+            "approximation may fail (a [master_equation] of kind 'ule' or 'cluster' does not "
+            "need it)"]
 
 
 def _structure_lines(s: dict) -> list[str]:
@@ -99,11 +100,17 @@ def check(model: Path = typer.Argument(..., help="TOML model file."),
                        "coupling": b.coupling if isinstance(b.coupling, str) else "matrix",
                        "spectral_density": b.spectral_density.to_dict()} for b in m.baths],
             "spectrum": E, "warnings": notes,
+            "master_equation": m.master_equation.to_dict(),
+            "secular_ratio": float(fg.secular_ratio()[0]),
             "kernel": summary["kernel"], "estimated_memory_MB": summary["estimated_bytes"] / MB,
             "structure": summary,
         })
         return
     typer.echo("spectrum at default point: " + " ".join(f"{e:.6g}" for e in E))
+    me = m.master_equation
+    typer.echo(f"master equation: {me.kind}" + (f" (width {me.width:g})" if me.width else "")
+               + f"; secular ratio {float(fg.secular_ratio()[0]):.3g} (smallest Bohr gap over "
+               "the fastest rate: the secular generator needs it >> 1)")
     for n in notes:
         typer.echo("warning: " + n)
     if not notes:
@@ -149,6 +156,9 @@ def response_cmd(model: Path = typer.Argument(..., help="TOML model file."),
         "heat_response": {b: r.heat_response[i] for i, b in enumerate(m.bath_names)},
         "rotor": dict(zip(m.bath_names, r.rotor)) if r.rotor is not None else {},
         "metric": r.metric, "entropy": float(r.entropy), "spectrum": r.spectrum,
+        "master_equation": m.master_equation.to_dict(),
+        "secular_ratio": float(r.secular_ratio),
+        "entropy_production": float(r.entropy_production), "second_law": bool(r.second_law),
         **({"correlations": {k: float(v) for k, v in r.correlations.items()}}
            if r.correlations else {}),
         "peak_memory_MB": peak / MB, "estimated_memory_MB": est / MB,
@@ -164,6 +174,10 @@ def response_cmd(model: Path = typer.Argument(..., help="TOML model file."),
         typer.echo(f"bath {b}: heat current {r.heat_current[i]:+.10g}  heat response "
                    f"{np.array2string(r.heat_response[i], precision=10)}{rot}")
     typer.echo("metric g:\n" + np.array2string(r.metric, precision=10))
+    typer.echo(f"master equation {m.master_equation.kind}: secular ratio "
+               f"{float(r.secular_ratio):.3g}, entropy production "
+               f"{float(r.entropy_production):.6g}"
+               + ("" if r.second_law else " (NEGATIVE: this generator breaks the second law)"))
     for k, v in r.correlations.items():
         typer.echo(f"{k}: {float(v):.10g}")
     typer.echo(f"memory: peak {peak / MB:.1f} MB (this process), estimated "
