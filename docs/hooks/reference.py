@@ -1,7 +1,382 @@
+"""MkDocs hook: the pages that are generated from the code at every build (issue 18).
+
+* ``<!-- generated: NAME -->`` markers in a page are replaced by the Markdown of
+  ``GENERATORS[NAME]``: the tables of the model-file and sweep-file references are read from
+  the parsers (field lists, required fields, defaults, accepted values and ranges), so that
+  they cannot drift from the code. A field the parsers accept that has no description here
+  fails the build, naming it.
+* ``decisions/index.md`` lists every decision record (title = first heading) and the
+  navigation gets one entry per record.
+* The reproduction report's table is read from ``docs/figures/report.json``.
+
+Run by ``mkdocs build`` (``hooks:`` in ``mkdocs.yml``); no file is written to ``docs/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import math
+import re
+from pathlib import Path
+
 from mkdocs.structure.files import File
+
+from thermogeo.baths import limits
+from thermogeo.baths.spectral import SPECTRAL_DENSITIES
+from thermogeo.io import model_file
+from thermogeo.model import machine as machine_module
+from thermogeo.protocols import optimal, paths
+from thermogeo.protocols.cycle import TIMINGS
+from thermogeo.sweeps import spec as sweep_spec
+
+MARKER = re.compile(r"<!-- generated: ([\w-]+) -->")
+DECISIONS = "decisions"
+
+
+class UndocumentedField(RuntimeError):
+    """The parsers accept a field that the reference does not describe."""
+
+
+def _check(kind: str, fields, described: dict) -> None:
+    missing = [f for f in fields if f not in described]
+    extra = [f for f in described if f not in fields]
+    if missing or extra:
+        raise UndocumentedField(
+            f"{kind}: fields accepted by the code but not described in docs/hooks/reference.py:"
+            f" {missing}; described but no longer accepted: {extra}")
+
+
+def _table(header: tuple[str, ...], rows) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def _default(value) -> str:
+    if value is dataclasses.MISSING or value is inspect.Parameter.empty:
+        return "required"
+    if isinstance(value, float) and math.isinf(value):
+        return '`"inf"`'
+    if value is None:
+        return "none"
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, float):
+        return f"`{value:g}`"
+    if isinstance(value, tuple):
+        value = list(value)
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    return f"`{value!r}`".replace("'", '"')
+
+
+# -- model files ------------------------------------------------------------------------------
+
+def model_fields() -> str:
+    mq = machine_module.MAX_QUBITS
+    big = f"{limits.MAX_MAGNITUDE:g}"
+    described = {
+        "qubits": ("integer", "required", f"1 to {mq}; the Hilbert space has dimension "
+                   "`d = 2**qubits`"),
+        "parameters": ("table name = number", "required",
+                       "the driving parameters `lam` in order, with their default values; "
+                       f"names as below, values finite with `|x| <= {big}`"),
+        "constants": ("table name = number", "`{}`", "named numbers usable in coefficients "
+                      f"and operator strings; finite, `|x| <= {big}`; not also a parameter"),
+        "hamiltonian": ("array of tables `[[hamiltonian]]`", "required (at least one term)",
+                        "`H = sum coefficient * operator`, affine in the parameters "
+                        "(table below)"),
+        "baths": ("array of tables `[[baths]]`", "required (at least one bath)",
+                  "table below; bath names unique"),
+        "name": ("string", "the file name without `.toml`", "free text"),
+        "master_equation": ("table", '`{ kind = "secular" }`', "which master equation the "
+                            "machine obeys (table below)"),
+    }
+    _check("model file, top level", model_file.TOP_FIELDS, described)
+    rows = [(f"`{f}`", *described[f]) for f in model_file.TOP_FIELDS]
+    names = ("Names of parameters, constants and baths are ASCII identifiers (letters, digits "
+             "and `_`, not starting with a digit). A parameter or constant name may not read as "
+             "a Pauli factor (`X0`, `Z12`) or a number (refused, in any case: "
+             + ", ".join(f"`{r}`" for r in machine_module.RESERVED) + ").")
+    return _table(("field", "type", "default", "accepted values"), rows) + "\n\n" + names
+
+
+def hamiltonian_fields() -> str:
+    rows = [("`coefficient`", "number or string", "`1.0`",
+             machine_module.COEFFICIENT_GRAMMAR.replace("'", "`")),
+            ("`operator`", "string or table", "required",
+             _operator_forms() + " (grammar below)")]
+    return _table(("field", "type", "default", "accepted values"), rows)
+
+
+def _operator_forms() -> str:
+    forms = getattr(model_file, "OPERATOR_FORMS", "an operator string such as 'X0 + 2*X1'")
+    forms = re.sub(r"'([^']*)'", r"`\1`", forms)
+    return re.sub(r"(\{ real.*?\] \})", r"`\1`", forms)
+
+
+def master_equation_fields() -> str:
+    from thermogeo.model import master
+
+    doc = inspect.getdoc(master)
+    bullets = [b.strip() for b in doc.split("\n* ")[1:]]
+    bullets[-1] = bullets[-1].split("\n\n")[0]
+    kinds = {b.split("``")[1]: re.sub(r"\s+", " ", b.split(":", 1)[1]).strip().rstrip(";.")
+             for b in bullets}
+    _check("[master_equation] kinds", master.KINDS, kinds)
+    defaults = {f.name: f.default for f in dataclasses.fields(master.MasterEquation)}
+    _check("[master_equation] fields", master.FIELDS, defaults)
+    rows = [("`kind`", "string", _default(defaults["kind"]),
+             ", ".join(f"`\"{k}\"`" for k in master.KINDS)),
+            ("`width`", "number", "none", "`kind = \"cluster\"` only (required there): Bohr "
+             "frequencies closer than this energy (> 0) share a cluster")]
+    return (_table(("field", "type", "default", "accepted values"), rows) + "\n\n"
+            + _table(("kind", "generator"), [(f"`{k}`", v.replace("``", "`"))
+                                            for k, v in kinds.items()]))
+
+
+def bath_fields() -> str:
+    described = {
+        "name": ("string", "required", "an identifier (`L`, `hot`): `<name>.temperature` "
+                 "addresses it in sweeps and `--set`"),
+        "temperature": ("number", "required",
+                        f"`{limits.MIN_SCALE:g} <= T <= {limits.MAX_MAGNITUDE:g}` "
+                        "(energy units, `k_B = 1`)"),
+        "coupling": ("string or table", "required", "Hermitian: " + _operator_forms()),
+        "spectral_density": ("inline table", "required", "`kind` plus its fields (table "
+                             "below)"),
+    }
+    _check("model file, [[baths]]", model_file.BATH_FIELDS, described)
+    return _table(("field", "type", "default", "accepted values"),
+                  [(f"`{f}`", *described[f]) for f in model_file.BATH_FIELDS])
+
+
+def spectral_density_fields() -> str:
+    out = []
+    for kind, cls in SPECTRAL_DENSITIES.items():
+        accepted = {
+            "strength": f"`0 <= kappa <= {limits.MAX_MAGNITUDE:g}` (dimensionless)",
+            "exponent": f"`1 <= s <= {limits.MAX_EXPONENT:g}` (1 ohmic, > 1 super-ohmic; "
+                        "sub-ohmic is refused: no finite dephasing rate)",
+            "cutoff": f"`{limits.MIN_SCALE:g} <= omega_c <= {limits.MAX_MAGNITUDE:g}` or "
+                      '`"inf"` (only with `exponent = 1`)',
+        }
+        fields = [f.name for f in dataclasses.fields(cls)]
+        _check(f"spectral density {kind!r}", fields, accepted)
+        rows = [("`kind`", "string", "required", f'`"{kind}"`')]
+        rows += [(f"`{f.name}`", "number" if f.name != "cutoff" else 'number or `"inf"`',
+                  _default(f.default), accepted[f.name]) for f in dataclasses.fields(cls)]
+        doc = inspect.getdoc(cls).split("\n\n")[0].replace("\n", " ")
+        out.append(f"**`kind = \"{kind}\"`**: {doc}\n\n"
+                   + _table(("field", "type", "default", "accepted values"), rows))
+    return "\n\n".join(out)
+
+
+def operator_grammar() -> str:
+    from thermogeo.model import pauli
+
+    doc = inspect.getdoc(pauli)
+    grammar = doc.split("::", 1)[1].split("\n\n")[1]
+    rest = doc.split("::", 1)[1].split("\n\n", 2)[2]
+    return "```text\n" + inspect.cleandoc(grammar) + "\n```\n\n" + rest.replace("\n", " ")
+
+
+# -- sweep files ------------------------------------------------------------------------------
+
+def sweep_fields() -> str:
+    kinds = ", ".join(f'`"{k}"`' for k in sweep_spec.KINDS)
+    described = {
+        "model": ("string", "required", "path of a model file, relative to the sweep file"),
+        "kind": ("string", "required", f"one of {kinds}: what is computed at every point"),
+        "chunk": ("integer", f"`{sweep_spec.DEFAULT_CHUNK}`",
+                  ">= 1: sweep points per task (and per Zarr chunk)"),
+        "combos": ("table name = values", "`{}`", "cartesian axes, one dimension each, in "
+                   "file order"),
+        "cases": ("table name = values", "`{}`", "zipped lists of equal length sharing the "
+                  f"dimension `{sweep_spec.CASE_DIM}`"),
+        "constants": ("table name = number", "`{}`", "fixed overrides for the whole study"),
+    }
+    for k in sweep_spec.KINDS:
+        described[k] = ("table", "`{}` (required fields below)",
+                        f"options of `kind = \"{k}\"`; only the table of the chosen kind "
+                        "may be present")
+    _check("sweep file, top level", sweep_spec.TOP_FIELDS, described)
+    rows = [(f"`{f}`", *described[f]) for f in sweep_spec.TOP_FIELDS]
+    return _table(("field", "type", "default", "accepted values"), rows)
+
+
+KIND_OPTIONS = {
+    ("response", "grid"): ("table parameter = values", "one or more driving parameters; "
+                           "inner dimensions of the result, not sweep dimensions"),
+    ("response", "plane"): ("two parameter names", "the rotor's plane; default: the two grid "
+                            "axes when there are two"),
+    ("response", "correlations"): ("list of strings", 'correlation measures, e.g. '
+                                   '`["concurrence:0,1", "negativity:0|1@thermal"]`'),
+    ("optimal", "plane"): ("two parameter names", "the plane of the rotor map"),
+    ("optimal", "bath"): ("string", "the bath whose pumped heat is maximised"),
+    ("optimal", "region"): ("inline table", "the region mapped (region table below); default "
+                            "a polar disc of radius 15 T"),
+    ("optimal", "resolution"): ("integer or two integers", "overrides the region's "
+                                "resolution (each >= 8)"),
+    ("cycle", "loops"): ("table name = loop table", "one or more loops (loop tables below)"),
+    ("cycle", "timing"): ("string", "one of " + ", ".join(f'`"{t}"`' for t in TIMINGS)
+                          + '; default `"uniform"`'),
+    ("cycle", "bias"): ("number", "`X = dT/T`, `0 < |X| < 2`: adds the engine and "
+                        "refrigerator figures"),
+    ("cycle", "bath"): ("string", "the bath of `A = Q_bath^geo`; default the first bath"),
+    ("exact", "loops"): ("table name = loop table", "one or more loops (loop tables below)"),
+    ("exact", "periods"): ("values", "periods `tau > 0`"),
+}
+
+
+def kind_options() -> str:
+    fields = [(k, f) for k in sweep_spec.KINDS for f in sweep_spec.KIND_FIELDS[k]]
+    _check("sweep file, kind tables", fields, KIND_OPTIONS)
+    rows = [(f"`[{k}]`", f"`{f}`", KIND_OPTIONS[k, f][0],
+             "required" if f in sweep_spec.KIND_REQUIRED[k] else "optional",
+             KIND_OPTIONS[k, f][1]) for k, f in fields]
+    return _table(("table", "field", "type", "required", "accepted values"), rows)
+
+
+def _loop_parameters(kind: str) -> list[tuple[str, object]]:
+    if kind == "rectangle":
+        sig = inspect.signature(paths.Rectangle)
+        return [(n, p.default) for n, p in sig.parameters.items()]
+    cls = {"circle": paths.Circle, "ellipse": paths.Ellipse, "polygon": paths.Polygon,
+           "sector": paths.Sector, "fourier": paths.FourierLoop}[kind]
+    return [(f.name, f.default if f.default_factory is dataclasses.MISSING else
+             f.default_factory()) for f in dataclasses.fields(cls)]
+
+
+def loop_fields() -> str:
+    rows = []
+    for kind, fields in sweep_spec.LOOP_FIELDS.items():
+        defaults = dict(_loop_parameters(kind))
+        missing = [f for f in fields if f not in defaults]
+        if missing:
+            raise UndocumentedField(f"loop {kind!r}: {missing} are not fields of its class")
+        cells = ", ".join(f"`{f}` ({_default(defaults[f])})" for f in fields)
+        rows.append((f'`"{kind}"`', cells))
+    common = ("Every loop table has `kind`, `plane` (two parameter names, default "
+              '`["Bx", "Bz"]`) and optionally `base` (a table of the other parameters\' values; '
+              "it may not set a parameter of the plane or a swept name).")
+    return common + "\n\n" + _table(("kind", "fields (default)"), rows)
+
+
+def region_fields() -> str:
+    rows = []
+    for kind, cls in (("polar", optimal.PolarRegion), ("rectangle", optimal.RectRegion)):
+        cells = ", ".join(f"`{f.name}` ({_default(f.default)})"
+                          for f in dataclasses.fields(cls))
+        doc = inspect.getdoc(cls).replace("\n", " ")
+        rows.append((f'`"{kind}"`', cells, doc))
+    return _table(("kind", "fields (default)", "meaning"), rows)
+
+
+def values_grammar() -> str:
+    return inspect.getdoc(sweep_spec.values_from_toml).split("\n\n")[0].replace("\n", " ")
+
+
+# -- reproduction report ----------------------------------------------------------------------
+
+def _flat(value, prefix: str = "") -> list[tuple[str, object]]:
+    if isinstance(value, dict):
+        out = []
+        for k, v in value.items():
+            out += _flat(v, f"{prefix}.{k}" if prefix else str(k))
+        return out
+    return [(prefix, value)]
+
+
+def _number(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+def reproduction_report(docs: Path) -> str:
+    path = docs / "figures" / "report.json"
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    parts = []
+    for item in lines:
+        status = "passed" if item.get("passed") else "**failed**"
+        head = (f"### {item['item']}: {item['title']}\n\n"
+                f"Criterion: {item['criterion']} ({status}, {item.get('seconds', 0):.1f} s at "
+                f"{'quick' if item.get('quick') else 'full'} resolution).\n")
+        paper = item.get("paper")
+        paper_flat = dict(_flat(paper)) if isinstance(paper, dict) else {}
+        rows = [(f"`{k}`", _number(v), _number(paper_flat.get(k, ""))) for k, v in
+                _flat(item.get("ours", {}))]
+        table = _table(("quantity", "ours", "paper"), rows) if rows else ""
+        if isinstance(paper, str):
+            table += f"\n\nThe paper: {paper}."
+        figure = f"\n\n![{item['title']}](figures/{item['figure']})" if item.get("figure") else ""
+        warnings = item.get("warnings") or []
+        note = (f"\n\n{len(warnings)} warning message(s) recorded (see `report.json`)."
+                if warnings else "")
+        parts.append(head + "\n" + table + figure + note)
+    return "\n\n".join(parts)
+
+
+GENERATORS = {
+    "model-fields": model_fields,
+    "hamiltonian-fields": hamiltonian_fields,
+    "bath-fields": bath_fields,
+    "spectral-density-fields": spectral_density_fields,
+    "operator-grammar": operator_grammar,
+    "master-equation-fields": master_equation_fields,
+    "sweep-fields": sweep_fields,
+    "kind-options": kind_options,
+    "loop-fields": loop_fields,
+    "region-fields": region_fields,
+    "values-grammar": values_grammar,
+}
+
+
+# -- decision records -------------------------------------------------------------------------
+
+def _records(docs: Path) -> list[tuple[str, str]]:
+    """``(path relative to docs/, title)`` of every decision record, by number."""
+    out = []
+    for p in sorted((docs / DECISIONS).glob("[0-9]*.md")):
+        first = next((line for line in p.read_text(encoding="utf-8").splitlines()
+                      if line.startswith("# ")), f"# {p.stem}")
+        out.append((f"{DECISIONS}/{p.name}", first[2:].strip()))
+    return out
+
+
+def on_config(config):
+    docs = Path(config["docs_dir"])
+    for entry in config["nav"]:
+        if isinstance(entry, dict) and "Decision records" in entry:
+            entry["Decision records"] = [f"{DECISIONS}/index.md"] + [
+                {title: path} for path, title in _records(docs)]
+    return config
 
 
 def on_files(files, config):
-    for uri in ("reference/model-file.md", "reference/sweep-file.md", "decisions/index.md"):
-        files.append(File.generated(config, uri, content=f"# {uri}\n"))
+    docs = Path(config["docs_dir"])
+    rows = [(f"[{title.split(' ', 1)[0]}]({Path(path).name})",
+             title.split(" ", 1)[1] if " " in title else title) for path, title in _records(docs)]
+    text = ("# Decision records\n\nWhere the issues were silent, the choice made and why, one "
+            "short record each, numbered by area.\n\n" + _table(("record", "decision"), rows)
+            + "\n")
+    files.append(File.generated(config, f"{DECISIONS}/index.md", content=text))
     return files
+
+
+def on_page_markdown(markdown, page, config, files):
+    docs = Path(config["docs_dir"])
+
+    def fill(m: re.Match) -> str:
+        name = m.group(1)
+        if name == "reproduction-report":
+            return reproduction_report(docs)
+        if name not in GENERATORS:
+            raise KeyError(f"{page.file.src_uri}: unknown generated section {name!r}; known: "
+                           f"{', '.join(GENERATORS)}, reproduction-report")
+        return GENERATORS[name]()
+
+    return MARKER.sub(fill, markdown)
