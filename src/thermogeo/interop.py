@@ -12,11 +12,13 @@ these functions is called, never when thermogeo is. Conventions of the returned 
   ``[[[2] * N] * 2] * 2``, so that ``qutip.steadystate``, ``qutip.mesolve`` and
   ``qutip.liouvillian`` read them as they read their own; thermogeo's row-major ``L`` is
   permuted once, ``L_col[(a, b), (c, e)] = L_row[(b, a), (e, c)]``;
-* the jump operators of bath ``alpha`` are the Davies operators of docs/theory.md section 2,
-  ``sqrt(gamma_alpha(omega)) A_alpha(omega)`` in the lab frame, one per Bohr frequency with
-  nonzero rate and operator, so that ``qutip.liouvillian(H, jumps)`` is the generator.
-
-Only the global secular (Davies) master equation is exported.
+* the jump operators of bath ``alpha`` are those of the machine's master equation in the lab
+  frame, so that ``qutip.liouvillian(H, jumps)`` is the generator: for the secular (Davies)
+  one, ``sqrt(gamma_alpha(omega)) A_alpha(omega)``, one per Bohr frequency with nonzero rate
+  and operator (docs/theory.md section 2); for the other members of
+  :class:`~thermogeo.model.master.MasterEquation`, one per cluster of frequencies,
+  ``L_{alpha,c} = sum_{omega in c} sqrt(gamma_alpha(omega)) A_alpha(omega)``
+  (:func:`thermogeo.lindblad.family.jumps`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 
 from thermogeo.errors import InsufficientMemoryError, ModelError, NonUniqueSteadyStateError
 from thermogeo.lindblad.backend import dense_point_bytes, frozen_chunks
+from thermogeo.lindblad.family import jumps
 from thermogeo.lindblad.generator import generator, spectrum
 from thermogeo.lindblad.structured import available_memory_bytes
 from thermogeo.model.machine import Machine
@@ -56,13 +59,6 @@ def _point(machine: Machine, lam) -> np.ndarray:
                          f"({', '.join(machine.parameters)}), got shape {lam.shape}; a Qobj "
                          "holds one operator")
     return lam
-
-
-def _secular_only(machine: Machine, what: str) -> None:
-    me = getattr(machine, "master_equation", None)
-    if me is not None and not me.secular:
-        raise ModelError(f"{what}: only the secular (Davies) master equation is exported to "
-                         f"QuTiP; this machine obeys {me.kind!r}")
 
 
 def _dims(machine_or_qubits) -> list[int]:
@@ -117,7 +113,8 @@ def generator_qobj(machine: Machine, lam=None, *, bath: str | None = None,
     """The lab-frame generator ``L`` (or the dissipator ``D_alpha`` of ``bath``) at one point,
     as a QuTiP superoperator.
 
-    ``L rho = -i[H, rho] + sum_alpha D_alpha rho`` (docs/theory.md section 2), built densely
+    ``L rho = -i[H, rho] + sum_alpha D_alpha rho`` (docs/theory.md section 2; ``D_alpha`` of the
+    machine's master equation), built densely
     (``d^2 x d^2``; refused with :class:`InsufficientMemoryError` when it cannot be held).
 
     Examples
@@ -132,7 +129,6 @@ def generator_qobj(machine: Machine, lam=None, *, bath: str | None = None,
     True
     """
     lam = _point(machine, lam)
-    _secular_only(machine, "generator_qobj")
     gen = _generator(machine, lam, numerics)
     S = gen.L if bath is None else gen.D[..., machine.bath_index(bath), :, :]
     return superoperator_qobj(gen.to_lab(S)[0], machine.qubits)
@@ -146,7 +142,6 @@ def steady_state_qobj(machine: Machine, lam=None, *, numerics: Numerics | None =
     matrix beyond 3 qubits).
     """
     lam = _point(machine, lam)
-    _secular_only(machine, "steady_state_qobj")
     numerics = numerics or Numerics()
     (_, fg), = list(frozen_chunks(machine, lam[None], numerics))
     if not fg.unique[0]:
@@ -160,14 +155,18 @@ def steady_state_qobj(machine: Machine, lam=None, *, numerics: Numerics | None =
 
 def jump_operators_qobj(machine: Machine, lam=None, *, bath: str | None = None,
                         numerics: Numerics | None = None) -> list:
-    """The Davies jump operators ``sqrt(gamma_alpha(omega)) A_alpha(omega)`` at one point, in
-    the lab frame, as ``Qobj`` (docs/theory.md section 2).
+    """The jump operators of the machine's master equation at one point, in the lab frame, as
+    ``Qobj``.
 
-    One operator per bath (all baths, or only ``bath``) and Bohr frequency ``omega`` (groups of
-    :func:`thermogeo.linalg.bohr.bohr_groups`), ordered by bath then by increasing ``omega``;
-    frequencies with zero rate or a vanishing ``A(omega)`` are left out (:data:`JUMP_TOL`). With
-    :func:`hamiltonian_qobj`, ``qutip.liouvillian(H, jumps)`` is :func:`generator_qobj` and
-    ``qutip.mesolve(H, rho, t, jumps)`` evolves the frozen machine.
+    Secular (Davies, docs/theory.md section 2): ``sqrt(gamma_alpha(omega)) A_alpha(omega)``,
+    one per bath (all baths, or only ``bath``) and Bohr frequency ``omega`` (groups of
+    :func:`thermogeo.linalg.bohr.bohr_groups`). Other members (``ule``, ``cluster``,
+    ``local``): ``L_{alpha,c} = sum_{omega in c} sqrt(gamma_alpha(omega)) A_alpha(omega)``, one
+    per bath and cluster ``c`` (:func:`thermogeo.lindblad.family.jumps`). Ordered by bath, then
+    by increasing frequency (cluster); operators with zero rate or a vanishing ``A(omega)`` are
+    left out (:data:`JUMP_TOL`). With :func:`hamiltonian_qobj`, ``qutip.liouvillian(H, jumps)``
+    is :func:`generator_qobj` and ``qutip.mesolve(H, rho, t, jumps)`` evolves the frozen
+    machine.
 
     Examples
     --------
@@ -179,12 +178,20 @@ def jump_operators_qobj(machine: Machine, lam=None, *, bath: str | None = None,
     True
     """
     lam = _point(machine, lam)
-    _secular_only(machine, "jump_operators_qobj")
     numerics = numerics or Numerics()
     spec = spectrum(machine, lam[None], numerics)
     U, omega, label = spec.U[0], spec.groups.omega[0], spec.groups.label[0]
     Ud = U.conj().T
     baths = machine.baths if bath is None else [machine.baths[machine.bath_index(bath)]]
+    if not machine.master_equation.secular:
+        ops = jumps(machine, spec.E, spec.U, lam[None], numerics).ops[0]  # (m, C, d, d)
+        out = []
+        for b in baths:
+            Lc = ops[machine.bath_index(b.name)]
+            floor = JUMP_TOL * np.abs(Lc).max()
+            out += [operator_qobj(U @ L @ Ud, machine.qubits) for L in Lc
+                    if np.abs(L).max() > floor]
+        return out
     _, _, couplings = machine.sparse_operators
     groups = np.unique(label)
     order = np.argsort([omega[label == g][0] for g in groups], kind="stable")
