@@ -109,13 +109,14 @@ def machine_from_dict(data: dict, source: str = "<model>") -> Machine:
                                  "[[hamiltonian]], [[baths]])")
         if not isinstance(data["hamiltonian"], list):
             raise ModelError("hamiltonian: expected an array of tables [[hamiltonian]]")
+        terms = []  # the tables with stored matrices read (the caller's data is left as is)
         for i, t in enumerate(data["hamiltonian"]):
             if not isinstance(t, dict):
                 raise ModelError(f"hamiltonian[{i}]: expected a table with fields "
                                  "'coefficient' (optional) and 'operator'")
             if "operator" in t:
-                t = data["hamiltonian"][i] = {
-                    **t, "operator": _operator_in(t["operator"], f"hamiltonian[{i}].operator")}
+                t = {**t, "operator": _operator_in(t["operator"], f"hamiltonian[{i}].operator")}
+            terms.append(t)
             c = t.get("coefficient", 1.0)
             if isinstance(c, bool) or not isinstance(c, (str, int, float)):
                 raise ModelError(f"hamiltonian[{i}].coefficient: expected a number or a "
@@ -136,7 +137,7 @@ def machine_from_dict(data: dict, source: str = "<model>") -> Machine:
                               coupling=_operator_in(b["coupling"], f"baths[{i}].coupling"),
                               spectral_density=b["spectral_density"]))
         return Machine(qubits=data["qubits"], parameters=data["parameters"],
-                       hamiltonian=data["hamiltonian"], baths=baths,
+                       hamiltonian=terms, baths=baths,
                        master_equation=data.get("master_equation"),
                        constants=data.get("constants", {}), name=data.get("name", source))
     except ModelError as e:
