@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from thermogeo.errors import (ModelError, QuadratureWarning, SecularApproximationWarning,
-                              ThermogeoWarning)
+from thermogeo.errors import (ModelError, NonUniqueSteadyStateError, QuadratureWarning,
+                              SecularApproximationWarning, ThermogeoWarning)
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 from thermogeo.protocols.correlations import LoopCorrelations, loop_correlations
@@ -224,13 +224,51 @@ def _line_level(machine, loop, n, numerics, bath_index):
     lam, v = loop.points(machine, s), loop.velocity(machine, s)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SecularApproximationWarning)  # re-issued below
-        r = response(machine, lam, numerics=numerics)
+        r = loop_response(machine, loop, lam, numerics=numerics, where="of the loop")
     _check_nodes(machine, loop, s, r)
     Q = np.einsum("nmk,nk,n->m", r.heat_response, v, w)
     g = np.einsum("nij,ni,nj->n", r.metric, v, v)
     speed = np.sqrt(np.clip(g, 0, None))
     indefinite = bool(np.any(g < -1e-12 * np.abs(g).max()))
     return Q, float(w @ g), float(w @ speed), (s, w, speed, lam, indefinite)
+
+
+def loop_response(machine: Machine, loop: Loop, lam: np.ndarray, *,
+                  numerics: Numerics | None = None, plane=None, where: str = "of the loop"):
+    """:func:`thermogeo.response.response` at points ``lam (n, k)`` of (or inside) ``loop``;
+    points without a unique steady state are refused by name.
+
+    When some points have a unique steady state and others not, the cause is the points
+    (e.g. zero field, where the levels of interacting qubits are degenerate and the couplings
+    cannot fix one stationary state), not the machine: the
+    :class:`~thermogeo.errors.NonUniqueSteadyStateError` names them (in the loop's plane) and
+    asks to move the loop off them. When no point is unique, the machine's couplings leave a
+    sector dark everywhere and the usual message applies.
+    """
+    numerics = numerics or Numerics()
+    r = response(machine, lam, plane=plane, numerics=numerics, check=False)
+    if not np.all(r.valid):
+        ix, iy = loop.indices(machine)
+        pts = lam[~np.asarray(r.valid)][:3][:, [ix, iy]].round(8).tolist()
+        raise ModelError(f"loop: {int((~r.valid).sum())} point(s) {where} are not finite or "
+                         f"out of the machine's range, e.g. {loop.plane} = {pts}")
+    bad = ~np.asarray(r.unique) & np.asarray(r.valid)
+    if np.any(bad):
+        rcond = float(np.nanmin(np.asarray(r.rcond)[bad]))
+        if np.all(bad | ~np.asarray(r.valid)):
+            raise NonUniqueSteadyStateError.at(machine, lam[bad], rcond,
+                                               numerics.uniqueness_rcond)
+        ix, iy = loop.indices(machine)
+        pts = np.unique(lam[bad][:, [ix, iy]].round(8), axis=0)
+        named = [dict(zip(loop.plane, p.tolist())) for p in pts[:3]]
+        raise NonUniqueSteadyStateError(
+            f"loop: the steady state is not unique at {int(bad.sum())} of {bad.size} "
+            f"point(s) {where}, e.g. {named[0] if len(named) == 1 else named} (rcond "
+            f"{rcond:.2e} < {numerics.uniqueness_rcond:.0e}), and unique at the others: the "
+            "cause is the point, not the couplings (at a point of extra symmetry, such as "
+            "zero field, degenerate levels let the baths leave a stationary state undecided); "
+            "move the loop off this point")
+    return r
 
 
 def _check_nodes(machine, loop, s, r) -> None:
@@ -266,20 +304,31 @@ def _adaptive_line(machine, loop, numerics, quad, nodes):
         Q, diss, L, extra = _line_level(machine, loop, int(nodes), numerics, bidx)
         return Q, diss, L, extra, int(nodes), True
     n = quad.start
-    prev = None
+    prev = prev_definite = None
     while True:
         Q, diss, L, extra = _line_level(machine, loop, n, numerics, bidx)
         # away from equilibrium g can be indefinite: then sqrt(max(g, 0)) has kinks and L is
-        # only a diagnostic, not part of the convergence test
-        cur = np.concatenate([Q, [diss] if extra[-1] else [diss, L]])
-        if prev is not None and _agree(cur, prev, quad.rtol):
-            return Q, diss, L, extra, n, True
+        # only a diagnostic, not part of the convergence test. The vector compared always has
+        # the same length; L takes part only when g is definite at both levels (a level may
+        # find a negative node, e.g. near a level crossing, that the previous one missed).
+        cur = np.concatenate([Q, [diss, L]])
+        definite = not extra[-1]
+        if prev is not None:
+            k = len(cur) if definite and prev_definite else len(cur) - 1
+            if _agree(cur[:k], prev[:k], quad.rtol):
+                return Q, diss, L, extra, n, True
         if 2 * n > quad.max_nodes:
+            diff = (np.abs(cur - prev) if prev is not None else np.full(len(cur), np.nan))
+            names = [f"Q_geo[{b}]" for b in machine.bath_names] + ["tau W_diss", "L"]
+            worst = names[int(np.nanargmax(diff))] if prev is not None else names[0]
             warnings.warn(f"cycle integrals: not converged to rtol {quad.rtol:g} with {n} "
-                          "nodes (per piece for loops with corners)", QuadratureWarning,
-                          stacklevel=3)
+                          "nodes (per piece for loops with corners); the estimate of the last "
+                          f"level is returned (largest change between the last two levels: "
+                          f"{worst}). A loop close to a level crossing needs more nodes "
+                          "(CycleQuadrature.max_nodes) or a loop further from it",
+                          QuadratureWarning, stacklevel=3)
             return Q, diss, L, extra, n, False
-        prev, n = cur, 2 * n
+        prev, prev_definite, n = cur, definite, 2 * n
 
 
 # ---------------------------------------------------------------------------------------
@@ -357,7 +406,8 @@ def area_integral(machine: Machine, loop: Loop, *, numerics: Numerics | None = N
     def level(ns, nt):
         pts, w = _area_points(loop, ns, nt)
         lam = _plane_points(machine, loop, pts)
-        r = response(machine, lam, plane=loop.plane, numerics=numerics)
+        r = loop_response(machine, loop, lam, plane=loop.plane, numerics=numerics,
+                          where="inside the loop (area integral; area=False skips it)")
         return np.einsum("nm,n->m", r.rotor, w)
 
     if nodes is not None:
@@ -404,7 +454,7 @@ def constant_dissipation_loop(machine: Machine, loop: Loop, *, n: int = 256,
 
     s, w = loop.quadrature(n)
     still = ~np.any(loop.dxy(s) != 0, axis=-1)  # e.g. the inner arc of a sector at r_in = 0
-    r = response(machine, loop.points(machine, s[~still]), numerics=numerics)
+    r = loop_response(machine, loop, loop.points(machine, s[~still]), numerics=numerics)
     v = np.zeros(len(s))
     vel = loop.velocity(machine, s[~still])
     v[~still] = np.sqrt(np.clip(np.einsum("nij,ni,nj->n", r.metric, vel, vel), 0, None))

@@ -55,7 +55,7 @@ from thermogeo.response.thermal import conductance
 
 #: The figures of an engine (NaN when the loop refrigerates at the bias).
 ENGINE_KEYS = ("max_power", "best_period", "work_per_cycle_at_best_period",
-               "efficiency_at_max_power", "max_efficiency")
+               "efficiency_at_max_power", "max_efficiency", "max_efficiency_period")
 #: The figures of a refrigerator (NaN, and ``cools`` False, when the loop is an engine).
 REFRIGERATOR_KEYS = ("cooling_power_max", "best_cooling_period", "cop_at_max_cooling",
                      "cooling_per_cycle_at_max_cooling", "max_cop", "max_cop_period",
@@ -70,6 +70,9 @@ UNITS = {
     "max_efficiency": "1", "cooling_power_max": "energy / time", "best_cooling_period": "time",
     "cop_at_max_cooling": "1", "cooling_per_cycle_at_max_cooling": "energy", "max_cop": "1",
     "max_cop_period": "time", "carnot_cop": "1", "dissipation_share": "1",
+    "hot_temperature": "energy", "cold_temperature": "energy",
+    "static_heat_rate": "energy / time", "geometric_work": "energy",
+    "max_efficiency_period": "time",
 }
 NAN = float("nan")
 
@@ -168,16 +171,26 @@ class EngineFigures:
     carnot_cop: float
     dissipation_share: float
     cools: bool
+    hot_temperature: float = NAN
+    cold_temperature: float = NAN
+    static_heat_rate: float = NAN
+    geometric_work: float = NAN
+    max_efficiency_period: float = NAN
+    share_source: str = "given"
 
     def to_dict(self) -> dict:
-        """Plain dict for JSON: every key always present, None where a figure does not
-        apply (NaN)."""
+        """Plain dict for JSON: the figures of the loop's mode only (an engine has no
+        refrigerator keys and a refrigerator no engine keys); None where a figure of that mode
+        has no value (NaN, e.g. no COP for a loop that does not cool)."""
+        skip = set(REFRIGERATOR_KEYS if self.mode == "engine" else ENGINE_KEYS)
         out = {"mode": self.mode}
         for f in fields(self):
-            if f.name == "mode":
+            if f.name in ("mode", "share_source") or f.name in skip:
                 continue
             v = getattr(self, f.name)
             out[f.name] = bool(v) if f.name == "cools" else json_number(v)
+        if self.mode == "refrigerator":
+            out["share_source"] = self.share_source
         return out
 
     def to_dataset(self):
@@ -250,16 +263,18 @@ def engine_figures(geometric_heat: float, thermodynamic_length: float, bias: flo
     leak = heat_leak is not None and heat_leak > 0
     kbar = 0.0 if heat_leak is None else float(heat_leak)
     if not leak:
-        eff_mp, eff_max = 0.5 * X, X
+        eff_mp, eff_max, tau_eff = 0.5 * X, X, NAN
     else:
         y = A**2 / (heat_leak * T * L2)
         eff_mp = 0.5 * X * y / (y + 2)
         s = np.sqrt(1 + y)
         eff_max = X * (s - 1) / (s + 1)
+        tau_eff = L2 * (1 + s) / xa if xa > 0 else NAN
     if xa > 0:
         eng = dict(max_power=xa**2 / (4 * L2), best_period=2 * L2 / xa,
                    work_per_cycle_at_best_period=0.5 * xa,
-                   efficiency_at_max_power=float(eff_mp), max_efficiency=float(eff_max))
+                   efficiency_at_max_power=float(eff_mp), max_efficiency=float(eff_max),
+                   max_efficiency_period=float(tau_eff))
         fridge = dict.fromkeys(REFRIGERATOR_KEYS, NAN)
         fridge["cools"] = False
     else:
@@ -385,18 +400,208 @@ def refrigerator_heats(period, geometric_heat: float, thermodynamic_length: floa
     return (a - float(dissipation_share) * L2 / tau - k * tau, x * a + L2 / tau)
 
 
-def thermal_conductance(machine: Machine, lam, *, hot: int = 0,
-                        numerics: Numerics | None = None) -> np.ndarray:
-    """Linear-response thermal conductance ``kappa(lam)`` from bath ``hot`` to the others.
+def biased_temperatures(temperatures, bias: float, hot: int) -> np.ndarray:
+    """The bath temperatures ``(m,)`` that a bias ``X`` sets: bath ``hot`` at ``T (1 + X/2)``,
+    every other bath at ``T (1 - X/2)``, with ``T`` the mean of ``temperatures`` (the
+    common temperature when the baths share one).
 
-    ``kappa = dJ_hot / d(dT)`` at ``dT = 0``, with ``T_hot = T + dT/2`` and every other bath at
-    ``T - dT/2`` (``J_hot = Tr[H D_hot rho_0]`` the steady heat current into the system),
-    computed exactly from the temperature derivatives of the rates
-    (:func:`thermogeo.response.thermal.conductance`).
+    ``X`` must be finite with ``0 < |X| < 2``, so that both temperatures stay positive
+    (``X < 0``: the bath ``hot`` is the colder one).
+
+    Examples
+    --------
+    >>> biased_temperatures([2.0, 1.0], 0.2, hot=0).round(12).tolist()
+    [1.65, 1.35]
+    """
+    T = float(np.mean(np.asarray(temperatures, dtype=float)))
+    try:
+        X = float(bias)
+    except (TypeError, ValueError):
+        raise ValueError(f"bias: expected a number X = dT/T with 0 < |X| < 2, got "
+                         f"{bias!r}") from None
+    if not np.isfinite(X) or X == 0 or abs(X) >= 2:
+        lo = T * (1 - abs(X) / 2) if np.isfinite(X) else float("nan")
+        raise ValueError(
+            f"bias: X = dT/T sets the bath temperatures T(1 + X/2) (hot) and T(1 - X/2) (the "
+            f"others) around T = {T:g} (the mean of the machine's temperatures), so it must be "
+            f"finite with 0 < |X| < 2 (both temperatures positive); got X = {bias!r}"
+            + (f", which would make a temperature {lo:g}" if abs(X) >= 2 and np.isfinite(X)
+               else ""))
+    out = np.full(len(np.atleast_1d(temperatures)), T * (1 - X / 2))
+    out[hot] = T * (1 + X / 2)
+    return out
+
+
+def _sides(temperatures, bath: int, bath_names) -> tuple[float, float]:
+    """Temperatures of the bath ``bath`` and of the other baths (which must share one)."""
+    T = np.asarray(temperatures, dtype=float)
+    others = np.delete(T, bath)
+    if others.size == 0:
+        raise ValueError("engine figures: need at least two baths")
+    if not np.allclose(others, others[0], rtol=1e-12, atol=0):
+        raise ValueError(
+            "engine figures: the baths other than the bath of A must share one temperature "
+            f"(the figures compare two sides), got {dict(zip(bath_names, T.tolist()))}")
+    Tb, To = float(T[bath]), float(others[0])
+    if Tb == To:
+        raise ValueError("engine figures: the bath of A and the others are at the same "
+                         f"temperature {Tb:g}; give a bias (X = dT/T) or unequal temperatures")
+    return Tb, To
+
+
+def expansion_figures(heat_rate0, geometric_heat, heat_order2, dissipated_work_coefficient,
+                      temperatures, bath: int = 0, *, bath_names=None,
+                      dissipation_share: float | None = None) -> EngineFigures:
+    """Engine or refrigerator figures of a loop at the baths' own temperatures, from the
+    per-bath slow-driving expansion ``Q_a(tau) = tau Q_a^(0) + Q_a^geo + Q_a^(2) / tau``.
+
+    Two sides: the bath ``bath`` and the other baths (at one common temperature). With the
+    geometric work ``W_geo = sum_a Q_a^geo`` and ``B = tau W_diss`` (the loop as traversed),
+    the work done by the machine per cycle is ``W_out(tau) = W_geo - B / tau`` (first law; the
+    static currents sum to zero). A loop with ``W_geo > 0`` is an **engine**::
+
+        P_max = W_geo^2 / (4 B)  at  tau* = 2 B / W_geo,     W_out(tau*) = W_geo / 2
+        eta(tau) = W_out(tau) / Q_h(tau),   Q_h(tau) = tau q0 + q1 + q2 / tau (hot side)
+        eta_max at the root tau_eta of  W_geo q0 tau^2 - 2 B q0 tau - (W_geo q2 + B q1) = 0
+        (q0 = 0: the supremum W_geo / q1 as tau -> inf)
+
+    otherwise a **refrigerator** of the cold side ``c``: with ``a = Q_c^geo``,
+    ``k = -Q_c^(0)`` (the static heat leaking into the cold bath per unit time), the share
+    ``f = -Q_c^(2) / B`` of the dissipated work released into the cold bath (computed, or
+    ``dissipation_share`` given explicitly) and the geometric work consumed ``w = -W_geo``::
+
+        Q_c(tau) = a - f B / tau - k tau,      W_in(tau) = w + B / tau
+        J_c,max = a^2 / (4 f B) - k  at  tau_c = 2 f B / a        (f > 0, a > 0)
+        COP_max = (a - 2 k tau_e) / w  at  tau_e = (B / w)(s - 1),
+                  s = sqrt(1 + w (a + f w) / (k B))
+        (k = 0: the supremum a / w as tau -> inf)
+
+    The loop **cools** if some period gives ``Q_c > 0`` (``a > 0`` and ``a^2 > 4 k f B``, or
+    ``a > 0`` and ``k = 0``); a loop that does not cool has no COP (NaN). A share ``f <= 0``
+    leaves the cooling power without a maximum inside the expansion (NaN). The bounds are
+    the true Carnot values ``eta_C = 1 - T_c / T_h`` and ``COP_C = T_c / (T_h - T_c)``.
+    docs/theory.md section 5; docs/decisions/0310-unequal-temperature-figures.md.
 
     Parameters
     ----------
-    machine : Machine   all baths at one temperature ``T``
+    heat_rate0 : (m,)        ``Q_a^(0)``: the loop average of the steady heat current into
+                             the system from bath ``a`` (static heat per cycle ``tau Q_a^(0)``)
+    geometric_heat : (m,)    ``Q_a^geo``
+    heat_order2 : (m,)       ``Q_a^(2)`` (``sum_a Q_a^(2) = -B``)
+    dissipated_work_coefficient : float  ``B = tau W_diss > 0``
+    temperatures : (m,)
+    bath : int               index of the bath of ``A`` (one side)
+    bath_names : sequence of str, optional  for messages
+    dissipation_share : float, optional  ``f`` given explicitly (e.g. 1: all of the
+                             dissipated work into the cold bath); default: computed
+
+    Returns
+    -------
+    EngineFigures
+        ``bias`` ``X = (T_bath - T_others) / T_mean``; ``heat_leak`` the effective conductance
+        ``Q_h^(0) / (T_h - T_c)``; ``static_heat_rate`` ``Q_h^(0)``; ``geometric_work``;
+        ``share_source`` "computed" or "given".
+
+    Examples
+    --------
+    >>> f = expansion_figures([0.0, 0.0], [1.0, -0.9], [-0.5, -0.5], 1.0, [2.0, 1.0])
+    >>> f.mode, round(f.max_power, 6), round(f.best_period, 9), round(f.carnot_efficiency, 3)
+    ('engine', 0.0025, 20.0, 0.5)
+    """
+    q0, q1, q2 = (np.asarray(v, dtype=float) for v in (heat_rate0, geometric_heat,
+                                                       heat_order2))
+    m = len(q1)
+    names = tuple(bath_names) if bath_names is not None else tuple(map(str, range(m)))
+    B = _check("dissipated_work_coefficient", dissipated_work_coefficient,
+               "a positive dissipation coefficient tau W_diss (the loop must dissipate)",
+               lambda v: v > 0)
+    Tb, To = _sides(temperatures, bath, names)
+    mask = np.zeros(m, bool)
+    mask[bath] = True
+    side_b = (float(q0[bath]), float(q1[bath]), float(q2[bath]))
+    side_o = (float(q0[~mask].sum()), float(q1[~mask].sum()), float(q2[~mask].sum()))
+    hot, cold = (side_b, side_o) if Tb > To else (side_o, side_b)
+    Th, Tc = max(Tb, To), min(Tb, To)
+    w1 = float(q1.sum())
+    common = dict(bias=(Tb - To) / (0.5 * (Tb + To)), carnot_efficiency=1 - Tc / Th,
+                  heat_leak=hot[0] / (Th - Tc), carnot_cop=Tc / (Th - Tc),
+                  hot_temperature=Th, cold_temperature=Tc, static_heat_rate=hot[0],
+                  geometric_work=w1)
+    if w1 > 0:
+        h0, h1, h2 = hot
+        tau_p = 2 * B / w1
+
+        def eta(tau):
+            return (w1 - B / tau) / (tau * h0 + h1 + h2 / tau)
+
+        if h0 > 0:
+            tau_e = (B * h0 + np.sqrt((B * h0) ** 2 + w1 * h0 * (w1 * h2 + B * h1))) / (w1 * h0)
+            tau_e = float(tau_e) if np.isfinite(tau_e) and tau_e > B / w1 else NAN
+            eff_max = eta(tau_e) if np.isfinite(tau_e) else NAN
+        else:
+            tau_e, eff_max = NAN, (w1 / h1 if h1 > 0 else NAN)
+        fridge = dict.fromkeys(REFRIGERATOR_KEYS, NAN)
+        common.pop("carnot_cop")
+        fridge["cools"] = False
+        return EngineFigures(mode="engine", **common, max_power=w1**2 / (4 * B),
+                             best_period=tau_p, work_per_cycle_at_best_period=0.5 * w1,
+                             efficiency_at_max_power=eta(tau_p), max_efficiency=eff_max,
+                             max_efficiency_period=tau_e, **fridge)
+    c0, a, c2 = cold
+    k, w = -c0, -w1
+    if dissipation_share is None:
+        f, source = -c2 / B, "computed"
+    else:
+        f = _check("dissipation_share", dissipation_share, "a finite share f > 0 of the "
+                   "dissipated work released into the cold bath (1 = all of it)",
+                   lambda v: v > 0)
+        source = "given"
+    fB = f * B
+
+    def q_cold(tau):
+        return a - fB / tau - k * tau
+
+    def cop(tau):
+        q = q_cold(tau)
+        return q / (w + B / tau) if q > 0 else NAN
+
+    cools = bool(a > 0 and (a * a > 4 * k * fB if k > 0 else True))
+    if a > 0 and f > 0:
+        tau_c = 2 * fB / a
+        at_max = dict(cooling_power_max=a**2 / (4 * fB) - k, best_cooling_period=tau_c,
+                      cooling_per_cycle_at_max_cooling=q_cold(tau_c),
+                      cop_at_max_cooling=cop(tau_c))
+    else:
+        at_max = dict(cooling_power_max=NAN, best_cooling_period=NAN,
+                      cooling_per_cycle_at_max_cooling=NAN, cop_at_max_cooling=NAN)
+    if cools and w > 0 and k > 0 and a + f * w > 0:
+        s = float(np.sqrt(1 + w * (a + f * w) / (k * B)))
+        tau_e = B * (s - 1) / w
+        best = dict(max_cop=cop(tau_e), max_cop_period=tau_e)
+    elif cools and w > 0 and k <= 0:
+        best = dict(max_cop=a / w, max_cop_period=NAN)  # supremum, tau -> inf
+    else:
+        best = dict(max_cop=NAN, max_cop_period=NAN)
+    if not cools:
+        at_max["cop_at_max_cooling"] = NAN
+    return EngineFigures(mode="refrigerator", **common, **dict.fromkeys(ENGINE_KEYS, NAN),
+                         **at_max, **best, dissipation_share=f, cools=cools,
+                         share_source=source)
+
+
+def thermal_conductance(machine: Machine, lam, *, hot: int = 0,
+                        numerics: Numerics | None = None) -> np.ndarray:
+    """Differential thermal conductance ``kappa(lam)`` from bath ``hot`` to the others.
+
+    ``kappa = dJ_hot / d(dT)`` at the machine's temperatures, when ``T_hot`` rises by
+    ``dT/2`` and every other bath falls by ``dT/2`` (``J_hot = Tr[H D_hot rho_0]`` the steady
+    heat current into the system), computed exactly from the temperature derivatives of the
+    rates (:func:`thermogeo.response.thermal.conductance`). At equal temperatures it is the
+    linear-response conductance of the bias ``T +/- dT/2``.
+
+    Parameters
+    ----------
+    machine : Machine   any temperatures
     lam : array (*b, k)
     hot : int           index of the hot bath
 
@@ -405,8 +610,4 @@ def thermal_conductance(machine: Machine, lam, *, hot: int = 0,
     kappa : (*b,)
     """
 
-    if not machine.equal_temperatures:
-        raise ValueError("heat leak: the machine's baths must share one temperature T (the "
-                         "bias is applied around it), got "
-                         f"{dict(zip(machine.bath_names, machine.temperatures))}")
     return conductance(machine, lam, hot=hot, numerics=numerics)
