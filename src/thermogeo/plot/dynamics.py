@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from thermogeo.plot.style import math_name
+
 
 def convergence_figure(ds, ax=None):
     """Log-log plot of the error of the first- and second-order expansion against ``tau``.
@@ -37,15 +39,21 @@ def convergence_figure(ds, ax=None):
         e2 = np.abs(ds["error_order2"].sel(bath=b).values)
         s1 = float(ds["slope_order1"].sel(bath=b))
         s2 = float(ds["slope_order2"].sel(bath=b))
-        ax.loglog(tau, e1, "o-", color=f"C{i}", label=f"{b}: |Q - Q_geo| (slope {s1:.2f})")
+        q = f"Q_{{{math_name(b)}}}"
+        ax.loglog(tau, e1, "o-", color=f"C{i}",
+                  label=rf"$|{q} - Q^{{\rm geo}}_{{{math_name(b)}}}|$ (slope {s1:.2f})")
         ax.loglog(tau, e2, "s--", color=f"C{i}",
-                  label=f"{b}: |Q - Q_geo - Q2/tau| (slope {s2:.2f})")
-    ax.loglog(tau, ds["error_estimate"].values, ":", color="gray", label="integrator error")
-    ax.set_xlabel("period tau")
+                  label=rf"$|{q} - Q^{{\rm geo}}_{{{math_name(b)}}} - Q^{{(2)}}_{{{math_name(b)}}}"
+                        rf"/\tau|$ (slope {s2:.2f})")
+    ax.loglog(tau, ds["error_estimate"].values, ":", color="gray",
+              label="error estimate of the exact solver")
+    ax.set_xlabel(r"period $\tau$ (time, $\hbar = 1$)")
     order = ds.attrs.get("order")
-    solver = ds.attrs.get("method", "?") + (f", order {order}" if order else "")
-    ax.set_title(f"exact ({solver}) vs slow-driving expansion")
-    ax.set_ylabel("heat per cycle Q: error of the expansion (energy)")
+    solver = str(ds.attrs.get("method", "?")).replace("_", " ") + (f", order {order}" if order
+                                                                  else "")
+    ax.set_title(f"Exact periodic dynamics ({solver}) against the slow-driving expansion",
+                 fontsize=9)
+    ax.set_ylabel("absolute error of the expanded heat per cycle (energy)")
     ax.legend(fontsize="small")
     return fig
 
@@ -72,27 +80,28 @@ def balance_figure(ds, axes=None):
     s = ds["s"].values
     a1, a2 = axes
     for b in ds["bath"].values:
-        a1.plot(s, ds["geometric_heat_rate"].sel(bath=b), label=f"geometric heat rate j1 {b}")
-        a2.plot(s, ds["second_order_heat_rate"].sel(bath=b),
-                label=f"second-order heat rate j2 {b}")
-    a1.plot(s, ds["geometric_heat_rate_sum"], "k-", lw=2, label="sum j1")
-    a1.plot(s, ds["T_dS_ds"], "r--", lw=1.5, label="T dS/ds")
-    a2.plot(s, ds["second_order_heat_rate_sum"], "k-", lw=2, label="sum j2")
-    a2.plot(s, -ds["dissipated_power"], "r--", lw=1.5, label="-p1 (dissipated power)")
+        n = math_name(b)
+        a1.plot(s, ds["geometric_heat_rate"].sel(bath=b), label=rf"$j^{{(1)}}_{{{n}}}$")
+        a2.plot(s, ds["second_order_heat_rate"].sel(bath=b), label=rf"$j^{{(2)}}_{{{n}}}$")
+    a1.plot(s, ds["geometric_heat_rate_sum"], "k-", lw=2, label=r"$\sum_\alpha j^{(1)}_\alpha$")
+    a1.plot(s, ds["T_dS_ds"], "r--", lw=1.5, label=r"$T\,dS/ds$")
+    a2.plot(s, ds["second_order_heat_rate_sum"], "k-", lw=2,
+            label=r"$\sum_\alpha j^{(2)}_\alpha$")
+    a2.plot(s, -ds["dissipated_power"], "r--", lw=1.5, label=r"$-p^{(2)}$ (dissipated power)")
     a2.plot(s, ds["energy_order1_ds"] - ds["dissipated_power"], "g:", lw=1.5,
-            label="-p1 + d e1/ds")
+            label=r"$-p^{(2)} + de^{(1)}/ds$")
     if "exact_geometric_heat_rate_sum" in ds:
         tau = ds.attrs.get("period", float("nan"))
         a1.plot(s, ds["exact_geometric_heat_rate_sum"], "o", ms=3, mfc="none",
-                label=f"exact sum, tau = {tau:g}")
+                label=rf"exact sum, $\tau = {tau:g}$")
         a2.plot(s, ds["exact_second_order_heat_rate_sum"], "o", ms=3, mfc="none",
-                label=f"exact sum, tau = {tau:g}")
-    a1.set_title("first order: sum of geometric heat rates = T dS/ds")
-    a2.set_title("second order: heat rates vs dissipated power")
+                label=rf"exact sum, $\tau = {tau:g}$")
+    a1.set_title(r"first order: $\sum_\alpha j^{(1)}_\alpha = T\,dS/ds$", fontsize=9)
+    a2.set_title("second order: heat rates against the dissipated power", fontsize=9)
     for a in axes:
-        a.set_xlabel("s = t / tau")
+        a.set_xlabel(r"time along the cycle $s = t/\tau$")
         a.axhline(0, color="gray", lw=0.5)
         a.legend(fontsize="small")
-    a1.set_ylabel("heat per unit s (x tau^0)")
-    a2.set_ylabel("heat per unit s (x tau)")
+    a1.set_ylabel(r"first-order heat rate $j^{(1)} = \tau J^{(1)}$ (energy)")
+    a2.set_ylabel(r"second-order heat rate $j^{(2)} = \tau^2 J^{(2)}$ (energy $\times$ time)")
     return fig
