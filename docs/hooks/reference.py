@@ -297,26 +297,42 @@ def _number(v) -> str:
 
 
 def reproduction_report(docs: Path) -> str:
+    """One section per line of ``docs/figures/report.json``: the claim and whether it holds,
+    our numbers, the published ones (as comparisons with a tolerance, or as the paper's
+    values of older reports), the figure."""
     path = docs / "figures" / "report.json"
     lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     parts = []
     for item in lines:
-        status = "passed" if item.get("passed") else "**failed**"
+        holds = item.get("claim_holds", item.get("passed"))
+        status = "the claim holds" if holds else "**the claim does not hold**"
+        if "error" in item:
+            status = f"**the item failed**: {item['error']}"
+        resolution = "quick" if item.get("quick") else "full"
         head = (f"### {item['item']}: {item['title']}\n\n"
-                f"Criterion: {item['criterion']} ({status}, {item.get('seconds', 0):.1f} s at "
-                f"{'quick' if item.get('quick') else 'full'} resolution).\n")
+                f"Criterion: {item.get('criterion', '')}. Result: {status} "
+                f"({item.get('seconds', 0):.1f} s at {resolution} resolution).\n")
         paper = item.get("paper")
         paper_flat = dict(_flat(paper)) if isinstance(paper, dict) else {}
         rows = [(f"`{k}`", _number(v), _number(paper_flat.get(k, ""))) for k, v in
                 _flat(item.get("ours", {}))]
-        table = _table(("quantity", "ours", "paper"), rows) if rows else ""
+        body = _table(("quantity", "ours", "paper"), rows) if rows else ""
         if isinstance(paper, str):
-            table += f"\n\nThe paper: {paper}."
+            body += f"\n\nThe paper: {paper}."
+        published = item.get("published")
+        if isinstance(published, list) and published:
+            body += "\n\nPublished numbers:\n\n" + _table(
+                ("quantity", "ours", "published", "relative difference", "reproduced"),
+                [(c.get("quantity", ""), _number(c.get("ours", "")),
+                  _number(c.get("published", "")), _number(c.get("relative_difference", "")),
+                  "yes" if c.get("published_reproduced") else "**no**") for c in published])
+        if item.get("published_note"):
+            body += f"\n\n{item['published_note']}"
         figure = f"\n\n![{item['title']}](figures/{item['figure']})" if item.get("figure") else ""
         warnings = item.get("warnings") or []
-        note = (f"\n\n{len(warnings)} warning message(s) recorded (see `report.json`)."
-                if warnings else "")
-        parts.append(head + "\n" + table + figure + note)
+        note = (f"\n\n{len(warnings)} kind(s) of warning recorded in `report.json` (points "
+                "outside the secular regime, quadrature limits)." if warnings else "")
+        parts.append(head + "\n" + body + figure + note)
     return "\n\n".join(parts)
 
 
@@ -341,18 +357,43 @@ def _records(docs: Path) -> list[tuple[str, str]]:
     """``(path relative to docs/, title)`` of every decision record, by number."""
     out = []
     for p in sorted((docs / DECISIONS).glob("[0-9]*.md")):
-        first = next((line for line in p.read_text(encoding="utf-8").splitlines()
-                      if line.startswith("# ")), f"# {p.stem}")
-        out.append((f"{DECISIONS}/{p.name}", first[2:].strip()))
+        out.append((f"{DECISIONS}/{p.name}", _title(p)))
     return out
 
 
+def _nav_paths(nav) -> set[str]:
+    out: set[str] = set()
+    for entry in nav if isinstance(nav, list) else [nav]:
+        if isinstance(entry, str):
+            out.add(entry)
+        elif isinstance(entry, dict):
+            for value in entry.values():
+                out |= _nav_paths(value)
+    return out
+
+
+def _title(path: Path) -> str:
+    first = next((line for line in path.read_text(encoding="utf-8").splitlines()
+                  if line.startswith("# ")), f"# {path.stem}")
+    return first[2:].strip()
+
+
 def on_config(config):
+    """Every decision record gets a navigation entry; so does every other page of ``docs/``
+    that the navigation of ``mkdocs.yml`` does not list (under "Reference"), so that a page
+    added to ``docs/`` is built and reachable without editing the navigation."""
     docs = Path(config["docs_dir"])
+    listed = _nav_paths(config["nav"])
     for entry in config["nav"]:
         if isinstance(entry, dict) and "Decision records" in entry:
             entry["Decision records"] = [f"{DECISIONS}/index.md"] + [
                 {title: path} for path, title in _records(docs)]
+    unlisted = [p for p in sorted(docs.glob("*.md")) + sorted(docs.glob("reference/*.md"))
+                if p.relative_to(docs).as_posix() not in listed]
+    for entry in config["nav"]:
+        if isinstance(entry, dict) and "Reference" in entry:
+            entry["Reference"] += [{_title(p): p.relative_to(docs).as_posix()}
+                                   for p in unlisted]
     return config
 
 

@@ -13,12 +13,13 @@
 #
 # **Task.** A researcher has the Heisenberg dimer as QuTiP operators. Bring it into thermogeo
 # (every operator of a `Machine` may be a QuTiP `Qobj`), check it against the same machine
-# written with operator strings, then take the results back to QuTiP: the steady state as a
-# `Qobj`, and the secular generator as a QuTiP superoperator that `qutip.steadystate` and
-# `qutip.mesolve` accept.
+# written with operator strings, save it as a model file, then take the results back to
+# QuTiP: the steady state as a `Qobj`, and the secular generator and its jump operators as
+# QuTiP objects that `qutip.steadystate`, `qutip.liouvillian` and `qutip.mesolve` accept
+# (`thermogeo.interop`, see [QuTiP in and out](../qutip.md)).
 #
-# The one convention to mind: thermogeo vectorises density matrices row by row, QuTiP stacks
-# columns ([conventions](../conventions.md)).
+# The one convention to mind when converting by hand: thermogeo vectorises density matrices
+# row by row, QuTiP stacks columns ([conventions](../conventions.md)).
 
 # %%
 import warnings
@@ -28,6 +29,8 @@ import numpy as np
 import qutip
 
 import thermogeo as tg
+from thermogeo.interop import (generator_qobj, hamiltonian_qobj, jump_operators_qobj,
+                               steady_state_qobj)
 
 # %% [markdown]
 # ## In: QuTiP operators as the Hamiltonian terms and couplings
@@ -71,41 +74,72 @@ assert np.allclose(r_q.rotor, r_s.rotor, rtol=1e-12)
 r_q.rotor
 
 # %% [markdown]
-# ## Out: the steady state as a `Qobj`
+# ## A model file from QuTiP operators
 #
-# `Response.steady_state` is a `(points, d, d)` array in the lab frame; wrap a point in a
-# `Qobj` with the two-qubit dims and use QuTiP's functions on it. The entropy and the
-# concurrence agree with thermogeo's own.
+# `save_model` writes the machine as a TOML [model file](../reference/model-file.md): each
+# matrix becomes an operator string when it is a real combination of Pauli strings (else a
+# stored matrix). Loaded back, it gives the same response.
 
 # %%
-dims = [[2, 2], [2, 2]]
-rho = qutip.Qobj(r_q.steady_state[0], dims=dims)
+import tempfile
+from pathlib import Path
+
+path = tg.save_model(from_qutip, Path(tempfile.mkdtemp()) / "dimer.toml")
+print(path.read_text())
+again = tg.load_model(path)
+print([term.operator for term in again.hamiltonian], [bath.coupling for bath in again.baths])
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", tg.SecularApproximationWarning)
+    r_file = tg.response(again, points, plane=("Bx", "Bz"))
+assert np.allclose(r_file.heat_response, r_q.heat_response, rtol=1e-12, atol=1e-15)
+
+# %% [markdown]
+# ## Out: the steady state as a `Qobj`
+#
+# `steady_state_qobj` gives `rho_0` at one point with the qubit dims; QuTiP's functions work on
+# it directly. The entropy and the concurrence agree with thermogeo's own
+# (`Response.steady_state` holds the same states as a `(points, d, d)` array).
+
+# %%
+lam = points[0]
+rho = steady_state_qobj(from_qutip, lam)
+print(rho.dims)
 print("S(rho_0):", qutip.entropy_vn(rho), " thermogeo:", r_q.entropy[0])
 print("concurrence:", qutip.concurrence(rho), " thermogeo:",
       r_q.correlations["concurrence_0_1"][0])
+assert np.allclose(rho.full(), r_q.steady_state[0], atol=1e-12)
 assert np.isclose(qutip.entropy_vn(rho), r_q.entropy[0], rtol=1e-10)
 assert np.isclose(qutip.concurrence(rho), r_q.correlations["concurrence_0_1"][0], rtol=1e-8)
 
 # %% [markdown]
-# ## Out: the generator as a QuTiP superoperator
+# ## Out: the generator and the jump operators
 #
-# `generator` returns the secular generator in the eigenframe of `H`; `to_lab` rotates it
-# back. Reorder row-major to column-stacking and wrap it as a `super` `Qobj`: QuTiP's
-# `steadystate` finds the same state, and `mesolve` relaxes any initial state to it on the
-# time scale of the spectral gap of `L`.
+# `generator_qobj` is the lab-frame secular generator as a QuTiP superoperator (column
+# stacking, `superrep="super"`); `jump_operators_qobj` gives the Davies jump operators
+# `sqrt(gamma_alpha(omega)) A_alpha(omega)`, one per bath and Bohr frequency, so that
+# `qutip.liouvillian(H, jumps)` is the same generator. QuTiP's `steadystate` finds our state,
+# and `mesolve` relaxes any initial state to it on the time scale of the spectral gap of `L`.
 
 # %%
-gen = tg.generator(from_qutip, points[:1])
+L_qutip = generator_qobj(from_qutip, lam)
+H = hamiltonian_qobj(from_qutip, lam)
+jumps = jump_operators_qobj(from_qutip, lam)
+print(len(jumps), "jump operators;", L_qutip.dims)
+assert (qutip.steadystate(L_qutip) - rho).norm() < 1e-10
+L_from_jumps = qutip.liouvillian(H, jumps)
+assert abs((L_from_jumps - L_qutip).full()).max() < 1e-12 * abs(L_qutip.full()).max()
+
+# the same superoperator from thermogeo's row-major array, converted by hand
+gen = tg.generator(from_qutip, lam[None])
 L_row = gen.to_lab(gen.L)[0]
 d = from_qutip.dim
 L_col = L_row.reshape(d, d, d, d).transpose(1, 0, 3, 2).reshape(d * d, d * d)
-L_qutip = qutip.Qobj(L_col, dims=[dims, dims], superrep="super")
+assert np.allclose(L_col, L_qutip.full(), atol=1e-14)
 
-assert (qutip.steadystate(L_qutip) - rho).norm() < 1e-10
 gap = -np.sort(np.linalg.eigvals(L_row).real)[-2]  # slowest relaxation rate
 times = np.linspace(0, 10 / gap, 60)
 start = qutip.ket2dm(qutip.tensor(qutip.basis(2, 0), qutip.basis(2, 0)))
-evolution = qutip.mesolve(L_qutip, start, times, options={"nsteps": 100000})
+evolution = qutip.mesolve(H, start, times, jumps, options={"nsteps": 100000})
 distance = np.array([(state - rho).norm() for state in evolution.states])
 assert distance[-1] < 1e-3 * distance[0]
 # the slowest mode decays as exp(-gap t): fit the tail
