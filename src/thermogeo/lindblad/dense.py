@@ -61,7 +61,7 @@ class DenseFrozen(FrozenGenerator):
         self.rcond, self.unique = ss.rcond, ss.unique
         self.rows = energy_rows(gen.E, gen.D)
         self.directions = None
-        self._same = self._last = None
+        self._same = self._last = self._left = None
         if directions is not None:
             v = np.asarray(directions, dtype=float)
             self.directions = np.broadcast_to(v, (len(self.lam),) + v.shape[-2:])
@@ -86,7 +86,11 @@ class DenseFrozen(FrozenGenerator):
         return np.einsum("bmc,bnc->bnm", self.rows, y).real
 
     def heat_drazin(self, y):
-        return self.heat(self.drazin(y))
+        if self.ss.Minv is not None:
+            return self.heat(self.drazin(y))
+        if self._left is None:  # <<H| D_alpha L^D by one transposed solve
+            self._left = self.ss.drazin_rows(self.rows)
+        return np.einsum("bmc,bnc->bnm", self._left, y).real
 
     def _dissipator_derivative(self, j: int, y: np.ndarray) -> np.ndarray:
         """``(d_v D_alpha)~ y`` along direction ``j``: ``(b, n, m, d, d)`` (the last result is
