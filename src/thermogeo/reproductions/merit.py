@@ -88,8 +88,7 @@ def draw(ds: xr.Dataset):
         fig.colorbar(im, ax=axes[-1], label=ratio_label.replace(", inter", ",\ninter"))
         for ax in axes:
             ax.set_xlabel(r"circle radius $r\,/\,T$")
-            ax.set_ylabel(r"distance of the centre from the origin $/\,T$")
-        fig.text(0.5, -0.01, where, ha="center", fontsize=8)
+            ax.set_ylabel("distance of the centre from the origin $/\\,T$\n(" + where + ")")
         return fig
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.3), constrained_layout=True)
     colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, ds.sizes["centre"]))
