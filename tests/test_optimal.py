@@ -83,9 +83,9 @@ def test_bad_input(q1):
         optimal_region(q1, ("Bx", "By"), "L", resolution=COARSE)
     with pytest.raises(ModelError, match="bath"):
         optimal_region(q1, ("Bx", "Bz"), "Q", resolution=COARSE)
-    hot = q1.with_values(**{"L.temperature": 1.5})
-    with pytest.raises(ModelError, match="temperature"):
-        optimal_region(hot, ("Bx", "Bz"), "L", resolution=COARSE)
+    hot = q1.with_values(**{"L.temperature": 1.5})  # unequal temperatures: no bound (issue 14)
+    o = optimal_region(hot, ("Bx", "Bz"), "L", resolution=COARSE)
+    assert np.isnan(o.bound) and not o.exceeds_bound and o.to_dict()["bound"] is None
     with pytest.raises(ModelError, match="multiple of 8"):
         PolarRegion(resolution=(32, 30))
 

@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 from thermogeo.cli.app import app
 from thermogeo.dynamics.expansion import expansion_cycle
 from thermogeo.protocols import cycle_summary, engine_figures
-from thermogeo.protocols.engine import (ENGINE_KEYS, REFRIGERATOR_KEYS, refrigerator_figures,
-                                        refrigerator_heats)
+from thermogeo.protocols.engine import (ENGINE_KEYS, REFRIGERATOR_KEYS, expansion_figures,
+                                        refrigerator_figures, refrigerator_heats)
 
 MAXIMISER_XATOL = 1e-10  # bounded scalar maximiser, absolute in tau
 ARGMAX_RTOL = 1e-5  # argmax of a smooth maximum found to ~sqrt(eps_value) relative
@@ -125,6 +125,9 @@ def test_linear_response_against_expansion_heats_at_finite_bias(q1, fridge):
 
 
 def test_reversing_an_engine_gives_a_refrigerator(q1, circle):
+    """Reversal flips Q^geo and keeps Q^(0), Q^(2) and tau W_diss: the refrigerator figures of
+    the reversed loop are those of the forward loop's per-bath expansion at the biased
+    temperatures with Q^geo -> -Q^geo (docs/theory.md section 5)."""
     X = 0.01
     eng = cycle_summary(q1, circle, bias=X, area=False)
     ref = cycle_summary(q1, circle.reversed(), bias=X, area=False)
@@ -137,18 +140,18 @@ def test_reversing_an_engine_gives_a_refrigerator(q1, circle):
     assert ref.bath_geometric_heat == pytest.approx(-eng.bath_geometric_heat, rel=1e-10)
     assert ref.thermodynamic_length == pytest.approx(eng.thermodynamic_length, rel=1e-10)
     assert ref.engine.heat_leak == pytest.approx(eng.engine.heat_leak, rel=1e-10)
-    expect = refrigerator_figures(-eng.bath_geometric_heat, eng.thermodynamic_length, X,
-                                  eng.engine.heat_leak, 1.0)
+    m = q1.with_values(**{"L.temperature": 1 + X / 2, "R.temperature": 1 - X / 2})
+    e = expansion_cycle(m, circle, 1.0, nodes=256)
+    expect = expansion_figures(e.heat_order0, -e.geometric_heat, e.heat_order2_coefficient,
+                               e.dissipated_work_coefficient, m.temperatures, 0)
     for key in REFRIGERATOR_KEYS:
-        assert getattr(ref.engine, key) == pytest.approx(getattr(expect, key), rel=1e-9)
-    # same geometry: tau_c = 2 f L^2/a is the engine's tau* = 2 L^2/(x a) times f x
+        assert getattr(ref.engine, key) == pytest.approx(getattr(expect, key), rel=1e-8), key
+    # same geometry: tau_c = 2 f B / a is the engine's tau* = 2 B / W_geo times f W_geo / a
+    a = -e.geometric_heat[1]
     assert ref.engine.best_cooling_period == pytest.approx(
-        eng.engine.best_period * X * ref.engine.dissipation_share, rel=1e-9)
-    # the forward loop at the opposite bias refrigerates the bath of A itself
-    flipped = engine_figures(eng.bath_geometric_heat, eng.thermodynamic_length, -X,
-                             eng.engine.heat_leak, 1.0)
-    for key in REFRIGERATOR_KEYS:
-        assert getattr(flipped, key) == pytest.approx(getattr(ref.engine, key), rel=1e-12)
+        eng.engine.best_period * eng.engine.geometric_work * ref.engine.dissipation_share / a,
+        rel=1e-8)
+    assert ref.engine.share_source == "computed"
 
 
 @settings(max_examples=60, deadline=None, derandomize=True, database=None)
@@ -217,21 +220,32 @@ def test_bad_input_is_named():
 
 
 def test_cli_prints_refrigerator_figures(models_dir):
+    """The CLI prints the library's figures: a refrigerator's JSON has no engine keys and an
+    engine's no refrigerator keys (issue 14); the text names the true Carnot COP
+    T_c / dT = 0.995 / 0.01 and the share's source; --share gives f explicitly."""
+    from thermogeo import load_model
+    from thermogeo.protocols import Circle
+
     runner = CliRunner()
     args = ["cycle", str(models_dir / "qubit_pump.toml"), "--circle", "Bx=0.8,Bz=0.6,r=0.5",
-            "--bias", "0.01"]
+            "--bias", "0.01", "--no-area"]
     res = runner.invoke(app, args + ["--reverse", "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["mode"] == "refrigerator"
-    expect = refrigerator_figures(out["bath_geometric_heat"], out["thermodynamic_length"], 0.01,
-                                  out["heat_leak"], 1.0)
+    lib = cycle_summary(load_model(models_dir / "qubit_pump.toml"),
+                        Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5).reversed(),
+                        bias=0.01, area=False).engine
     for key in REFRIGERATOR_KEYS:
-        assert out[key] == pytest.approx(getattr(expect, key), rel=1e-12)
-    assert all(out[k] is None for k in ENGINE_KEYS)  # JSON null: not an engine
+        assert out[key] == pytest.approx(getattr(lib, key), rel=1e-12), key
+    assert not any(k in out for k in ENGINE_KEYS)  # not an engine: no engine keys at all
+    assert out["carnot_cop"] == pytest.approx(0.995 / 0.01, rel=ALGEBRA_RTOL)
+    assert out["share_source"] == "computed"
     text = runner.invoke(app, args + ["--reverse"])
     assert text.exit_code == 0 and "max cooling power" in text.stdout
-    assert f"{out['max_cop']:.6g}" in text.stdout and "Carnot COP = 100" in text.stdout
+    assert f"{out['max_cop']:.6g}" in text.stdout and "Carnot COP = 99.5" in text.stdout
+    given = json.loads(runner.invoke(app, args + ["--reverse", "--json", "--share", "1"]).stdout)
+    assert given["dissipation_share"] == 1.0 and given["share_source"] == "given"
+    assert given["cooling_power_max"] < out["cooling_power_max"]  # f = 1 > computed share
     engine = json.loads(runner.invoke(app, args + ["--json"]).stdout)
-    assert engine["mode"] == "engine" and engine["cools"] is False
-    assert all(engine[k] is None for k in REFRIGERATOR_KEYS if k != "cools")
+    assert engine["mode"] == "engine" and not any(k in engine for k in REFRIGERATOR_KEYS)

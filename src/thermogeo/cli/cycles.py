@@ -197,10 +197,18 @@ def cycle_cmd(
                               "--loop (default: the first two)."),
     reverse: bool = typer.Option(False, "--reverse", help="Traverse the loop the other way "
                                  "(clockwise; refrigerator mode)."),
-    bias: float = typer.Option(None, "--bias", help="X = dT/T, 0 < |X| < 2: engine or "
-                               "refrigerator figures with the bath --bath hot at T(1 + X/2) and "
-                               "the others at T(1 - X/2) (T: the first bath's temperature)."),
+    bias: float = typer.Option(None, "--bias", help="X = dT/T, 0 < |X| < 2: sets the bath "
+                               "temperatures to T(1 + X/2) for --bath and T(1 - X/2) for every "
+                               "other bath, T the mean of the model's temperatures (their "
+                               "common value when equal; X < 0: --bath is the colder side), "
+                               "and adds the engine or refrigerator figures there. Without "
+                               "--bias, a model whose baths differ in temperature (--bath "
+                               "against the others) gets the figures at its own temperatures."),
     bath: str = typer.Option(None, "--bath", help="Bath of A (default: the first)."),
+    share: float = typer.Option(None, "--share", help="Refrigerator figures: the share f of "
+                                "the dissipated work released into the cold bath, given "
+                                "explicitly (e.g. 1); default: computed from the second-order "
+                                "heats."),
     timing: str = typer.Option("uniform", "--timing", help="uniform or constant_dissipation."),
     at: str = typer.Option("", "--at", help="Values of the other parameters, e.g. Bx=0.1."),
     set_: str = typer.Option("", "--set", help=_SET_HELP),
@@ -219,7 +227,7 @@ def cycle_cmd(
                     polygon=polygon, loop_file=loop, plane=plane, reverse=reverse,
                     base=_base(m, at))
     c = cycle_summary(m, lp, bias=bias, timing=timing, bath=bath,
-                      correlations=correlations or None)
+                      correlations=correlations or None, dissipation_share=share)
     out = c.to_dict()
     out["plane"] = list(lp.plane)
     if json:
@@ -238,15 +246,19 @@ def cycle_cmd(
                    f"max {_num(e['max'])} (s = {_num(e['s_max'], '.3f')})")
     if c.engine is not None:
         e = c.engine
+        typer.echo(f"{e.mode} at T_hot = {e.hot_temperature:.6g}, T_cold = "
+                   f"{e.cold_temperature:.6g} (X = {e.bias:g}"
+                   + (", the model's own temperatures)" if bias is None else ", --bias)")
+                   + f": W_geo = {e.geometric_work:+.6g} per cycle, static heat "
+                   f"{e.hot_static_heat_rate:.6g} per unit time from the hot side (heat leak "
+                   f"kappa_bar = {e.heat_leak:.6g})")
         if e.mode == "refrigerator":  # the engine figures do not apply (NaN): not printed
-            typer.echo(f"bias X = {e.bias:g} (refrigerator), heat leak kappa_bar = "
-                       f"{e.heat_leak:.6g}")
             _print_refrigerator(e)
         else:
-            typer.echo(f"bias X = {e.bias:g} ({e.mode}): P_max = {e.max_power:.6g} "
-                       f"at tau* = {_num(e.best_period)}, efficiency at P_max = "
-                       f"{e.efficiency_at_max_power:.6g}, max efficiency = "
-                       f"{e.max_efficiency:.6g}, heat leak kappa_bar = {e.heat_leak:.6g}")
+            typer.echo(f"engine: P_max = {e.max_power:.6g} at tau* = {_num(e.best_period)}, "
+                       f"efficiency at P_max = {_num(e.efficiency_at_max_power)}, max "
+                       f"efficiency = {_num(e.max_efficiency)}, Carnot efficiency = "
+                       f"{e.carnot_efficiency:.6g}")
 
 
 def _num(v, fmt=".6g") -> str:
@@ -257,15 +269,18 @@ def _num(v, fmt=".6g") -> str:
 def _print_refrigerator(e) -> None:
     """Text lines of the refrigerator figures (:class:`thermogeo.protocols.engine.
     EngineFigures`); ``--json`` prints the same keys."""
-    typer.echo(f"refrigerator (share {e.dissipation_share:g} of the dissipated work into "
-               f"the cold bath): max cooling power = {_num(e.cooling_power_max)} at tau_c = "
-               f"{_num(e.best_cooling_period)} ({_num(e.cooling_per_cycle_at_max_cooling)} "
-               f"per cycle), COP there = {_num(e.cop_at_max_cooling)}")
+    typer.echo(f"refrigerator (share {e.dissipation_share:.6g} of the dissipated work into "
+               f"the cold bath, {e.share_source}): max cooling power = "
+               f"{_num(e.cooling_power_max)} at tau_c = {_num(e.best_cooling_period)} "
+               f"({_num(e.cooling_per_cycle_at_max_cooling)} per cycle), COP there = "
+               f"{_num(e.cop_at_max_cooling)}")
+    if not e.cools:
+        typer.echo(f"the loop does not cool at any period (no COP); Carnot COP = "
+                   f"{e.carnot_cop:.6g}")
+        return
     period = ("tau -> inf" if not np.isfinite(e.max_cop_period)
               else f"tau = {e.max_cop_period:.6g}")
-    typer.echo(f"best COP = {_num(e.max_cop)} at {period}, Carnot COP = "
-               f"{e.carnot_cop:.6g}" + ("" if e.cools else
-                                        "; the heat leak wins: no period cools"))
+    typer.echo(f"best COP = {_num(e.max_cop)} at {period}, Carnot COP = {e.carnot_cop:.6g}")
 
 
 def _region(text: str, plane, resolution: str):

@@ -26,7 +26,7 @@ Gauss-Legendre in the radial variable.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -35,10 +35,11 @@ from thermogeo.errors import (ModelError, NonUniqueSteadyStateError, QuadratureW
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 from thermogeo.protocols.correlations import LoopCorrelations, loop_correlations
-from thermogeo.protocols.engine import (EngineFigures, engine_figures, json_number,
-                                        thermal_conductance)
+from thermogeo.protocols.engine import (EngineFigures, biased_temperatures, expansion_figures,
+                                        json_number)
 from thermogeo.protocols.paths import Loop, Polygon, Reparametrized, Sector, first_crossing
 from thermogeo.response import response
+from thermogeo.response.path import DEFAULT_NODES_PIECE, DEFAULT_NODES_SMOOTH, path_expansion
 from thermogeo.response.correlations import parse_requests
 
 TIMINGS = ("uniform", "constant_dissipation")
@@ -83,7 +84,7 @@ class CycleQuadrature:
 UNITS = {"geometric_heat": "energy", "geometric_heat_area": "energy",
          "bath_geometric_heat": "energy", "dissipated_work_coefficient": "energy time",
          "thermodynamic_length": "(energy time)^(1/2)", "power_figure_of_merit": "energy / time",
-         "nodes": "1"}
+         "static_heat_rate": "energy / time", "nodes": "1"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,8 +106,14 @@ class CycleSummary:
     timing : str
     nodes : int                  quadrature nodes of the line integrals (last level)
     converged : bool
-    engine : EngineFigures or None   with a bias (:func:`engine_figures`, with ``heat_leak``)
+    engine : EngineFigures or None   engine or refrigerator figures at the temperatures a
+                                 ``bias`` sets, or at the machine's own unequal temperatures
+                                 (:func:`~thermogeo.protocols.engine.expansion_figures`)
     correlations : LoopCorrelations or None  requested measures along the loop
+    static_heat_rate : (m,)      ``Q_alpha^(0)``: the steady heat current into the system
+                                 from each bath averaged over the loop as traversed; the static
+                                 heat per cycle is ``tau Q_alpha^(0)`` (zero at equal
+                                 temperatures)
     """
 
     loop: Loop
@@ -123,6 +130,7 @@ class CycleSummary:
     converged: bool
     engine: EngineFigures | None = field(default=None)
     correlations: LoopCorrelations | None = field(default=None)
+    static_heat_rate: np.ndarray | None = field(default=None)
 
     def to_dict(self) -> dict:
         """Plain dict for JSON: ``geometric_heat`` and ``geometric_heat_area`` map bath ->
@@ -138,6 +146,9 @@ class CycleSummary:
             "power_figure_of_merit": json_number(self.power_figure_of_merit),
             "timing": self.timing, "nodes": self.nodes, "converged": self.converged,
         }
+        if self.static_heat_rate is not None:
+            out["static_heat_rate"] = dict(zip(self.bath_names,
+                                               map(float, self.static_heat_rate)))
         if self.engine is not None:
             out.update(self.engine.to_dict())
         if self.correlations is not None:
@@ -158,6 +169,9 @@ class CycleSummary:
             "geometric_heat_area": var("geometric_heat_area", ("bath",),
                                        self.geometric_heat_area),
         }
+        if self.static_heat_rate is not None:
+            data["static_heat_rate"] = var("static_heat_rate", ("bath",),
+                                           self.static_heat_rate)
         for k in ("dissipated_work_coefficient", "thermodynamic_length", "bath_geometric_heat",
                   "power_figure_of_merit", "nodes", "converged"):
             data[k] = var(k, (), getattr(self, k))
@@ -230,7 +244,8 @@ def _line_level(machine, loop, n, numerics, bath_index):
     g = np.einsum("nij,ni,nj->n", r.metric, v, v)
     speed = np.sqrt(np.clip(g, 0, None))
     indefinite = bool(np.any(g < -1e-12 * np.abs(g).max()))
-    return Q, float(w @ g), float(w @ speed), (s, w, speed, lam, indefinite)
+    return Q, float(w @ g), float(w @ speed), (s, w, speed, lam, w @ r.heat_current,
+                                               indefinite)
 
 
 def loop_response(machine: Machine, loop: Loop, lam: np.ndarray, *,
@@ -553,7 +568,9 @@ class Retimed(Reparametrized):
 def cycle_summary(machine: Machine, loop: Loop, *, bias: float | None = None,
                   timing: str = "uniform", bath: str | None = None, nodes: int | None = None,
                   numerics: Numerics | None = None, quadrature: CycleQuadrature | None = None,
-                  area: bool = True, correlations=None) -> CycleSummary:
+                  area: bool = True, correlations=None,
+                  dissipation_share: float | None = None, figures: bool = True
+                  ) -> CycleSummary:
     """Geometric heat, dissipation, thermodynamic length and engine figures of one cycle.
 
     Parameters
@@ -562,10 +579,15 @@ def cycle_summary(machine: Machine, loop: Loop, *, bias: float | None = None,
     loop : Loop
         A simple closed loop in a plane of two of the machine's parameters.
     bias : float, optional
-        ``X = dT/T``: add the engine figures (docs/theory.md section 5) with the hot bath
-        ``bath`` at ``T + dT/2`` and the others at ``T - dT/2``, including the static heat leak
-        ``kappa_bar`` (the time average over the cycle, as traversed, of the thermal
-        conductance).
+        ``X = dT/T`` with ``0 < |X| < 2``: engine or refrigerator figures with the bath
+        ``bath`` at ``T (1 + X/2)`` and the others at ``T (1 - X/2)``, ``T`` the mean of the
+        machine's temperatures (:func:`~thermogeo.protocols.engine.biased_temperatures`).
+        Without a bias, a machine whose baths are at unequal temperatures (the bath ``bath``
+        against the others at one common temperature) gets the figures at its own
+        temperatures. The figures come from the per-bath slow-driving expansion of the loop
+        as traversed at those temperatures
+        (:func:`~thermogeo.protocols.engine.expansion_figures`, docs/theory.md section 5),
+        with the static heat leak and the true Carnot bounds.
     timing : {"uniform", "constant_dissipation"}
         Traverse the loop as parametrised, or re-timed at constant ``g(lam', lam')``
         (:func:`constant_dissipation_loop`); then ``tau W_diss = L^2``.
@@ -581,6 +603,13 @@ def cycle_summary(machine: Machine, loop: Loop, *, bias: float | None = None,
     correlations : list of str, optional
         Correlation measures to follow along the loop (:func:`loop_correlations`: 64 samples;
         values and extremes in ``CycleSummary.correlations``).
+    dissipation_share : float, optional
+        Refrigerator figures only: the share ``f`` of the dissipated work released into the
+        cold bath, given explicitly (e.g. 1). Default: computed from the second-order heats,
+        ``f = -Q_cold^(2) / (tau W_diss)``.
+    figures : bool
+        False: no engine or refrigerator figures, even with a bias or at unequal
+        temperatures (default True).
 
     Returns
     -------
@@ -602,11 +631,13 @@ def cycle_summary(machine: Machine, loop: Loop, *, bias: float | None = None,
     check_loop(loop, machine, simple=True)
     parse_requests(correlations, machine)  # a bad request fails before any work
     bi = machine.bath_index(bath) if bath is not None else 0
+    if bias is not None:  # a bias that makes a temperature non-positive fails before any work
+        biased_temperatures(machine.temperatures, bias, bi)
     if timing == "constant_dissipation":
         n0 = int(nodes) if nodes is not None else (256 if loop.smooth else 64)
         loop = constant_dissipation_loop(machine, loop, n=n0, numerics=numerics)
-    Q, diss, L, (s, w, _, lam, indefinite), n, conv = _adaptive_line(machine, loop, numerics,
-                                                                     quad, nodes)
+    Q, diss, L, (s, w, _, lam, J0, indefinite), n, conv = _adaptive_line(machine, loop,
+                                                                         numerics, quad, nodes)
     if indefinite:
         warnings.warn("the metric g(lam', lam') is negative on part of the loop (baths at "
                       "different temperatures): the length uses max(g, 0) and is not a "
@@ -619,17 +650,46 @@ def cycle_summary(machine: Machine, loop: Loop, *, bias: float | None = None,
     else:
         Qa = np.full_like(Q, np.nan)
     A = float(Q[bi])
-    engine = None
-    if bias is not None:
-        kappa = thermal_conductance(machine, lam, hot=bi, numerics=numerics)
-        kbar = float(w @ kappa)
-        engine = engine_figures(A, L, bias, kbar, float(machine.temperatures[0]))
+    engine = (_figures(machine, loop, bias, bi, n if nodes is None else int(nodes), numerics,
+                       dissipation_share) if figures else None)
     return CycleSummary(loop=loop, bath_names=tuple(machine.bath_names), geometric_heat=Q,
                         geometric_heat_area=Qa, dissipated_work_coefficient=diss,
                         thermodynamic_length=L, bath=machine.bath_names[bi],
                         bath_geometric_heat=A,
                         power_figure_of_merit=A**2 / L**2 if L > 0 else np.nan, timing=timing,
-                        nodes=n, converged=bool(conv), engine=engine,
+                        nodes=n, converged=bool(conv), engine=engine, static_heat_rate=J0,
                         correlations=(loop_correlations(machine, loop, correlations,
                                                         numerics=numerics)
                                       if correlations else None))
+
+
+def _figures(machine: Machine, loop: Loop, bias, bi: int, nodes: int, numerics,
+             share) -> EngineFigures | None:
+    """Engine or refrigerator figures at the temperatures ``bias`` sets, or at the machine's
+    own unequal temperatures (None at equal temperatures without a bias, or when the baths
+    other than ``bi`` do not share one temperature)."""
+    if bias is None:
+        T = np.delete(machine.temperatures, bi)
+        if machine.equal_temperatures or not np.allclose(T, T[0], rtol=1e-12, atol=0):
+            return None
+        fm = machine
+    else:
+        temps = biased_temperatures(machine.temperatures, bias, bi)
+        fm = machine.with_values(**{f"{b}.temperature": float(t)
+                                    for b, t in zip(machine.bath_names, temps)})
+    default = DEFAULT_NODES_SMOOTH if loop.smooth else DEFAULT_NODES_PIECE
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SecularApproximationWarning)  # issued by the line
+        pe = path_expansion(fm, loop, max(int(nodes), default), numerics)
+    w = pe.weights
+    B = float(w @ pe.dissipated_power)
+    if bias is None and not B > 0:
+        warnings.warn(f"engine figures: not computed at the machine's own temperatures, the "
+                      f"loop's dissipation coefficient tau W_diss = {B:.4g} is not positive "
+                      "(the metric is indefinite away from equilibrium)", ThermogeoWarning,
+                      stacklevel=3)
+        return None
+    fig = expansion_figures(w @ pe.heat_current, w @ pe.geometric_heat_rate,
+                            w @ pe.second_order_heat_rate + pe.jump_heat, B, fm.temperatures,
+                            bi, bath_names=fm.bath_names, dissipation_share=share)
+    return fig if bias is None else replace(fig, bias=float(bias))  # X as given

@@ -71,7 +71,7 @@ UNITS = {
     "cop_at_max_cooling": "1", "cooling_per_cycle_at_max_cooling": "energy", "max_cop": "1",
     "max_cop_period": "time", "carnot_cop": "1", "dissipation_share": "1",
     "hot_temperature": "energy", "cold_temperature": "energy",
-    "static_heat_rate": "energy / time", "geometric_work": "energy",
+    "hot_static_heat_rate": "energy / time", "geometric_work": "energy",
     "max_efficiency_period": "time",
 }
 NAN = float("nan")
@@ -151,6 +151,14 @@ class EngineFigures:
     cooling_power_max, best_cooling_period, cooling_per_cycle_at_max_cooling,
     cop_at_max_cooling, max_cop, max_cop_period, carnot_cop, dissipation_share : float
     cools : bool                             refrigerator (:class:`RefrigeratorFigures`)
+    hot_temperature, cold_temperature : float  the two sides' temperatures
+                                             (:func:`expansion_figures`; NaN in linear response)
+    hot_static_heat_rate : float             ``Q_h^(0)``, static heat per unit time from the hot
+                                             side into the system (the leak)
+    geometric_work : float                   ``W_geo = sum_a Q_a^geo``
+    max_efficiency_period : float            period of ``max_efficiency`` (NaN: ``tau -> inf``)
+    share_source : str                       ``dissipation_share`` "computed" (from the
+                                             second-order heats) or "given"
     """
 
     mode: str
@@ -173,7 +181,7 @@ class EngineFigures:
     cools: bool
     hot_temperature: float = NAN
     cold_temperature: float = NAN
-    static_heat_rate: float = NAN
+    hot_static_heat_rate: float = NAN
     geometric_work: float = NAN
     max_efficiency_period: float = NAN
     share_source: str = "given"
@@ -499,7 +507,7 @@ def expansion_figures(heat_rate0, geometric_heat, heat_order2, dissipated_work_c
     -------
     EngineFigures
         ``bias`` ``X = (T_bath - T_others) / T_mean``; ``heat_leak`` the effective conductance
-        ``Q_h^(0) / (T_h - T_c)``; ``static_heat_rate`` ``Q_h^(0)``; ``geometric_work``;
+        ``Q_h^(0) / (T_h - T_c)``; ``hot_static_heat_rate`` ``Q_h^(0)``; ``geometric_work``;
         ``share_source`` "computed" or "given".
 
     Examples
@@ -525,7 +533,7 @@ def expansion_figures(heat_rate0, geometric_heat, heat_order2, dissipated_work_c
     w1 = float(q1.sum())
     common = dict(bias=(Tb - To) / (0.5 * (Tb + To)), carnot_efficiency=1 - Tc / Th,
                   heat_leak=hot[0] / (Th - Tc), carnot_cop=Tc / (Th - Tc),
-                  hot_temperature=Th, cold_temperature=Tc, static_heat_rate=hot[0],
+                  hot_temperature=Th, cold_temperature=Tc, hot_static_heat_rate=hot[0],
                   geometric_work=w1)
     if w1 > 0:
         h0, h1, h2 = hot

@@ -14,17 +14,28 @@ Gauss-Legendre rule (in ``u`` with ``r = R sinh(a u) / sinh(a)`` and in the angl
 region; in ``x`` and ``y`` for the rectangle). Connected regions are found with
 ``scipy.ndimage.label`` on the node grid (periodic in the angle). The boundary of the best
 region is the zero contour of ``+|Omega|`` inside and ``-|Omega|`` outside, returned as a
-:class:`~thermogeo.protocols.paths.Polygon` oriented so that ``Q_bath^geo > 0`` (the loop takes
-heat out of the bath). The result is compared with the non-interacting bound ``N T ln 2``.
+heat out of the bath). At equal temperatures the result is compared with the
+non-interacting bound ``N T ln 2``; at unequal temperatures the rotor is that of the machine's
+own temperatures (pumping out of any chosen bath), the bound does not apply (NaN) and the
+static heat flow of the bath along the boundary loop is reported beside the geometric part
+(``loop_static_heat_rate``: ``tau`` times it is the static heat per cycle).
+
+The part of the boundary where the secular generator is not smooth (where a change of the
+parameters splits degenerate Bohr frequencies, e.g. along ``Bx = 0`` or ``Bz = 0`` for
+field-driven interacting qubits) is reported (``nonsmooth_vertices``,
+``nonsmooth_fraction``): the boundary points are tested, and so are their projections on the
+coordinate axes of the plane when they lie within one grid cell of an axis (a contour vertex
+interpolated between grid nodes is never exactly on the axis).
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from thermogeo.errors import ModelError
+from thermogeo.errors import ModelError, SecularApproximationWarning
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 from thermogeo.protocols.engine import json_number
@@ -133,7 +144,8 @@ UNITS = {"max_geometric_heat": "energy", "max_geometric_heat_over_T": "1",
          "loop_geometric_heat": "energy", "temperature": "energy", "bound_rtol": "1",
          "region_radius": "parameter unit", "points": "parameter unit",
          "weights": "parameter unit^2", "rotor": "energy per parameter unit^2",
-         "loop_vertices": "parameter unit"}
+         "loop_vertices": "parameter unit", "loop_static_heat_rate": "energy / time",
+         "nonsmooth_fraction": "1"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,8 +161,9 @@ class OptimalRegion:
     region_sign : int         sign of ``Omega`` on the best region
     positive_part : float     integral of ``max(Omega, 0)`` over the whole grid region
     negative_part : float     integral of ``min(Omega, 0)`` (a negative number)
-    bound : float             ``N T ln 2``
-    exceeds_bound : bool      ``max_geometric_heat > bound (1 + bound_rtol)``
+    bound : float             ``N T ln 2`` (NaN at unequal temperatures: it does not apply)
+    exceeds_bound : bool      ``max_geometric_heat > bound (1 + bound_rtol)`` (False when the
+                              bound does not apply)
     loop : Loop or None       boundary of the best region (``Q_bath^geo > 0`` along it)
     loop_geometric_heat : float  ``Q_bath^geo`` of ``loop`` (line integral, 4 Gauss nodes per
                               side): a check of the boundary against ``max_geometric_heat``
@@ -163,7 +176,15 @@ class OptimalRegion:
     best_label : int          label of the best region (0: none); ``best_mask`` its nodes
     region : dict             the region's description
     regions : int             number of connected single-sign regions
-    temperature : float       ``T``
+    temperature : float       ``T`` of the bath (the common ``T`` at equal temperatures)
+    temperatures : dict       every bath's temperature
+    loop_static_heat_rate : float  the steady heat current from the bath into the system
+                              averaged along the boundary loop (uniform timing): the static
+                              heat per cycle of period ``tau`` is ``tau`` times it (0 at equal
+                              temperatures; NaN without a loop)
+    nonsmooth_vertices : (n,) bool  the boundary loop's vertices where the secular generator
+                              is not smooth (see the module docstring)
+    nonsmooth_fraction : float  share of the boundary's length between two such vertices
     """
 
     bath: str
@@ -185,6 +206,37 @@ class OptimalRegion:
     temperature: float = 1.0
     loop_geometric_heat: float = float("nan")
     best_label: int = 0
+    temperatures: dict = field(default_factory=dict)
+    loop_static_heat_rate: float = float("nan")
+    nonsmooth_vertices: np.ndarray | None = field(default=None, repr=False)
+    nonsmooth_fraction: float = float("nan")
+
+    def nonsmooth_points(self) -> np.ndarray:
+        """``(n, 2)``: the flagged vertices of the boundary loop (isolated points such as the
+        origin, and the vertices of :meth:`nonsmooth_runs`)."""
+        if self.loop is None or self.nonsmooth_vertices is None:
+            return np.zeros((0, 2))
+        return np.asarray(self.loop.vertices)[np.asarray(self.nonsmooth_vertices)]
+
+    def nonsmooth_runs(self) -> list[np.ndarray]:
+        """The parts of the boundary loop along which the generator is not smooth: a list of
+        vertex runs ``(n_i, 2)`` (consecutive flagged vertices, at least two)."""
+        if self.loop is None or self.nonsmooth_vertices is None:
+            return []
+        v, flag = np.asarray(self.loop.vertices), np.asarray(self.nonsmooth_vertices)
+        if flag.all():
+            return [np.vstack([v, v[:1]])]
+        start = int(np.argmin(flag))  # a smooth vertex: runs do not wrap past it
+        v, flag = np.roll(v, -start, axis=0), np.roll(flag, -start)
+        runs, cur = [], []
+        for p, f in zip(np.vstack([v, v[:1]]), np.append(flag, flag[0])):
+            if f:
+                cur.append(p)
+            else:
+                if len(cur) >= 2:
+                    runs.append(np.asarray(cur))
+                cur = []
+        return runs
 
     @property
     def best_mask(self) -> np.ndarray:
@@ -202,7 +254,12 @@ class OptimalRegion:
             "bath": self.bath, "plane": list(self.plane),
             "max_geometric_heat": self.max_geometric_heat, "region_sign": self.region_sign,
             "positive_part": self.positive_part, "negative_part": self.negative_part,
-            "bound": self.bound, "exceeds_bound": self.exceeds_bound,
+            "bound": json_number(self.bound), "exceeds_bound": self.exceeds_bound,
+            "temperatures": self.temperatures,
+            "loop_static_heat_rate": json_number(self.loop_static_heat_rate),
+            "nonsmooth_boundary": {"fraction": json_number(self.nonsmooth_fraction),
+                                   "runs": [r.tolist() for r in self.nonsmooth_runs()],
+                                   "points": self.nonsmooth_points().tolist()},
             "max_geometric_heat_over_T": self.max_geometric_heat_over_T,
             "regions": self.regions, "region": self.region,
             "loop_geometric_heat": json_number(self.loop_geometric_heat),
@@ -227,7 +284,7 @@ class OptimalRegion:
         data = {k: var(k, (), getattr(self, k)) for k in (
             "max_geometric_heat", "max_geometric_heat_over_T", "region_sign", "positive_part",
             "negative_part", "bound", "exceeds_bound", "bound_rtol", "regions", "temperature",
-            "loop_geometric_heat")}
+            "loop_geometric_heat", "loop_static_heat_rate", "nonsmooth_fraction")}
         if self.region.get("kind") == "polar":
             data["region_radius"] = var("region_radius", (), float(self.region["radius"]))
         coords = {}
@@ -241,6 +298,9 @@ class OptimalRegion:
             if self.loop is not None:
                 data["loop_vertices"] = var("loop_vertices", ("vertex", "axis"),
                                             np.asarray(self.loop.vertices))
+                if self.nonsmooth_vertices is not None:
+                    data["nonsmooth_vertices"] = (("vertex",),
+                                                  np.asarray(self.nonsmooth_vertices))
         return xr.Dataset(data, coords=coords,
                           attrs={"bath": self.bath, "plane": ",".join(self.plane),
                                  "region": json.dumps(self.region)})
@@ -287,13 +347,15 @@ def optimal_region(machine: Machine, plane: tuple[str, str] = ("Bx", "Bz"),
     Parameters
     ----------
     machine : Machine
-        All baths at one temperature ``T`` (the bound ``N T ln 2`` needs it).
+        Any temperatures: the rotor is that of the machine's own temperatures. The bound
+        ``N T ln 2`` applies only when all baths share one temperature ``T``.
     plane : (str, str)
         Parameters on the axes; the others stay at ``base`` (default: the machine's values).
     bath : str, optional
-        Default: the first bath.
+        The bath to pump out of (default: the first); the boundary loop takes heat out of it.
     region : PolarRegion or RectRegion, optional
-        Default ``PolarRegion()`` (disc of radius ``15 T`` around the origin).
+        Default ``PolarRegion()`` (disc of radius ``15 T`` around the origin, ``T`` the
+        highest bath temperature).
     resolution : int or (int, int), optional
         Overrides the region's resolution.
     numerics : Numerics, optional
@@ -321,17 +383,15 @@ def optimal_region(machine: Machine, plane: tuple[str, str] = ("Bx", "Bz"),
         raise ModelError(f"plane: expected two different parameter names, got {plane!r}")
     ix, iy = machine.parameter_index(plane[0]), machine.parameter_index(plane[1])
     bi = machine.bath_index(bath) if bath is not None else 0
-    if not machine.equal_temperatures:
-        raise ModelError("optimal: the baths must share one temperature T (the bound is "
-                         f"N T ln 2), got {dict(zip(machine.bath_names, machine.temperatures))}")
-    T = float(machine.temperatures[0])
+    T = float(machine.temperatures[bi])
+    T_scale = float(np.max(machine.temperatures))  # the default region's radius, 15 T
     region = region if region is not None else PolarRegion()
     if not isinstance(region, (PolarRegion, RectRegion)):
         raise ModelError(f"region: expected a PolarRegion or RectRegion, got {region!r}")
     if resolution is not None:
         from dataclasses import replace
         region = replace(region, resolution=_resolution(resolution))
-    pts, w, periodic = region.grid(T)
+    pts, w, periodic = region.grid(T_scale)
     lam = np.broadcast_to(machine.point(base or {}), pts.shape[:-1] + (len(machine.parameters),)
                           ).copy()
     lam[..., ix], lam[..., iy] = pts[..., 0], pts[..., 1]
@@ -357,22 +417,70 @@ def optimal_region(machine: Machine, plane: tuple[str, str] = ("Bx", "Bz"),
     loop = None
     if best_lab is not None:
         mask = labels == best_lab[0] * best_lab[1]
-        loop = _boundary_loop(region, T, pts, np.where(mask, np.abs(omz), -np.abs(omz)), mask,
-                              periodic, plane, base, best_val, max_vertices)
-    loop_heat = float("nan")
+        loop = _boundary_loop(region, T_scale, pts,
+                              np.where(mask, np.abs(omz), -np.abs(omz)), mask, periodic, plane,
+                              base, best_val, max_vertices)
+    loop_heat = static = frac = float("nan")
+    flags = None
     if loop is not None:
-        loop_heat = cycle_summary(machine, loop, bath=machine.bath_names[bi], nodes=4,
-                                  area=False, numerics=numerics).bath_geometric_heat
+        c = cycle_summary(machine, loop, bath=machine.bath_names[bi], nodes=4, area=False,
+                          numerics=numerics, figures=False)
+        loop_heat, static = c.bath_geometric_heat, float(c.static_heat_rate[bi])
+        flags, frac = _nonsmooth(machine, loop, pts, base, numerics)
     N = machine.qubits
-    bound = N * T * np.log(2)
+    bound = N * T * np.log(2) if machine.equal_temperatures else float("nan")
     return OptimalRegion(bath=machine.bath_names[bi], plane=(plane[0], plane[1]),
                          max_geometric_heat=best, region_sign=int(best_val),
                          positive_part=pos_part, negative_part=neg_part, bound=float(bound),
-                         exceeds_bound=bool(best > bound * (1 + bound_rtol)),
+                         exceeds_bound=bool(np.isfinite(bound) and best > bound * (1 + bound_rtol)),
                          bound_rtol=bound_rtol, loop=loop, points=pts, weights=w, rotor=om,
-                         labels=labels, region=region.describe(T), regions=count,
+                         labels=labels, region=region.describe(T_scale), regions=count,
                          temperature=T, loop_geometric_heat=loop_heat,
+                         temperatures=dict(zip(machine.bath_names,
+                                               map(float, machine.temperatures))),
+                         loop_static_heat_rate=static, nonsmooth_vertices=flags,
+                         nonsmooth_fraction=frac,
                          best_label=best_lab[0] * best_lab[1] if best_lab is not None else 0)
+
+
+def _nonsmooth(machine, loop, pts, base, numerics) -> tuple[np.ndarray, float]:
+    """Flags ``(n,)`` of the loop's vertices where the secular generator is not smooth, and
+    the share of the loop's length between two flagged vertices.
+
+    A vertex is flagged if the generator is not differentiable along one of the machine's
+    parameters at the vertex, or at its projection on a coordinate axis of the plane when
+    the vertex lies within one grid cell of it (the cell: the distance to the fourth
+    nearest grid node; near both axes or closer to the origin than twice the nearest node:
+    the origin), or if the steady state is not unique there.
+    """
+    from scipy.spatial import cKDTree
+
+    v = np.asarray(loop.vertices, dtype=float)
+    nodes = pts.reshape(-1, 2)
+    h = cKDTree(nodes).query(v, k=4)[0][:, -1]
+    near = np.abs(v) <= h[:, None]
+    # the origin's own cell: a polar grid has no node closer than its first ring
+    origin = near.all(axis=1) | (np.hypot(*v.T) <= max(2 * float(np.hypot(*nodes.T).min()),
+                                                        0.0))
+    near[origin] = True
+    cand = [v]
+    for snap in (near[:, 0], near[:, 1], origin):  # x = 0, y = 0, the origin
+        p = v.copy()
+        p[snap & near[:, 0], 0] = 0.0
+        p[snap & near[:, 1], 1] = 0.0
+        cand.append(np.where(snap[:, None], p, v))
+    c = np.concatenate(cand)
+    ix, iy = loop.indices(machine)
+    lam = np.broadcast_to(machine.point(base or {}), (len(c), len(machine.parameters))).copy()
+    lam[:, ix], lam[:, iy] = c[:, 0], c[:, 1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SecularApproximationWarning)
+        r = response(machine, lam, numerics=numerics, check=False)
+    bad = ~np.all(np.asarray(r.differentiable), axis=-1) | ~np.asarray(r.unique)
+    flags = bad.reshape(len(cand), len(v)).any(axis=0)
+    seg = np.linalg.norm(np.roll(v, -1, axis=0) - v, axis=1)
+    both = flags & np.roll(flags, -1)
+    return flags, float(seg[both].sum() / seg.sum())
 
 
 def _boundary_loop(region, T, pts, f, mask, periodic, plane, base, sign, max_vertices):
