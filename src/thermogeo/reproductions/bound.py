@@ -81,7 +81,9 @@ def draw(ds: xr.Dataset):
                     zorder=5, label=rf"ours at that point: ${ours:.4f}\,T$")
         ax.set_xlabel(xlabel)
         ax.set_ylabel(r"largest pumped heat per cycle $Q_{\max}\,/\,T$")
-        ax.legend(fontsize=7.5, loc="upper right")
+        lo, hi = float(min(q.min(), bound)), float(max(q.max(), pq))
+        ax.set_ylim(lo - 0.05 * (hi - lo), hi + 0.25 * (hi - lo))  # room for the legend
+        ax.legend(fontsize=7.5, loc="upper left" if x == "J" else "upper right")
         fig.colorbar(ScalarMappable(norm=norm, cmap=cm.resampled(256)), ax=ax,
                      label=olabel + " (line colour)", shrink=0.9)
     a1.set_title("(a) against the exchange, one line per coupling asymmetry", fontsize=9)
