@@ -27,8 +27,8 @@
 import tempfile
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
+from IPython.display import Image
 
 import thermogeo as tg
 from thermogeo.plot import plot_rotor
@@ -123,8 +123,10 @@ away = rr > 0.2  # the origin is a degenerate point (the gap closes)
 assert np.allclose(rotor_L[away], closed[away], rtol=1e-7, atol=1e-10)
 
 loop = tg.Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5)
-plot_rotor(ds, bath="L", loop=loop)
-plt.show()
+# the figure `thermogeo map --plot` draws (off-screen), saved and shown
+fig = plot_rotor(ds, bath="L", loop=loop)
+fig.savefig(folder / "rotor.png", dpi=90)
+Image(filename=folder / "rotor.png")
 
 # %% [markdown]
 # ## The heat one loop pumps

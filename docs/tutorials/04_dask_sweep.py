@@ -27,7 +27,6 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-import thermogeo as tg
 from thermogeo.sweeps import load_result, load_sweep, run_sweep
 
 folder = Path(tempfile.mkdtemp())

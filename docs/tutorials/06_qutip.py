@@ -22,7 +22,9 @@
 # row by row, QuTiP stacks columns ([conventions](../conventions.md)).
 
 # %%
+import tempfile
 import warnings
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -81,9 +83,6 @@ r_q.rotor
 # stored matrix). Loaded back, it gives the same response.
 
 # %%
-import tempfile
-from pathlib import Path
-
 path = tg.save_model(from_qutip, Path(tempfile.mkdtemp()) / "dimer.toml")
 print(path.read_text())
 again = tg.load_model(path)
