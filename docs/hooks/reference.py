@@ -31,7 +31,7 @@ from thermogeo.protocols import optimal, paths
 from thermogeo.protocols.cycle import TIMINGS
 from thermogeo.sweeps import spec as sweep_spec
 
-MARKER = re.compile(r"<!-- generated: ([\w-]+) -->")
+MARKER = re.compile(r"(?<!`)<!-- generated: ([a-z-]+) -->")  # not one quoted as code
 DECISIONS = "decisions"
 
 
