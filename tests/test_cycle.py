@@ -9,10 +9,12 @@ from scipy.optimize import minimize_scalar
 
 from conftest import CLOSED_FORM_RTOL
 from thermogeo import ModelError, NonUniqueSteadyStateError, SecularApproximationWarning, load_model
+from thermogeo.errors import QuadratureWarning, ThermogeoWarning
+from thermogeo.io.model_file import machine_from_dict
 from thermogeo.response import response
-from thermogeo.protocols import (Circle, Ellipse, Rectangle, Reparametrized, SampledLoop, Sector,
-                                 constant_dissipation_loop, cycle_summary, engine_figures,
-                                 thermal_conductance)
+from thermogeo.protocols import (Circle, CycleQuadrature, Ellipse, Polygon, Rectangle,
+                                 Reparametrized, SampledLoop, Sector, constant_dissipation_loop,
+                                 cycle_summary, engine_figures, thermal_conductance)
 
 QUADRANT_RTOL = 1e-6  # issue 3: quadrant loop to 1e-6
 STOKES_RTOL = 1e-8  # line vs area integral, both adaptive to ~1e-10
@@ -200,6 +202,59 @@ def test_loop_through_bad_points_is_named(q1):
     through_origin = Circle(("Bx", "Bz"), center=(0.5, 0.0), radius=0.5)
     with pytest.warns(SecularApproximationWarning, match=r"\[\[0\.0, 0\.0\]\]"):
         cycle_summary(q1, through_origin, nodes=16, area=False)
+
+
+def test_loop_through_a_point_without_unique_steady_state_names_the_point():
+    """Issue 14: a qubit with one bath through X0 has no unique steady state where H commutes
+    with X0 (Bz = 0) and one everywhere else. A loop with a side on Bz = 0 is refused naming
+    that side's points and the point as the cause (no advice about the couplings); a machine
+    dark everywhere keeps the couplings message."""
+    one_bath = machine_from_dict({
+        "name": "x_only", "qubits": 1, "parameters": {"Bx": 0.7, "Bz": 0.4},
+        "hamiltonian": [{"coefficient": "Bx", "operator": "X0"},
+                        {"coefficient": "Bz", "operator": "Z0"}],
+        "baths": [{"name": "L", "temperature": 1.0, "coupling": "X0",
+                   "spectral_density": {"kind": "ohmic", "strength": 1.0}}]})
+    side = Polygon(("Bx", "Bz"), vertices=[(0.2, 0.0), (1.0, 0.0), (1.0, 0.8), (0.2, 0.8)])
+    with pytest.raises(NonUniqueSteadyStateError) as err:
+        cycle_summary(one_bath, side, nodes=8)
+    msg = str(err.value)
+    assert "'Bz': 0.0" in msg and "the cause is the point" in msg
+    assert "break the symmetry" not in msg
+    lifted = Polygon(("Bx", "Bz"), vertices=[(0.2, 0.1), (1.0, 0.1), (1.0, 0.8), (0.2, 0.8)])
+    assert np.all(np.isfinite(cycle_summary(one_bath, lifted, nodes=8).geometric_heat))
+    dark = load_model("models/dark_singlet.toml")
+    with pytest.raises(NonUniqueSteadyStateError, match="break the symmetry"):
+        cycle_summary(dark, Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5), nodes=16)
+
+
+def _chain3():
+    """The three-qubit Heisenberg chain of issue 14 (hot bath T = 2 through X0, cold bath
+    T = 1 through Z2)."""
+    from test_unequal_temperatures import chain3
+
+    return chain3()
+
+
+def test_near_level_crossing_loop_does_not_crash():
+    """Issue 14: the circle (0.3, 1.5), r = 0.29 passes 0.01 from the level crossing of the
+    chain at (0, 1.5); its metric looks definite at 32 nodes and is negative at one node of
+    64 (the convergence vector changed length: a crash). It now converges, with the length
+    left out of the test where g is indefinite, and the area integral agrees (Stokes)."""
+    m = _chain3()
+    near = Circle(("Bx", "Bz"), center=(0.3, 1.5), radius=0.29)
+    with pytest.warns(ThermogeoWarning, match="negative on part of the loop"):
+        c = cycle_summary(m, near, area=False, figures=False)
+    assert c.converged and np.all(np.isfinite(c.geometric_heat))
+    # with a budget too small the best estimate comes back with a QuadratureWarning
+    with pytest.warns(QuadratureWarning, match="not converged") as rec:
+        with pytest.warns(ThermogeoWarning, match="negative on part of the loop"):
+            short = cycle_summary(m, near, area=False, figures=False,
+                                  quadrature=CycleQuadrature(rtol=1e-12, start=32,
+                                                             max_nodes=64))
+    assert any("estimate of the last level" in str(w.message) for w in rec)
+    assert not short.converged and short.nodes == 64
+    np.testing.assert_allclose(short.geometric_heat, c.geometric_heat, rtol=1e-3)
 
 
 def test_stokes_away_from_equilibrium(q1, circle):

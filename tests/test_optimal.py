@@ -8,7 +8,9 @@ import pytest
 
 from thermogeo import ModelError, load_model
 from thermogeo.io.model_file import machine_from_dict
-from thermogeo.protocols import PolarRegion, RectRegion, cycle_summary, optimal_region, response_map
+from thermogeo.response import response
+from thermogeo.protocols import (Polygon, PolarRegion, RectRegion, Rectangle, cycle_summary,
+                                 optimal_region, response_map)
 
 GRID_RTOL = 1e-6  # polar Gauss grid aligned with the quadrants: the region sums are spectral
 BOUNDARY_RTOL = 1e-3  # boundary polygon through grid cells vs the exact region
@@ -144,3 +146,73 @@ def test_best_mask_holds_the_best_region(models_dir):
     assert o.best_mask.any() and np.all(np.sign(om[o.best_mask]) == o.region_sign)
     assert abs((om * o.weights)[o.best_mask].sum()) == pytest.approx(o.max_geometric_heat,
                                                                      rel=1e-12)
+
+
+def _best_rectangle(m, bath, edges=(-4.0, -1.0, 0.0, 1.0, 4.0), nodes=8):
+    """Brute force: the largest |Q_bath^geo| over all rectangles with corners on ``edges``
+    (line integrals with ``nodes`` Gauss nodes per side, every node in one response call)."""
+    rects = [Rectangle((x0, x1), (z0, z1), plane=("Bx", "Bz"))
+             for i, x0 in enumerate(edges) for x1 in edges[i + 1:]
+             for j, z0 in enumerate(edges) for z1 in edges[j + 1:]]
+    s, w = rects[0].quadrature(nodes)
+    lam = np.concatenate([r.points(m, s) for r in rects])
+    vel = np.concatenate([r.velocity(m, s) for r in rects])
+    lam_q = response(m, lam).heat_response[:, m.bath_index(bath)]
+    q = np.einsum("nk,nk->n", lam_q, vel).reshape(len(rects), len(s)) @ w
+    return float(np.abs(q).max())
+
+
+def test_unequal_temperatures_any_bath_against_brute_force():
+    """Issue 14: at unequal temperatures (L at 1.5, R at 1) the rotor of the machine's own
+    temperatures is mapped for either bath; the bound does not apply. Brute checks: a
+    rectangle grid region agrees with the polar one, the boundary loop pumps the region's
+    heat out of the bath (adaptive line integral), and no rectangle with corners on a coarse
+    grid pumps more; the static heat of the bath along the loop is the loop average of its
+    steady current (cycle_summary)."""
+    m = load_model("models/qubit_pump.toml").with_values(
+        **{"L.temperature": 1.5, "R.temperature": 1.0})
+    for bath, T in (("L", 1.5), ("R", 1.0)):
+        o = optimal_region(m, ("Bx", "Bz"), bath, resolution=COARSE)
+        assert np.isnan(o.bound) and not o.exceeds_bound and o.temperature == T
+        assert o.temperatures == {"L": 1.5, "R": 1.0}
+        rect = optimal_region(m, ("Bx", "Bz"), bath, region=RectRegion((-6, 6), (-6, 6), (64, 64)))
+        assert rect.max_geometric_heat == pytest.approx(o.max_geometric_heat, rel=2e-3)
+        c = cycle_summary(m, o.loop, bath=bath, area=False, figures=False)
+        assert c.bath_geometric_heat == pytest.approx(o.max_geometric_heat, rel=BOUNDARY_RTOL)
+        assert o.loop_static_heat_rate == pytest.approx(
+            c.static_heat_rate[m.bath_index(bath)], rel=1e-6, abs=1e-12)
+        assert 0.8 * o.max_geometric_heat < _best_rectangle(m, bath) <= (
+            o.max_geometric_heat * (1 + BOUNDARY_RTOL))
+    # pumping out of L: the single-qubit quadrant, T_L ln 2 at the hot bath's temperature
+    o = optimal_region(m, ("Bx", "Bz"), "L", resolution=COARSE)
+    assert o.max_geometric_heat == pytest.approx(1.5 * np.log(2), rel=GRID_RTOL)
+
+
+def test_boundary_reports_where_the_generator_is_not_smooth():
+    """Q1's quadrant boundary: the generator is smooth along the axes and not at the origin
+    (H = 0), so only the corner's vertices in the origin's grid cell are reported. A machine
+    whose degenerate Bohr frequencies split linearly off Bx = 0 (fields Bz Z0 + (Bz + Bx) Z1)
+    reports a side on that axis, with its share of the boundary length."""
+    from thermogeo.protocols.optimal import _nonsmooth
+
+    q1 = load_model("models/qubit_pump.toml")
+    o = optimal_region(q1, ("Bx", "Bz"), "L", resolution=COARSE)
+    pts = o.nonsmooth_points()
+    assert len(pts) > 0 and np.all(np.hypot(*pts.T) < 1e-2)
+    assert 0 < o.nonsmooth_fraction < 1e-3
+    d = o.to_dict()["nonsmooth_boundary"]
+    assert d["points"] == pts.tolist() and len(d["runs"]) == 1
+    split = machine_from_dict({
+        "name": "split", "qubits": 2, "parameters": {"Bx": 0.3, "Bz": 0.5},
+        "hamiltonian": [{"coefficient": "Bz", "operator": "Z0 + Z1"},
+                        {"coefficient": "Bx", "operator": "Z1"}],
+        "baths": [{"name": "L", "temperature": 1.0, "coupling": "X0 + X1",
+                   "spectral_density": {"kind": "ohmic", "strength": 0.01}},
+                  {"name": "R", "temperature": 1.0, "coupling": "X0 - 2*X1",
+                   "spectral_density": {"kind": "ohmic", "strength": 0.01, "exponent": 3,
+                                        "cutoff": 10.0}}]})
+    loop = Polygon(("Bx", "Bz"), vertices=[(1.0, 0.5), (1.0, 1.5), (0.0, 1.5), (0.0, 0.5)])
+    g = np.stack(np.meshgrid(np.linspace(-2, 2, 41), np.linspace(-2, 2, 41), indexing="ij"), -1)
+    flags, frac = _nonsmooth(split, loop, g, None, None)
+    assert flags.tolist() == [False, False, True, True]
+    assert frac == pytest.approx(1 / 4)  # the side on Bx = 0, a quarter of the perimeter
