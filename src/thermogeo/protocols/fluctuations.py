@@ -29,13 +29,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from thermogeo.errors import ModelError, QuadratureWarning
-from thermogeo.lindblad.backend import frozen_chunks
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 from thermogeo.protocols.cycle import CycleQuadrature, check_loop
 from thermogeo.protocols.paths import Loop
 from thermogeo.response.counting import (CycleCumulants, Tilted, count_directions,
-                                         frozen_series, left, polarize)
+                                         counting_chunks, frozen_series, left, polarize)
 
 #: Units of the slow-driving coefficients (docs/decisions/0007-names.md).
 UNITS = {"heat_mean_conduction": "energy / time", "heat_mean_geometric": "energy",
@@ -168,7 +167,7 @@ def _level(machine: Machine, loop: Loop, n: int, numerics: Numerics) -> np.ndarr
     theta = np.empty((3, len(s), nd))
     r_lab = np.empty((2, len(s), nd, d, d), complex)
     kept = []
-    for idx, fg in frozen_chunks(machine, lam, numerics, v[:, None, :]):
+    for idx, fg in counting_chunks(machine, lam, numerics, v[:, None, :]):
         if not np.all(fg.unique):
             bad = idx[~fg.unique][:3]
             raise ModelError(f"loop: no unique steady state at {loop.plane} = "

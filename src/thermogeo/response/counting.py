@@ -33,8 +33,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from thermogeo.errors import ModelError
+from thermogeo.errors import CountingUnavailableError, ModelError
 from thermogeo.lindblad.backend import frozen_chunks
+from thermogeo.lindblad.dense import DenseFrozen
 from thermogeo.lindblad.frozen import FrozenGenerator
 from thermogeo.lindblad.generator import generator
 from thermogeo.linalg.superop import trace_row
@@ -156,7 +157,8 @@ class HeatStatistics:
     heat_third_cumulant : (*b, m)   ``<<J_alpha^3>>``
     entropy_production_rate : (*b,) ``sigma = -sum_alpha J_alpha / T_alpha``
     uncertainty_product : (*b, m)   ``<<J_alpha^2>> sigma / <J_alpha>^2`` (``>= 2``; NaN where
-                                    ``J_alpha = 0``)
+                                    ``J_alpha = 0`` and for baths at one temperature, where
+                                    ``J`` and ``sigma`` vanish)
     unique : (*b,) bool             unique steady state (NaN elsewhere)
     """
 
@@ -189,6 +191,30 @@ class HeatStatistics:
         for k, u in UNITS.items():
             ds[k].attrs["units"] = u
         return ds
+
+
+COUNTING_DENSE_MAX_QUBITS = 5
+"""Points served by a backend without :meth:`FrozenGenerator.tilt` (the structured one) are
+recomputed on the dense backend up to this many qubits (``d^2 x d^2`` superoperators), else
+:class:`~thermogeo.errors.CountingUnavailableError` (docs/decisions/0900)."""
+
+
+def counting_chunks(machine: Machine, lam: np.ndarray, numerics: Numerics,
+                    directions: np.ndarray | None = None):
+    """:func:`~thermogeo.lindblad.backend.frozen_chunks` whose backends all implement
+    ``tilt``: chunks of another backend are rebuilt densely (:data:`COUNTING_DENSE_MAX_QUBITS`).
+    """
+    for idx, fg in frozen_chunks(machine, lam, numerics, directions):
+        if type(fg).tilt is FrozenGenerator.tilt:
+            if machine.qubits > COUNTING_DENSE_MAX_QUBITS:
+                raise CountingUnavailableError(
+                    f"counting statistics: {machine.qubits} qubits need the structured "
+                    f"backend, which has no counting fields; the dense fallback stops at "
+                    f"{COUNTING_DENSE_MAX_QUBITS} qubits")
+            dirs = None if directions is None or np.ndim(directions) == 2 else directions[idx]
+            fg = DenseFrozen(machine, lam[idx], numerics,
+                             directions if dirs is None else dirs)
+        yield idx, fg
 
 
 def frozen_series(fg: FrozenGenerator, directions: np.ndarray, order: int = 3) -> Series:
@@ -233,7 +259,7 @@ def counting_statistics(machine: Machine, lam, *, numerics: Numerics | None = No
     c = count_directions(m)
     kap = np.full((len(flat), 4, len(c)), np.nan)
     unique = np.zeros(len(flat), bool)
-    for idx, fg in frozen_chunks(machine, flat, numerics):
+    for idx, fg in counting_chunks(machine, flat, numerics):
         s = frozen_series(fg, c, 3)
         kap[idx] = np.moveaxis(s.theta, 0, 1) * np.array([1, 1, 2, 6])[:, None]
         unique[idx] = fg.unique
@@ -247,7 +273,10 @@ def counting_statistics(machine: Machine, lam, *, numerics: Numerics | None = No
                           heat_noise=noise.reshape(batch + (m, m)),
                           heat_third_cumulant=third.reshape(batch + (m,)),
                           entropy_production_rate=sigma.reshape(batch),
-                          uncertainty_product=uncertainty(J, var, sigma).reshape(batch + (m,)),
+                          uncertainty_product=(np.full_like(J, np.nan)
+                                               if machine.equal_temperatures
+                                               else uncertainty(J, var, sigma)
+                                               ).reshape(batch + (m,)),
                           unique=unique.reshape(batch))
 
 
