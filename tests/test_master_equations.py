@@ -293,3 +293,39 @@ def test_model_file_table_round_trips_and_bad_input_is_named():
         dimer().with_master_equation("cluster", -1.0)
     with pytest.raises(ModelError, match=r"master_equation: unknown field\(s\) \['lamb'\]"):
         dimer().with_master_equation({"kind": "ule", "lamb": True})
+
+
+# --- counting fields of the family --------------------------------------------------------
+def test_family_tilt_reduces_to_secular_and_matches_chi_differences():
+    """``FrozenGenerator.tilt`` of a family member: with one frequency per cluster it equals
+    the secular tilt; for ``ule`` its k = 1, 2 derivatives match central differences in chi of
+    the tilted jump terms ``sum_c (e_chi o L_c) y (e_chi o L_c)^+``, ``e_chi = exp(-chi w/2)``
+    (the cross term ``A(w) y A(w')^+`` weighted by ``exp(-chi (w + w')/2)``)."""
+    from thermogeo.lindblad.dense import DenseFrozen
+    from thermogeo.numerics import Numerics
+
+    m = dimer(J=0.7, strength=0.02)
+    lam = np.array([[0.3, 0.55], [0.9, -0.4]])
+    rng = np.random.default_rng(7)
+    d = m.dim
+    y = rng.normal(size=(2, 3, d, d)) + 1j * rng.normal(size=(2, 3, d, d))
+    y = (y + np.conj(np.swapaxes(y, -1, -2))).reshape(2, 3, d * d)
+    num = Numerics()
+    sec = DenseFrozen(m, lam, num)
+    fam = DenseFrozen(m.with_master_equation("cluster", 1e-9), lam, num)
+    for k in (1, 2, 3):
+        a, b = sec.tilt(y, k), fam.tilt(y, k)
+        assert np.abs(a - b).max() <= 1e-12 * np.abs(a).max()
+    ule = DenseFrozen(m.with_master_equation("ule"), lam, num)
+    J = ule.gen.jumps
+    Y = y.reshape(2, 3, d, d)
+
+    def jump_terms(chi):
+        L = J.to_h(J._masked(np.exp(-0.5 * chi * J.omega[:, None]) * J.G * J.A))
+        return np.einsum("bmxij,bnjk,bmxlk->bnmil", L, Y, L.conj()).reshape(2, 3, -1, d * d)
+
+    h = 1e-3
+    f1 = (jump_terms(h) - jump_terms(-h)) / (2 * h)
+    f2 = (jump_terms(h) - 2 * jump_terms(0.0) + jump_terms(-h)) / h**2
+    assert np.allclose(ule.tilt(y, 1), f1, rtol=1e-5, atol=1e-6 * np.abs(f1).max())
+    assert np.allclose(ule.tilt(y, 2), f2, rtol=1e-4, atol=1e-4 * np.abs(f2).max())

@@ -18,6 +18,8 @@ point, direction and bath; forming the superoperators and their commutator with 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from thermogeo.lindblad.family import jump_apply, local_part
@@ -178,6 +180,12 @@ class DenseFrozen(FrozenGenerator):
         ``(b, n, m, d*d)``."""
         k = tilt_order(k)
         gen, d = self.gen, self.dim
+        if gen.jumps is not None:  # (-1/2)^k sum_j C(k, j) sum_c B_j y B_{k-j}^+
+            Y = np.asarray(y).reshape(y.shape[:-1] + (d, d))
+            B = [gen.jumps.weighted(j) for j in range(k + 1)]
+            out = sum(math.comb(k, j) * np.einsum("bmxij,bnjk,bmxlk->bnmil", B[j], Y,
+                                                   B[k - j].conj()) for j in range(k + 1))
+            return (-0.5) ** k * out.reshape(out.shape[:-2] + (d * d,))
         if self._same is None:
             self._same = group_mask(gen.groups.label)
         gB = gen.rates * (-gen.groups.omega[:, None]) ** k * gen.A

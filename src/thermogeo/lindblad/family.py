@@ -161,6 +161,12 @@ class Jumps:
                         for b in machine.baths], axis=1)
         return self.to_h(self._masked(dGT * self.A))
 
+    def weighted(self, j: int) -> np.ndarray:
+        """``sum_{w in c} w^j sqrt(gamma(w)) A(w)`` per bath and cluster (``j = 0``: the jump
+        operators), eigenframe of ``H``: ``(b, m, C, d, d)``. The counting statistics tilt
+        the cross term ``A(w) y A(w')^+`` by ``exp(-chi (w + w')/2)``."""
+        return self.to_h(self._masked(self.omega[:, None] ** j * self.G * self.A))
+
     def _masked(self, X: np.ndarray) -> np.ndarray:
         """``(b, m, d, d)`` -> ``(b, m, C, d, d)``: ``X`` restricted to each cluster slot."""
         inc = self.label[:, None, None] == self.ids[None, None, :, None, None]
