@@ -280,9 +280,9 @@ def loop_response(machine: Machine, loop: Loop, lam: np.ndarray, *,
             f"loop: the steady state is not unique at {int(bad.sum())} of {bad.size} "
             f"point(s) {where}, e.g. {named[0] if len(named) == 1 else named} (rcond "
             f"{rcond:.2e} < {numerics.uniqueness_rcond:.0e}), and unique at the others: the "
-            "cause is the point, not the couplings (at a point of extra symmetry, such as "
-            "zero field, degenerate levels let the baths leave a stationary state undecided); "
-            "move the loop off this point")
+            "cause is the point, not the couplings (there the baths cannot decide between "
+            "stationary states, e.g. where the Hamiltonian commutes with every coupling or "
+            "levels become degenerate at zero field); move the loop off this point")
     return r
 
 
