@@ -228,7 +228,7 @@ def test_cli_prints_refrigerator_figures(models_dir):
 
     runner = CliRunner()
     args = ["cycle", str(models_dir / "qubit_pump.toml"), "--circle", "Bx=0.8,Bz=0.6,r=0.5",
-            "--bias", "0.01", "--no-area"]
+            "--bias", "0.01"]
     res = runner.invoke(app, args + ["--reverse", "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)

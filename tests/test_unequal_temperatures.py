@@ -222,3 +222,59 @@ def test_three_qubit_chain_at_its_own_temperatures():
         back = cycle_summary(m, c.reversed(), area=False, nodes=128).engine
     assert back.mode == "refrigerator" and back.carnot_cop == pytest.approx(1.0)
     assert 0 < back.dissipation_share < 1 and not back.cools and np.isnan(back.max_cop)
+
+
+_UNEQUAL_Q1 = """
+name = "q1_unequal"
+qubits = 1
+parameters = { Bx = 0.7, Bz = 0.4 }
+[[hamiltonian]]
+coefficient = "Bx"
+operator = "X0"
+[[hamiltonian]]
+coefficient = "Bz"
+operator = "Z0"
+[[baths]]
+name = "L"
+temperature = 1.5
+coupling = "X0"
+spectral_density = { kind = "ohmic", strength = 1.0 }
+[[baths]]
+name = "R"
+temperature = 1.0
+coupling = "Z0"
+spectral_density = { kind = "ohmic", strength = 1.0 }
+"""
+
+
+def test_cli_at_unequal_temperatures(tmp_path):
+    """thermogeo optimal and cycle on a model file whose baths differ: no bound (JSON null,
+    the text says why), the static heat and the non-smooth boundary reported; cycle without
+    --bias prints the figures at the model's own temperatures; a bias making a temperature
+    non-positive is refused (exit 2) naming --bias."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from thermogeo.cli.app import app
+
+    model = tmp_path / "q1_unequal.toml"
+    model.write_text(_UNEQUAL_Q1)
+    run = CliRunner().invoke
+    res = run(app, ["optimal", str(model), "--bath", "R", "--resolution", "48,64", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["bound"] is None and out["exceeds_bound"] is False
+    assert out["temperatures"] == {"L": 1.5, "R": 1.0}
+    assert out["loop_static_heat_rate"] < 0 and out["nonsmooth_boundary"]["points"]
+    text = run(app, ["optimal", str(model), "--resolution", "48,64"])
+    assert text.exit_code == 0 and "needs one temperature" in text.stdout
+    assert "not smooth" in text.stdout
+    circle = ["--circle", "Bx=0.8,Bz=0.6,r=0.5"]
+    own = json.loads(run(app, ["cycle", str(model), *circle, "--json"]).stdout)
+    assert own["mode"] == "engine" and own["hot_temperature"] == 1.5
+    assert own["carnot_efficiency"] == pytest.approx(1 / 3)
+    text = run(app, ["cycle", str(model), *circle, "--reverse"]).stdout
+    assert "the model's own temperatures" in text and "does not cool at any period" in text
+    bad = run(app, ["cycle", str(model), *circle, "--bias", "2.5"])
+    assert bad.exit_code == 2 and "--bias" in bad.output

@@ -343,11 +343,24 @@ def optimal_cmd(
     typer.echo(f"bath {o.bath}, plane {','.join(o.plane)}, region {o.region}")
     typer.echo(f"positive part {o.positive_part:+.8g}, negative part {o.negative_part:+.8g} "
                f"({o.regions} single-sign regions)")
-    typer.echo(f"max geometric heat {o.max_geometric_heat:.8g} = "
-               f"{o.max_geometric_heat_over_T:.6g} T; bound N T ln 2 = {o.bound:.6g}: "
-               + ("EXCEEDS the non-interacting bound" if o.exceeds_bound else "within the bound"))
+    temps = ", ".join(f"{b} {t:g}" for b, t in o.temperatures.items())
+    if np.isfinite(o.bound):
+        typer.echo(f"max geometric heat {o.max_geometric_heat:.8g} = "
+                   f"{o.max_geometric_heat_over_T:.6g} T; bound N T ln 2 = {o.bound:.6g}: "
+                   + ("EXCEEDS the non-interacting bound" if o.exceeds_bound
+                      else "within the bound"))
+    else:
+        typer.echo(f"max geometric heat {o.max_geometric_heat:.8g} out of bath {o.bath} "
+                   f"(temperatures {temps}; the bound N T ln 2 needs one temperature)")
     if out["loop"] is not None:
-        typer.echo(f"boundary loop pumps {o.loop_geometric_heat:.6g} (line integral)")
+        typer.echo(f"boundary loop pumps {o.loop_geometric_heat:.6g} (line integral) out of "
+                   f"bath {o.bath}; static heat current from it into the system "
+                   f"{o.loop_static_heat_rate:.6g} (per cycle of period tau: tau times it)")
+        ns = o.nonsmooth_points()
+        typer.echo("boundary where the generator is not smooth: " + (
+            "none found" if len(ns) == 0 else
+            f"{len(ns)} vertices, {o.nonsmooth_fraction:.3g} of its length, e.g. "
+            f"{ns[0].round(6).tolist()} (--json: nonsmooth_boundary)"))
         v = np.asarray(out["loop"]["vertices"])
         typer.echo(f"boundary loop: polygon with {len(v)} vertices ({out['loop']['orientation']}),"
                    f" x in [{v[:, 0].min():.4g}, {v[:, 0].max():.4g}], y in "
