@@ -125,6 +125,7 @@ from thermogeo.cli import cycles  # noqa: E402,F401
 from thermogeo.cli import dynamics  # noqa: E402,F401
 from thermogeo.cli import sweeps  # noqa: E402,F401
 from thermogeo.cli import reproduce  # noqa: E402,F401
+from thermogeo.cli import fluctuations  # noqa: E402,F401
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -77,14 +77,17 @@ class CycleFluctuations:
     converged: bool
 
     def at(self, period: float) -> CycleCumulants:
-        """The cumulants per cycle at ``period`` to order ``tau^0``."""
+        """The cumulants per cycle at ``period`` to order ``tau^0``. With baths at one
+        temperature ``Sigma`` vanishes at this order (it is ``W_diss / T = O(1/tau)``): the
+        uncertainty product is then NaN."""
         tau = float(period)
         if not (math.isfinite(tau) and tau > 0):
             raise ModelError(f"period: expected a finite number > 0, got {period!r}")
         return CycleCumulants.from_cumulants(
             self.machine, tau, tau * self.heat_mean_conduction + self.heat_mean_geometric,
             tau * self.heat_covariance_conduction + self.heat_covariance_geometric,
-            tau * self.heat_third_cumulant_conduction + self.heat_third_cumulant_geometric)
+            tau * self.heat_third_cumulant_conduction + self.heat_third_cumulant_geometric,
+            product=not self.machine.equal_temperatures)
 
     def to_dict(self) -> dict:
         """Plain dict for JSON (per-bath maps)."""

@@ -368,11 +368,14 @@ class CycleCumulants:
     uncertainty_product: np.ndarray
 
     @classmethod
-    def from_cumulants(cls, machine: Machine, period: float, mean, cov, third
-                       ) -> CycleCumulants:
+    def from_cumulants(cls, machine: Machine, period: float, mean, cov, third, *,
+                       product: bool = True) -> CycleCumulants:
+        """From the cumulants; ``product=False`` reports the uncertainty product as NaN
+        (where ``Sigma`` is not resolved, e.g. at order ``tau^0`` with baths at one
+        temperature, where it is the ``O(1/tau)`` dissipated work over ``T``)."""
         mean = np.asarray(mean, dtype=float)
         sigma = float(-(mean / machine.temperatures).sum())
-        var = np.diagonal(cov).copy()
+        var = np.diagonal(cov).copy() if product else np.full(len(mean), np.nan)
         return cls(period=float(period), bath_names=tuple(machine.bath_names), heat_mean=mean,
                    heat_covariance=np.asarray(cov, dtype=float),
                    heat_third_cumulant=np.asarray(third, dtype=float),
