@@ -176,26 +176,31 @@ sign vectors; more starts make an underestimate (a too-large rcond) rarer."""
 
 def _inverse_norm1(f, basis: HermitianBasis) -> float:
     """Estimate (a lower bound) of ``||M^{-1}||_1`` by Hager's iteration (as LAPACK's
-    ``zlacn2``) from :data:`HAGER_STARTS` deterministic starting vectors, from the real
-    factors ``f``."""
+    ``zlacn2``) from :data:`HAGER_STARTS` deterministic starting vectors at once, from the
+    real factors ``f``."""
     n = basis.n
-    starts = np.empty((HAGER_STARTS, n), dtype=complex)
-    starts[0] = 1.0 / n
-    starts[1:] = np.random.default_rng(0).choice([-1.0, 1.0], (HAGER_STARTS - 1, n)) / n
+    x = np.empty((HAGER_STARTS, n), dtype=complex)
+    x[0] = 1.0 / n
+    x[1:] = np.random.default_rng(0).choice([-1.0, 1.0], (HAGER_STARTS - 1, n)) / n
+    active = np.ones(HAGER_STARTS, bool)
+    last = np.full(HAGER_STARTS, -1)
     est = 0.0
-    for x in starts:
-        last = -1
-        for _ in range(5):
-            y = _lu_apply(f, basis, x[None])[0]
-            est = max(est, float(np.abs(y).sum()))
-            a = np.abs(y)
-            xi = np.where(a > 0, y / np.where(a > 0, a, 1.0), 1.0)
-            z = _lu_apply(f, basis, xi[None], trans=1)[0]
-            j = int(np.argmax(np.abs(z)))
-            if j == last or np.abs(z[j]) <= np.real(np.vdot(z, x)):
-                break
-            x = np.zeros(n, dtype=complex)
-            x[j], last = 1.0, j
+    for _ in range(5):
+        y = _lu_apply(f, basis, x[active])
+        est = max(est, float(np.abs(y).sum(axis=-1).max()))
+        a = np.abs(y)
+        xi = np.where(a > 0, y / np.where(a > 0, a, 1.0), 1.0)
+        z = _lu_apply(f, basis, xi, trans=1)
+        j = np.argmax(np.abs(z), axis=-1)
+        zj = np.abs(z[np.arange(len(z)), j])
+        done = (j == last[active]) | (zj <= np.einsum("si,si->s", z.conj(), x[active]).real)
+        idx = np.flatnonzero(active)
+        x[idx] = 0.0
+        x[idx, j] = 1.0
+        last[idx] = j
+        active[idx[done]] = False
+        if not active.any():
+            break
     return est
 
 

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from thermogeo.lindblad.family import jump_apply, local_part
+from thermogeo.lindblad.family import jump_apply, jump_sandwich, local_part
 from thermogeo.lindblad.frozen import FrozenGenerator, bohr_gap, label_order, tilt_order
 from thermogeo.lindblad.generator import Spectrum, dissipator_apply, generator, group_mask
 from thermogeo.lindblad.observables import energy_rows, entropy_and_log
@@ -183,8 +183,8 @@ class DenseFrozen(FrozenGenerator):
         if gen.jumps is not None:  # (-1/2)^k sum_j C(k, j) sum_c B_j y B_{k-j}^+
             Y = np.asarray(y).reshape(y.shape[:-1] + (d, d))
             B = [gen.jumps.weighted(j) for j in range(k + 1)]
-            out = sum(math.comb(k, j) * np.einsum("bmxij,bnjk,bmxlk->bnmil", B[j], Y,
-                                                   B[k - j].conj()) for j in range(k + 1))
+            out = sum(math.comb(k, j) * jump_sandwich(B[j], Y, B[k - j])
+                      for j in range(k + 1))
             return (-0.5) ** k * out.reshape(out.shape[:-2] + (d * d,))
         if self._same is None:
             self._same = group_mask(gen.groups.label)
