@@ -408,6 +408,22 @@ def on_files(files, config):
     return files
 
 
+NOTEBOOK_LINK = re.compile(r'href="(?![a-z][a-z0-9+.-]*:|/|#)([^"#?]+)\.(?:md|py)([#?][^"]*)?"')
+KERNEL_FILE = re.compile(r"/tmp/ipykernel_\d+/\d+\.py")
+
+
+def on_page_content(html, page, config, files):
+    """Executed tutorials (rendered by nbconvert, not by MkDocs): links to other pages written
+    as in the Markdown pages (``../theory.md``) point to the built pages, and the file names in
+    warnings printed by a cell name the repository's files relative to it (``src/...``) and a
+    cell as ``[cell]`` rather than paths of the machine that built the site."""
+    if not page.file.src_uri.startswith("tutorials/") or not page.file.src_uri.endswith(".py"):
+        return html
+    html = NOTEBOOK_LINK.sub(lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', html)
+    root = str(Path(config["config_file_path"]).resolve().parent) + "/"
+    return KERNEL_FILE.sub("[cell]", html.replace(root, ""))
+
+
 def on_page_markdown(markdown, page, config, files):
     docs = Path(config["docs_dir"])
 

@@ -103,11 +103,12 @@ dimer = tg.Machine(
     name="dimer")
 
 results = {}
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", tg.SecularApproximationWarning)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
     for J in (0.0, 2.0):
         results[J] = tg.optimal_region(dimer.with_values(J=J), ("Bx", "Bz"), "L",
                                        resolution=(40, 64))
+print("warnings:", sorted({type(w.message).__name__ for w in caught}))
 for J, o in results.items():
     print(f"J = {J}: max |Q_L| = {o.max_geometric_heat:.6f} T, bound {o.bound:.6f}, "
           f"exceeds: {o.exceeds_bound}")
