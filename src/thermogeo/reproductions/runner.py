@@ -72,7 +72,7 @@ def run_item(name: str, quick: bool, out: Path, *, dpi: int = DEFAULT_DPI,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-
+    dpi, formats = check_dpi(dpi, "dpi"), check_formats(formats)
     mod = item_module(name)
     t0 = time.perf_counter()
     line = {"item": name, "title": mod.TITLE, "quick": quick, "paper_source": PAPER}
