@@ -329,3 +329,22 @@ def test_family_tilt_reduces_to_secular_and_matches_chi_differences():
     f2 = (jump_terms(h) - 2 * jump_terms(0.0) + jump_terms(-h)) / h**2
     assert np.allclose(ule.tilt(y, 1), f1, rtol=1e-5, atol=1e-6 * np.abs(f1).max())
     assert np.allclose(ule.tilt(y, 2), f2, rtol=1e-4, atol=1e-4 * np.abs(f2).max())
+
+
+def test_public_steady_state_and_engine_figures_serve_every_member():
+    """``steady_state`` (Bohr zero block for the secular generator) goes to the dense backend
+    for the family; ``frozen_point`` (Bohr blocks) refuses it; the engine figures of a biased
+    cycle stay below the Carnot efficiency under ``ule`` and ``cluster``."""
+    from thermogeo.protocols.cycle import cycle_summary
+    from thermogeo.response.structured import frozen_point, steady_state
+
+    m = dimer(strength=0.02).with_master_equation("ule")
+    lam = np.array([[0.3, 0.5], [0.6, 0.8]])
+    assert np.abs(steady_state(m, lam) - response(m, lam).steady_state).max() < 1e-14
+    with pytest.raises(ValueError, match="secular generator only"):
+        frozen_point(m, lam[0], np.array([1.0, 0.0]))
+    loop = Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5)
+    for kind, width in (("ule", None), ("cluster", 0.05)):
+        c = cycle_summary(dimer(strength=0.02, hot=1.0).with_master_equation(kind, width),
+                          loop, bias=0.05, nodes=128)
+        assert 0 < c.engine.max_efficiency < c.engine.carnot_efficiency

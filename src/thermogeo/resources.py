@@ -115,6 +115,7 @@ def structure_summary(machine: Machine, lam=None, numerics: Numerics | None = No
     method = numerics.derivative_method(machine)
     n = k if method == "general" else (min(2, k) if plane else 0)
     generic = (numerics.kernel != "dense" and d <= numerics.generic_max_dim
+               and machine.master_equation.secular
                and bool(generic_points(machine, lam[None], numerics)[0]))
     dense = uses_dense(machine, numerics) and not generic
     if dense:

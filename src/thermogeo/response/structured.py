@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from thermogeo.errors import NonUniqueSteadyStateError
+from thermogeo.lindblad.dense import DenseFrozen
 from thermogeo.lindblad.blocks import BlockOperator, BlockStructure, block_structure, zero_block
 from thermogeo.lindblad.levels import LevelBlock, LevelOperator
 from thermogeo.lindblad.structured import (BlockFrozen, BlockSolve, _eigh, _sparse_operators,
@@ -53,6 +54,15 @@ def steady_state(machine: Machine, lam=None, *, numerics: Numerics | None = None
     numerics = numerics or Numerics()
     lam = machine.as_points(lam)
     k = len(machine.parameters)
+    if not machine.master_equation.secular:  # no Bohr-block structure: the dense backend
+        flat = lam.reshape(-1, k)
+        fg = DenseFrozen(machine, flat, numerics)
+        if check and not fg.unique.all():
+            raise NonUniqueSteadyStateError.at(machine, flat[~fg.unique],
+                                               float(np.min(fg.rcond)),
+                                               numerics.uniqueness_rcond)
+        d = machine.dim
+        return fg.to_lab(fg.rho0.reshape(-1, d, d)).reshape(lam.shape[:-1] + (d, d))
     _, _, As = _sparse_operators(machine)
     out = []
     for p in lam.reshape(-1, k):
@@ -177,6 +187,10 @@ def frozen_point(machine: Machine, lam, velocity, numerics: Numerics | None = No
     FrozenPoint
     """
     numerics = numerics or Numerics()
+    if not machine.master_equation.secular:
+        raise ValueError(f"frozen_point: the Bohr blocks exist for the secular generator only; "
+                         f"the {machine.master_equation.kind!r} master equation is served by "
+                         "the dense backend (thermogeo.response or DenseFrozen)")
     lam = np.asarray(lam, dtype=float)
     v = np.asarray(velocity, dtype=float).reshape(1, -1)
     method = numerics.derivative_method(machine)
