@@ -19,7 +19,8 @@ from thermogeo.lindblad.generic import GenericFrozen, generic_points
 from thermogeo.lindblad.structured import BlockFrozen
 from thermogeo.numerics import Numerics
 from thermogeo.protocols import Circle, Rectangle, cycle_summary
-from thermogeo.protocols.fluctuations import cycle_fluctuations, legendre_derivative_matrix
+from thermogeo.protocols.fluctuations import (cycle_fluctuations, fluctuation_map,
+                                              legendre_derivative_matrix)
 from thermogeo.response.counting import counting_statistics, scaled_cgf
 from thermogeo.dynamics.counting import exact_cgf, exact_fluctuations
 
@@ -29,6 +30,7 @@ ROTOR_RTOL = 1e-10  # issue 17: mean per cycle equals the rotor's pumped heat
 FIT_RTOL = 1e-5  # cumulants vs a degree-8 fit of the CGF on |chi| <= 0.06 (truncation)
 SLOPE_TOL = 0.1  # fitted log-log slope of exact minus slow driving, expected -1
 EXACT_RTOL = 1e-7  # step doubling of the exact cumulants (the O(1/tau) gaps are >= 1e-2)
+MAP_RTOL = 1e-9  # 16 Gauss-Legendre nodes per cell edge against the adaptive loop
 MC_SIGMAS = 4.0  # trajectories: agreement within this many standard errors
 
 
@@ -279,3 +281,20 @@ def test_quantum_jump_trajectories_agree_with_exact_counting(q1, circle):
     var = Q.sum(axis=1).var(axis=0, ddof=1) / K
     se_var = var * np.sqrt(2.0 / (M - 1))
     assert np.all(np.abs(var - np.diag(ex.heat_covariance)) <= MC_SIGMAS * se_var)
+
+
+@pytest.mark.filterwarnings("ignore::thermogeo.SecularApproximationWarning")
+def test_fluctuation_map_cells_add_up_to_the_loop(q1):
+    """The geometric mean and variance densities of the map's cells, summed over a rectangle
+    of cells, give the rectangle's geometric parts (the edge integrals are additive); the
+    mean density is the cell average of the rotor."""
+    xs, ys = np.linspace(0.4, 1.0, 4), np.linspace(0.3, 0.8, 3)
+    ds = fluctuation_map(q1, ("Bx", xs), ("Bz", ys), nodes=16)
+    area = (np.diff(xs)[:, None] * np.diff(ys)[None, :])[..., None]
+    f = cycle_fluctuations(q1, Rectangle((0.4, 1.0), (0.3, 0.8)))
+    np.testing.assert_allclose((ds["geometric_variance_density"].values * area).sum(axis=(0, 1)),
+                               np.diag(f.heat_covariance_geometric), rtol=MAP_RTOL)
+    np.testing.assert_allclose((ds["geometric_mean_density"].values * area).sum(axis=(0, 1)),
+                               f.heat_mean_geometric, rtol=MAP_RTOL)
+    st = counting_statistics(q1, [xs[1], ys[2]])
+    np.testing.assert_allclose(ds["heat_noise"].values[1, 2], st.heat_noise, rtol=1e-12)

@@ -32,9 +32,11 @@ from thermogeo.errors import ModelError, QuadratureWarning
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 from thermogeo.protocols.cycle import CycleQuadrature, check_loop
+from thermogeo.protocols.maps import _axis
 from thermogeo.protocols.paths import Loop
 from thermogeo.response.counting import (CycleCumulants, Tilted, count_directions,
-                                         counting_chunks, frozen_series, left, polarize)
+                                         counting_chunks, counting_statistics, frozen_series,
+                                         left, polarize)
 
 #: Units of the slow-driving coefficients (docs/decisions/0007-names.md).
 UNITS = {"heat_mean_conduction": "energy / time", "heat_mean_geometric": "energy",
@@ -159,35 +161,36 @@ def loop_derivative(loop: Loop, n: int, f: np.ndarray) -> np.ndarray:
     return out
 
 
-def _level(machine: Machine, loop: Loop, n: int, numerics: Numerics) -> np.ndarray:
-    """``(2, 3, n_dir)``: the conduction (``int theta_j ds``) and geometric (``g_j``)
-    Taylor coefficients ``j = 1, 2, 3`` along :func:`count_directions` at ``n`` nodes."""
-    s, w = loop.quadrature(n)
-    lam, v = loop.points(machine, s), loop.velocity(machine, s)
+def connection(machine: Machine, lam: np.ndarray, velocity: np.ndarray, derivative,
+               numerics: Numerics) -> tuple[np.ndarray, np.ndarray]:
+    """Per node of a path: ``(theta, B)``, each ``(3, N, n_dir)``: the Taylor coefficients
+    ``theta_j`` of the scaled CGF and ``B_j = sum_{i=1}^{j} <l_i | d r_{j-i}>`` (``j = 1, 2,
+    3``) along :func:`~thermogeo.response.counting.count_directions`, at points
+    ``lam (N, k)`` moving with ``velocity (N, k)``; ``derivative`` maps samples
+    ``(N, ...)`` of a function along the path to its derivative (module docstring)."""
     c = count_directions(len(machine.baths))
     d = machine.dim
-    nd = len(c)
-    theta = np.empty((3, len(s), nd))
-    r_lab = np.empty((2, len(s), nd, d, d), complex)
+    nd, N = len(c), len(lam)
+    theta = np.empty((3, N, nd))
+    r_lab = np.empty((2, N, nd, d, d), complex)
     kept = []
-    for idx, fg in counting_chunks(machine, lam, numerics, v[:, None, :]):
+    for idx, fg in counting_chunks(machine, lam, numerics, velocity[:, None, :]):
         if not np.all(fg.unique):
             bad = idx[~fg.unique][:3]
-            raise ModelError(f"loop: no unique steady state at {loop.plane} = "
-                             f"{loop.xy(s[bad]).round(8).tolist()}; move the loop")
+            raise ModelError(f"path: no unique steady state at {lam[bad].round(8).tolist()}; "
+                             "move the loop")
         ser = frozen_series(fg, c, 3)
         theta[:, idx] = ser.theta[1:]
         r = ser.r[1:].reshape(2, len(idx), nd, d, d)
         r_lab[:, idx] = np.moveaxis(fg.to_lab(np.moveaxis(r, 0, 1)), 1, 0)
         kept.append((idx, fg, ser))
-    dr = loop_derivative(loop, n, np.moveaxis(r_lab, 1, 0))  # (nodes, 2, nd, d, d)
-    B = np.empty((3, len(s), nd), complex)
+    dr = derivative(np.moveaxis(r_lab, 1, 0))  # (N, 2, nd, d, d)
+    B = np.empty((3, N, nd), complex)
     for idx, fg, ser in kept:
         t = Tilted(fg, c)
         drho0 = -fg.drazin(fg.dgen_steady(0)[:, None])
         drho0 = np.broadcast_to(drho0, (len(idx), nd, d * d))
-        y = np.moveaxis(fg.to_eig(dr[idx]), 1, 0)
-        y = y.reshape(2, len(idx), nd, d * d)
+        y = np.moveaxis(fg.to_eig(dr[idx]), 1, 0).reshape(2, len(idx), nd, d * d)
 
         def lj(j, x, ser=ser, fg=fg, t=t):
             return left(ser, fg.drazin, t.apply, j, x)
@@ -195,6 +198,15 @@ def _level(machine: Machine, loop: Loop, n: int, numerics: Numerics) -> np.ndarr
         B[0, idx] = lj(1, drho0)
         B[1, idx] = lj(1, y[0]) + lj(2, drho0)
         B[2, idx] = lj(1, y[1]) + lj(2, y[0]) + lj(3, drho0)
+    return theta, B
+
+
+def _level(machine: Machine, loop: Loop, n: int, numerics: Numerics) -> np.ndarray:
+    """``(2, 3, n_dir)``: the conduction (``int theta_j ds``) and geometric (``g_j``)
+    Taylor coefficients ``j = 1, 2, 3`` along :func:`count_directions` at ``n`` nodes."""
+    s, w = loop.quadrature(n)
+    theta, B = connection(machine, loop.points(machine, s), loop.velocity(machine, s),
+                          lambda f: loop_derivative(loop, n, f), numerics)
     cond = np.einsum("jnc,n->jc", theta, w)
     geo = -np.einsum("jnc,n->jc", B.real, w)
     return np.stack([cond, geo])
@@ -259,3 +271,112 @@ def cycle_fluctuations(machine: Machine, loop: Loop, *, nodes: int | None = None
         heat_covariance_geometric=polarize(kap[1, 1], m),
         heat_third_cumulant_conduction=kap[0, 2, :m], heat_third_cumulant_geometric=kap[1, 2, :m],
         nodes=n, converged=conv)
+
+
+MAP_SEGMENTS = 2048
+"""Cell edges of :func:`fluctuation_map` evaluated in one batch."""
+
+
+def fluctuation_map(machine: Machine, x, y, base: dict | None = None, *,
+                    geometric: bool = True, nodes: int = 8,
+                    numerics: Numerics | None = None):
+    """Static noise on the grid ``x x y`` of two parameters and the geometric variance
+    density on its cells.
+
+    At every grid point: the counting statistics of
+    :func:`thermogeo.response.counting.counting_statistics`. On every cell ``[x_i, x_i+1] x
+    [y_j, y_j+1]`` (``geometric=True``): the geometric parts of the mean and of the variance
+    per cycle of the cell's counter-clockwise boundary divided by its area, i.e. the cell
+    averages of the rotor ``Omega^alpha`` and of the Berry curvature of the second-order
+    connection (their sum over the cells inside a loop made of cell edges is that loop's
+    geometric part: the edge integrals are additive). Each edge is integrated with
+    ``nodes`` Gauss-Legendre nodes (``d r_n`` by the Legendre interpolant along the edge).
+
+    Parameters
+    ----------
+    machine : Machine
+    x, y : (str, array (n_x,)) and (str, array (n_y,))
+        Parameter names and increasing grid values.
+    base : dict, optional
+        Values of the other parameters.
+    geometric : bool
+    nodes : int
+    numerics : Numerics, optional
+
+    Returns
+    -------
+    xarray.Dataset: ``heat_current (x, y, bath)``, ``heat_noise (x, y, bath, bath2)``,
+    ``heat_third_cumulant (x, y, bath)``, ``entropy_production_rate (x, y)``,
+    ``uncertainty_product (x, y, bath)``, ``unique (x, y)`` and, with ``geometric``,
+    ``geometric_mean_density`` and ``geometric_variance_density`` ``(x_cell, y_cell, bath)``
+    on the cell centres (dimensions named after the parameters).
+    """
+    import xarray as xr
+
+    numerics = numerics or Numerics()
+    (xn, xv), (yn, yv) = _axis(x, "x"), _axis(y, "y")
+    if xn == yn:
+        raise ModelError(f"x, y: expected two different parameters, got {xn!r} twice")
+    if np.any(np.diff(xv) <= 0) or np.any(np.diff(yv) <= 0):
+        raise ModelError("x, y: grid values must increase")
+    if not (isinstance(nodes, (int, np.integer)) and 2 <= nodes <= 256):
+        raise ModelError(f"nodes: expected an integer in [2, 256], got {nodes!r}")
+    ix, iy = machine.parameter_index(xn), machine.parameter_index(yn)
+    lam0 = machine.point(base or {})
+    X, Y = np.meshgrid(xv, yv, indexing="ij")
+    lam = np.broadcast_to(lam0, X.shape + lam0.shape).copy()
+    lam[..., ix], lam[..., iy] = X, Y
+    st = counting_statistics(machine, lam, numerics=numerics)
+    names = list(machine.bath_names)
+    units = {"heat_current": "energy / time", "heat_noise": "energy^2 / time",
+             "heat_third_cumulant": "energy^3 / time", "entropy_production_rate": "1 / time",
+             "uncertainty_product": "1", "geometric_mean_density": "energy / parameter^2",
+             "geometric_variance_density": "energy^2 / parameter^2"}
+    data = {"heat_current": ((xn, yn, "bath"), st.heat_current),
+            "heat_noise": ((xn, yn, "bath", "bath2"), st.heat_noise),
+            "heat_third_cumulant": ((xn, yn, "bath"), st.heat_third_cumulant),
+            "entropy_production_rate": ((xn, yn), st.entropy_production_rate),
+            "uncertainty_product": ((xn, yn, "bath"), st.uncertainty_product),
+            "unique": ((xn, yn), st.unique)}
+    coords = {xn: xv, yn: yv, "bath": names, "bath2": names}
+    if geometric:
+        m = len(names)
+        # edges: along x at every y (h[i, j]: x_i -> x_i+1), along y at every x (v[i, j])
+        h_a, h_b = lam[:-1, :], lam[1:, :]
+        v_a, v_b = lam[:, :-1], lam[:, 1:]
+        a = np.concatenate([h_a.reshape(-1, lam0.size), v_a.reshape(-1, lam0.size)])
+        b = np.concatenate([h_b.reshape(-1, lam0.size), v_b.reshape(-1, lam0.size)])
+        g, gw = np.polynomial.legendre.leggauss(nodes)
+        u, uw = 0.5 * (g + 1), 0.5 * gw
+        D = 2.0 * legendre_derivative_matrix(nodes)
+        edge = np.empty((len(a), 2, m))
+        for s0 in range(0, len(a), MAP_SEGMENTS):
+            A, Bv = a[s0:s0 + MAP_SEGMENTS], b[s0:s0 + MAP_SEGMENTS]
+            S = len(A)
+            pts = (A[:, None] + u[None, :, None] * (Bv - A)[:, None]).reshape(-1, lam0.size)
+            vel = np.repeat(Bv - A, nodes, axis=0)
+
+            def deriv(f, S=S):
+                f = f.reshape((S, nodes) + f.shape[1:])
+                return np.einsum("ij,sj...->si...", D, f).reshape((S * nodes,) + f.shape[2:])
+
+            _, B = connection(machine, pts, vel, deriv, numerics)
+            I = np.einsum("jsnc,n->sjc", B[:2].real.reshape(2, S, nodes, -1), uw)
+            edge[s0:s0 + S] = I[:, :, :m]
+        nh = h_a.shape[0] * h_a.shape[1]
+        H = edge[:nh].reshape(h_a.shape[:2] + (2, m))
+        V = edge[nh:].reshape(v_a.shape[:2] + (2, m))
+        # counter-clockwise boundary of cell (i, j): bottom + right - top - left
+        circ = H[:, :-1] + V[1:, :] - H[:, 1:] - V[:-1, :]
+        area = np.diff(xv)[:, None] * np.diff(yv)[None, :]
+        geo = -circ * np.array([1.0, 2.0])[None, None, :, None] / area[..., None, None]
+        xc, yc = f"{xn}_cell", f"{yn}_cell"
+        data["geometric_mean_density"] = ((xc, yc, "bath"), geo[:, :, 0])
+        data["geometric_variance_density"] = ((xc, yc, "bath"), geo[:, :, 1])
+        coords[xc] = 0.5 * (xv[1:] + xv[:-1])
+        coords[yc] = 0.5 * (yv[1:] + yv[:-1])
+    ds = xr.Dataset(data, coords=coords)
+    for k, unit in units.items():
+        if k in ds:
+            ds[k].attrs["units"] = unit
+    return ds
