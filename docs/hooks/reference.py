@@ -412,11 +412,24 @@ NOTEBOOK_LINK = re.compile(r'href="(?![a-z][a-z0-9+.-]*:|/|#)([^"#?]+)\.(?:md|py
 KERNEL_FILE = re.compile(r"/tmp/ipykernel_\d+/\d+\.py")
 
 
+ROLE = re.compile(r":(?:class|func|meth|mod|data|attr|exc|obj|const):<code>(~?)([^<]*)</code>")
+
+
+def _role(m: re.Match) -> str:
+    name = m.group(2).rsplit(".", 1)[-1] if m.group(1) else m.group(2)
+    return f"<code>{name}</code>"
+
+
 def on_page_content(html, page, config, files):
-    """Executed tutorials (rendered by nbconvert, not by MkDocs): links to other pages written
+    """API pages: the Sphinx roles of the docstrings (``:class:`~a.b.C```) are shown as the
+    code they name (``C``), as Sphinx would show them.
+
+    Executed tutorials (rendered by nbconvert, not by MkDocs): links to other pages written
     as in the Markdown pages (``../theory.md``) point to the built pages, and the file names in
     warnings printed by a cell name the repository's files relative to it (``src/...``) and a
     cell as ``[cell]`` rather than paths of the machine that built the site."""
+    if page.file.src_uri.startswith("api/"):
+        return ROLE.sub(_role, html)
     if not page.file.src_uri.startswith("tutorials/") or not page.file.src_uri.endswith(".py"):
         return html
     html = NOTEBOOK_LINK.sub(lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', html)
