@@ -276,6 +276,9 @@ def _optimal(opts: Mapping, machine) -> tuple[dict, dict]:
 
 def _cycle(opts: Mapping, machine) -> tuple[dict, dict]:
     kw = {k: opts[k] for k in ("timing", "bias", "bath") if k in opts}
+    # engine figures only with a bias: every point of a sweep has the same fields, also when
+    # it varies the temperatures through equal ones (docs/decisions/0310)
+    kw["figures"] = "bias" in opts
     per_loop = []
     for name, table in opts["loops"].items():
         loop = make_loop(table, f"loops.{name}")
