@@ -33,13 +33,14 @@ import numpy as np
 
 from thermogeo.dynamics.grid import check_period, step_grid
 from thermogeo.dynamics.periodic import expm_batched
-from thermogeo.errors import AccuracyWarning, ModelError, NonUniqueSteadyStateError
+from thermogeo.errors import (AccuracyWarning, CountingUnavailableError, ModelError,
+                              NonUniqueSteadyStateError)
 from thermogeo.lindblad.generator import generator
 from thermogeo.linalg.steady import steady_solve
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 from thermogeo.response.counting import (CycleCumulants, count_directions, jump_superops,
-                                         polarize, series)
+                                         polarize, series, tilt_superops)
 
 _C = math.sqrt(3.0) / 6.0
 _GAUSS = (0.5 - _C, 0.5 + _C)
@@ -60,32 +61,31 @@ def tilted_jets(machine: Machine, lam: np.ndarray, directions: np.ndarray, order
                 chi: np.ndarray | None = None, numerics: Numerics | None = None) -> np.ndarray:
     """Lab-frame jet generators ``(n, p, (order + 1) d^2, (order + 1) d^2)`` at points
     ``lam (n, k)`` along ``directions (p, m)``: block ``(i, j)`` is ``M_{i-j}`` (module
-    docstring). With ``chi (p, m)`` and ``order = 0``: the tilted generators ``L(chi)``."""
+    docstring). With ``chi (p, m)`` and ``order = 0``: the tilted generators ``L(chi)``
+    (secular master equation only)."""
     gen = generator(machine, lam, numerics or Numerics())
     d2 = machine.dim**2
-    w = -gen.groups.omega[:, None]  # heat into the system, per element
     p = len(directions)
     K = order + 1
     out = np.zeros((len(lam), p, K * d2, K * d2), complex)
     base = gen.L[:, None]
     if chi is not None:
-        base = base + _finite_tilt(gen, chi, w)
+        if gen.jumps is not None:
+            raise CountingUnavailableError(
+                f"exact_cgf at finite chi: only the secular master equation, got "
+                f"{machine.master_equation.kind!r} (its cumulants: exact_fluctuations)")
+        w = -gen.groups.omega[:, None]
+        base = base + np.stack([jump_superops(gen, np.expm1(x[None, :, None, None] * w)
+                                              ).sum(axis=1) for x in chi], axis=1)
     M = [np.broadcast_to(base, (len(lam), p, d2, d2))]
     for k in range(1, K):
-        T = jump_superops(gen, w**k)  # (n, m, d2, d2)
+        T = tilt_superops(gen, k)  # (n, m, d2, d2)
         M.append(np.einsum("pm,nmij->npij", directions**k, T) / math.factorial(k))
     M = [gen.to_lab(x) for x in M]
     for i in range(K):
         for j in range(i + 1):
             out[:, :, i * d2:(i + 1) * d2, j * d2:(j + 1) * d2] = M[i - j]
     return out
-
-
-def _finite_tilt(gen, chi: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``sum_alpha (J_alpha(chi_alpha) - J_alpha(0))`` for fields ``chi (p, m)``:
-    ``(n, p, d^2, d^2)`` (eigenframe)."""
-    return np.stack([jump_superops(gen, np.expm1(x[None, :, None, None] * w)).sum(axis=1)
-                     for x in chi], axis=1)
 
 
 def _ordered(E: np.ndarray) -> np.ndarray:

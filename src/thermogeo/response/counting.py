@@ -283,7 +283,7 @@ def counting_statistics(machine: Machine, lam, *, numerics: Numerics | None = No
 def jump_superops(gen, weight: np.ndarray) -> np.ndarray:
     """Eigenframe superoperators ``sum_w f_alpha(w) gamma_alpha(w) A(w) . A(w)^+`` of every
     bath for weights ``f (b, m, d, d)`` of the elements ``[n, m]`` (jump ``m -> n``) of a
-    :class:`~thermogeo.lindblad.generator.Generator`: ``(b, m, d*d, d*d)``."""
+    secular :class:`~thermogeo.lindblad.generator.Generator`: ``(b, m, d*d, d*d)``."""
     A, lab = gen.A, gen.groups.label[:, None]
     d = A.shape[-1]
     same = lab[..., :, None, :, None] == lab[..., None, :, None, :]
@@ -291,15 +291,36 @@ def jump_superops(gen, weight: np.ndarray) -> np.ndarray:
     return S.reshape(*S.shape[:-4], d * d, d * d)
 
 
+def tilt_superops(gen, k: int) -> np.ndarray:
+    """Eigenframe superoperators of ``L_alpha^(k)`` (docs/theory.md section 12) for every
+    bath, ``(b, m, d*d, d*d)``: the secular generator, or a member of the master-equation
+    family (``gen.jumps``), whose cross terms are weighted by ``exp(-chi (w + w')/2)``:
+    ``(-1/2)^k sum_j C(k, j) sum_c B_j . B_{k-j}^+`` with ``B_j = sum_{w in c} w^j
+    sqrt(gamma(w)) A(w)``."""
+    if gen.jumps is None:
+        return jump_superops(gen, (-gen.groups.omega[:, None]) ** k)
+    B = [gen.jumps.weighted(j) for j in range(k + 1)]
+    d = B[0].shape[-1]
+    S = sum(math.comb(k, j) * np.einsum("...xac,...xbe->...abce", B[j], B[k - j].conj())
+            for j in range(k + 1))
+    return (-0.5) ** k * S.reshape(S.shape[:-4] + (d * d, d * d))
+
+
 def tilted_generator(machine: Machine, lam, chi, *, numerics: Numerics | None = None,
                      frame: str = "eigen") -> np.ndarray:
     """Dense tilted generator ``L(chi)`` at points ``lam (b, k)`` for counting fields
     ``chi (b, m)`` (or ``(m,)``, shared): ``(b, d*d, d*d)`` in the eigenframe of ``H``
-    (``frame="eigen"``) or the lab frame (``"lab"``). Secular generator only."""
+    (``frame="eigen"``) or the lab frame (``"lab"``). The secular generator only (the
+    cumulants, :func:`counting_statistics`, serve every master equation)."""
     if frame not in ("eigen", "lab"):
         raise ModelError(f"frame: expected 'eigen' or 'lab', got {frame!r}")
     lam = np.asarray(lam, dtype=float).reshape(-1, len(machine.parameters))
     gen = generator(machine, lam, numerics or Numerics())
+    if gen.jumps is not None:
+        raise CountingUnavailableError(
+            f"tilted generator at finite chi: only the secular master equation, got "
+            f"{machine.master_equation.kind!r} (its cumulants: counting_statistics, "
+            "cycle_fluctuations, exact_fluctuations)")
     chi = np.broadcast_to(np.asarray(chi, dtype=float), (len(lam), len(machine.baths)))
     w = -gen.groups.omega[:, None]
     tilt = jump_superops(gen, np.expm1(chi[:, :, None, None] * w)).sum(axis=1)
