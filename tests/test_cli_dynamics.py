@@ -46,13 +46,18 @@ def test_exact_text_output():
     assert r.exit_code == 0, r.output
     d = json.loads(run("exact", Q1, "--circle", CIRCLE, "--period", "20", "--json").stdout)
     e = d["expansion"]
-    # the text shows the same numbers under the paper's symbols
+    # the text shows the same numbers under the paper's symbols: every order of the
+    # expansion (the zeroth, tau Q^(0), too) and their sum
     for b in ("L", "R"):
-        assert (f"bath {b}: Q exact {d['heat'][b]:+.10g}   expansion: Q_geo "
-                f"{e['geometric_heat'][b]:+.10g}  Q2/tau {e['heat_order2'][b]:+.6g}"
-                in r.stdout)
-    assert f"(expansion W_diss {e['dissipated_work']:+.6g})" in r.stdout
+        assert e["heat"][b] == pytest.approx(e["heat_order0"][b] + e["geometric_heat"][b]
+                                             + e["heat_order2"][b], rel=1e-12)
+        assert (f"bath {b}: Q exact {d['heat'][b]:+.10g}   expansion {e['heat'][b]:+.10g} = "
+                f"tau Q0 {e['heat_order0'][b]:+.6g} + Q_geo {e['geometric_heat'][b]:+.10g} + "
+                f"Q2/tau {e['heat_order2'][b]:+.6g}" in r.stdout)
+    assert (f"expansion {e['work']:+.10g} = W1 {e['work_order1']:+.6g} + W_diss "
+            f"{e['dissipated_work']:+.6g}") in r.stdout
     assert f"first-law residual {d['first_law_residual']:+.3e}" in r.stdout
+    assert r.stdout.endswith("\n")
 
 
 def test_convergence_json_and_plot(tmp_path):

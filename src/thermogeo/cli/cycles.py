@@ -10,6 +10,9 @@ import typer
 
 from thermogeo.cli.app import (app, check_bias, check_file_out, parse_assignments, print_json,
                                user_errors)
+from thermogeo.cli.loops import (LOOP_HELP, SAVE_LOOP, check_save_loop, read_loop_file,
+                                 reported_warnings, save_loop_file)
+from thermogeo.cli.progress import PROGRESS, work
 from thermogeo.errors import ModelError
 from thermogeo.io import load_model
 
@@ -74,8 +77,7 @@ def build_loop(machine, *, circle="", ellipse="", rectangle="", sector="", polyg
                loop_file: Path | None = None, plane: str = "", reverse: bool = False,
                base=None, required: bool = True):
     """The loop described by exactly one of the loop options (see ``thermogeo cycle --help``)."""
-    from thermogeo.protocols import (Circle, Ellipse, Polygon, Rectangle, SampledLoop,
-                                     Sector)
+    from thermogeo.protocols import Circle, Ellipse, Polygon, Rectangle, Sector
 
     given = {k: v for k, v in dict(circle=circle, ellipse=ellipse, rectangle=rectangle,
                                    sector=sector, polygon=polygon, loop=loop_file).items() if v}
@@ -87,6 +89,9 @@ def build_loop(machine, *, circle="", ellipse="", rectangle="", sector="", polyg
     kind, text = next(iter(given.items()))
     if kind == "circle":
         d = parse_assignments(text, "--circle")
+        if "cw" in d:
+            raise ModelError("--circle: 'cw' is not a key of a circle (centre and r); every "
+                             "command takes --reverse for the other direction")
         x, y = _plane_keys(d, ["r"], "--circle")
         _need(d, ["r"], "--circle")
         lp = Circle((x, y), center=(d[x], d[y]), radius=d["r"], base=base)
@@ -126,30 +131,7 @@ def build_loop(machine, *, circle="", ellipse="", rectangle="", sector="", polyg
             raise ModelError(f"--polygon: cannot read {text!r}; {expected}") from None
         lp = Polygon(_plane(machine, plane), vertices=v, base=base)
     else:
-        path = Path(text)
-        if not path.exists():
-            raise FileNotFoundError(f"--loop: no such file {str(path)!r}")
-        if not path.is_file():
-            raise ModelError(f"--loop: {str(path)!r} is not a file; expected a file with two "
-                             "columns x y")
-        raw = path.read_text().replace(",", " ")
-        try:
-            p = np.loadtxt(raw.splitlines(), ndmin=2)
-        except ValueError as e:
-            raise ModelError(f"--loop: cannot read {str(path)!r} as two numeric columns: "
-                             f"{e}") from None
-        if p.shape[1] != 2:
-            raise ModelError(f"--loop: expected two columns x y, got {p.shape[1]}")
-        if not plane:  # a header line '# x y' names the plane
-            first = raw.lstrip().splitlines()[0] if raw.strip() else ""
-            head = first.lstrip("#").split() if first.startswith("#") else []
-            plane = ",".join(head) if len(head) == 2 else ""
-        try:
-            lp = SampledLoop(p, plane=_plane(machine, plane), base=base)
-        except ModelError as e:
-            if "samples" not in str(e):
-                raise
-            raise ModelError(f"--loop: {str(path)!r} (data lines counted from 0): {e}") from None
+        lp = read_loop_file(Path(text), plane, base, lambda p: _plane(machine, p))
     for name in lp.plane:
         machine.parameter_index(name)
     check_at(machine, base, lp.plane, f"the loop (plane {','.join(lp.plane)})")
@@ -182,9 +164,15 @@ def _base(machine, at: str):
 _SET_HELP = ("Change constants, parameter defaults or bath fields, e.g. "
              "J=2,R.strength=2,L.temperature=1.1.")
 
+CYCLE_RTOL = 1e-8
+"""Default ``--rtol`` of ``cycle``: the per-cycle figures to 8 digits (issue 3)."""
+CYCLE_MAX_NODES = 2048
+"""Default ``--max-nodes`` of ``cycle`` (docs/decisions/0322-cli-accuracy-defaults.md)."""
+
 
 @app.command("cycle")
 @user_errors
+@reported_warnings
 def cycle_cmd(
     model: Path = typer.Argument(..., help="TOML model file."),
     circle: str = typer.Option("", "--circle", help=_LOOP_HELP["circle"]),
@@ -215,19 +203,35 @@ def cycle_cmd(
     correlations: str = typer.Option("", "--correlations", help="Correlation measures to "
                                      "follow along the loop (extremes reported), e.g. "
                                      "'concurrence:0,1 negativity:0|1@thermal'."),
+    nodes: int = typer.Option(None, "--nodes", help="Fixed quadrature nodes (smooth loops: in "
+                              "all; loops with corners: per side) instead of the adaptive "
+                              "doubling."),
+    rtol: float = typer.Option(CYCLE_RTOL, "--rtol", help="Adaptive quadrature: stop doubling "
+                               "the nodes when two levels agree to this relative accuracy."),
+    max_nodes: int = typer.Option(CYCLE_MAX_NODES, "--max-nodes", help="Adaptive quadrature: "
+                                  "at most this many nodes (per side for loops with corners); "
+                                  "then the best estimate is reported as not converged."),
+    area: bool = typer.Option(True, "--area/--no-area", help="Also integrate the rotor over "
+                              "the enclosed area (a Stokes check of the line integral)."),
+    show: bool = PROGRESS,
     json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
     """Geometric heat (line and area integrals), dissipation, thermodynamic length and engine
     figures of one cycle."""
-    from thermogeo.protocols import cycle_summary
+    from thermogeo.protocols import CycleQuadrature, cycle_summary
+    from thermogeo.protocols.cycle import check_loop
 
     check_bias(bias)
     m = _machine(model, set_)
     lp = build_loop(m, circle=circle, ellipse=ellipse, rectangle=rectangle, sector=sector,
                     polygon=polygon, loop_file=loop, plane=plane, reverse=reverse,
                     base=_base(m, at))
-    c = cycle_summary(m, lp, bias=bias, timing=timing, bath=bath,
-                      correlations=correlations or None, dissipation_share=share)
+    quad = cycle_quadrature(CycleQuadrature, rtol, max_nodes, nodes)
+    check_loop(lp, m)
+    with work("cycle", cycle_estimate(lp, quad, nodes, area), show=show):
+        c = cycle_summary(m, lp, bias=bias, timing=timing, bath=bath, nodes=nodes,
+                          quadrature=quad, area=area, correlations=correlations or None,
+                          dissipation_share=share)
     out = c.to_dict()
     out["plane"] = list(lp.plane)
     if json:
@@ -315,6 +319,7 @@ def _region(text: str, plane, resolution: str):
 
 @app.command("optimal")
 @user_errors
+@reported_warnings
 def optimal_cmd(
     model: Path = typer.Argument(..., help="TOML model file."),
     plane: str = typer.Option("", "--plane", help="x,y parameters (default: the first two)."),
@@ -325,18 +330,32 @@ def optimal_cmd(
                                    "radial,angular with angular a multiple of 8)."),
     at: str = typer.Option("", "--at", help="Values of the other parameters."),
     set_: str = typer.Option("", "--set", help=_SET_HELP),
+    save_loop: Path = SAVE_LOOP,
+    show: bool = PROGRESS,
     json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
     """The connected single-sign region of the rotor pumping the most heat, its boundary loop
     and the non-interacting bound N T ln 2."""
     from thermogeo.protocols import optimal_region
 
+    check_save_loop(save_loop)
     m = _machine(model, set_)
     pl = _plane(m, plane)
     base = _base(m, at)
     check_at(m, base, pl, f"--plane ({','.join(pl)})")
-    o = optimal_region(m, pl, bath, region=_region(region, pl, resolution), base=base)
+    reg = _region(region, pl, resolution)
+    n1, n2 = reg.resolution
+    with work("optimal", f"the rotor of bath {bath or m.bath_names[0]} at {n1} x {n2} = "
+              f"{n1 * n2:,} grid points ({m.qubits} qubits), then the line integral along the "
+              "best region's boundary", total=n1 * n2, show=show):
+        o = optimal_region(m, pl, bath, region=reg, base=base)
     out = o.to_dict()
+    written = save_loop_file(o.loop, save_loop, {
+        "command": "optimal", "model": str(model), "bath": o.bath,
+        "max_geometric_heat": o.max_geometric_heat,
+        "loop_geometric_heat": o.loop_geometric_heat})
+    if written:
+        out["saved_loop"] = written
     if json:
         print_json(out)
         return
@@ -367,10 +386,13 @@ def optimal_cmd(
                    f"[{v[:, 1].min():.4g}, {v[:, 1].max():.4g}]")
     else:
         typer.echo("boundary loop: none (the region surrounds the centre)")
+    if written:
+        typer.echo(f"wrote the boundary loop to {written}")
 
 
 @app.command("optimize")
 @user_errors
+@reported_warnings
 def optimize_cmd(
     model: Path = typer.Argument(..., help="TOML model file."),
     plane: str = typer.Option("", "--plane", help="x,y parameters (default: the first two)."),
@@ -387,12 +409,17 @@ def optimize_cmd(
                               "optimising."),
     at: str = typer.Option("", "--at", help="Values of the other parameters."),
     set_: str = typer.Option("", "--set", help=_SET_HELP),
+    save_loop: Path = SAVE_LOOP,
+    show: bool = PROGRESS,
     json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
     """Optimise a loop (circle or Fourier) for A^2/L^2, the geometric heat, or the geometric
     heat at fixed thermodynamic length."""
     from thermogeo.protocols import optimize_protocol
 
+    check_save_loop(save_loop)
+    if maxiter < 1:
+        raise ModelError(f"--maxiter: expected a positive integer, got {maxiter}")
     m = _machine(model, set_)
     pl = _plane(m, plane)
     base = _base(m, at)
@@ -400,9 +427,21 @@ def optimize_cmd(
     st = build_loop(m, circle=start, base=base) if start else None
     if st is not None and tuple(st.plane) != pl:
         raise ModelError(f"--start: its parameters {tuple(st.plane)} differ from --plane {pl}")
-    r = optimize_protocol(m, pl, objective=objective, family=family, harmonics=harmonics,
-                          start=st, bath=bath, maxiter=maxiter, nodes=nodes, base=base)
+    shape = 3 if family == "circle" else 2 * (2 * harmonics + 1)
+    per_eval = (2 * shape + 1) * nodes
+    with work("optimize", f"{objective} over {family} loops ({shape} shape parameters): "
+              f"{2 * shape + 1} loops x {nodes} nodes = {per_eval:,} points per evaluation, "
+              f"about {maxiter + 1} evaluations (--maxiter {maxiter}), then the figures of the "
+              "start and the result", total=(maxiter + 1) * per_eval, show=show):
+        r = optimize_protocol(m, pl, objective=objective, family=family, harmonics=harmonics,
+                              start=st, bath=bath, maxiter=maxiter, nodes=nodes, base=base)
     out = r.to_dict()
+    written = save_loop_file(r.loop, save_loop, {
+        "command": "optimize", "model": str(model), "objective": objective,
+        "bath": r.after.bath, "bath_geometric_heat": r.after.bath_geometric_heat,
+        "thermodynamic_length": r.after.thermodynamic_length, "success": r.success})
+    if written:
+        out["saved_loop"] = written
     if json:
         print_json(out)
         return
@@ -412,6 +451,8 @@ def optimize_cmd(
               "dissipated_work_coefficient"):
         typer.echo(f"  {k:>27}: {getattr(r.before, k):.8g} -> {getattr(r.after, k):.8g}")
     typer.echo(f"loop: {out['loop']}")
+    if written:
+        typer.echo(f"wrote the loop to {written}")
 
 
 def _grid(text: str, option: str):
@@ -438,6 +479,7 @@ MAP_HELP = (
 
 @app.command("map", help=MAP_HELP)
 @user_errors
+@reported_warnings
 def map_cmd(
     model: Path = typer.Argument(..., help="TOML model file."),
     x: str = typer.Option(..., "--x", help="x axis NAME=START:STOP:COUNT, e.g. Bx=-3:3:201."),
@@ -449,9 +491,20 @@ def map_cmd(
                             "300 for print; in vector formats, of the colour map)."),
     bath: str = typer.Option(None, "--bath", help="Plot only this bath."),
     circle: str = typer.Option("", "--circle", help="Loop to overlay: " + _LOOP_HELP["circle"]),
+    ellipse: str = typer.Option("", "--ellipse", help="Loop to overlay: "
+                                + _LOOP_HELP["ellipse"]),
+    rectangle: str = typer.Option("", "--rectangle", help="Loop to overlay: "
+                                  + _LOOP_HELP["rectangle"]),
+    sector: str = typer.Option("", "--sector", help="Loop to overlay: " + _LOOP_HELP["sector"]),
     polygon: str = typer.Option("", "--polygon", help="Loop to overlay: "
                                 + _LOOP_HELP["polygon"]),
     loop: Path = typer.Option(None, "--loop", help="Loop to overlay: " + _LOOP_HELP["loop"]),
+    reverse: bool = typer.Option(False, "--reverse", help=LOOP_HELP["reverse"]),
+    save_loop: Path = typer.Option(None, "--save-loop", help="Write the boundary of the "
+                                   "single-sign region of the rotor of --bath (default: the "
+                                   "first) with the largest |integral| on the grid to this TOML "
+                                   "loop file (oriented to pump out of that bath: Q_geo > 0)."),
+    show: bool = PROGRESS,
     at: str = typer.Option("", "--at", help="Values of the other parameters."),
     set_: str = typer.Option("", "--set", help=_SET_HELP),
     correlations: str = typer.Option("", "--correlations", help="Correlation measures to "
@@ -462,6 +515,7 @@ def map_cmd(
     from thermogeo.protocols import response_map, save_map
 
     check_file_out(out, "--out", "a NetCDF file to write, e.g. map.nc")
+    check_save_loop(save_loop)
     if plot is not None:
         check_file_out(plot, "--plot", "an image file to write, e.g. map.png")
         from thermogeo.plot.style import check_dpi, check_figure_path
@@ -477,9 +531,14 @@ def map_cmd(
     base = _base(m, at)
     check_at(m, base, (gx[0], gy[0]), "the map's axes (--x, --y)")
     check_map_memory(m, len(gx[1]), len(gy[1]))
-    overlay = build_loop(m, circle=circle, polygon=polygon, loop_file=loop,
-                         plane=f"{gx[0]},{gy[0]}", base=base, required=False)
-    ds = response_map(m, gx, gy, base, correlations=correlations or None)
+    overlay = build_loop(m, circle=circle, ellipse=ellipse, rectangle=rectangle, sector=sector,
+                         polygon=polygon, loop_file=loop, plane=f"{gx[0]},{gy[0]}", base=base,
+                         reverse=reverse, required=False)
+    nx, ny = len(gx[1]), len(gy[1])
+    with work("map", f"the response with the rotor at {nx:,} x {ny:,} = {nx * ny:,} points "
+              f"({m.qubits} qubits, about {map_bytes(m, nx, ny) / 2**20:,.0f} MB)",
+              total=nx * ny, show=show):
+        ds = response_map(m, gx, gy, base, correlations=correlations or None)
     save_map(ds, out)
     total = int(ds.unique.size)
     dark = int((~ds.unique).sum())
@@ -490,6 +549,19 @@ def map_cmd(
             "rotor_range": {str(b): [float(ds.rotor.sel(bath=b).min()),
                                      float(ds.rotor.sel(bath=b).max())]
                             for b in ds.bath.values}}
+    if save_loop is not None:
+        from thermogeo.protocols.paths import best_region_loop
+
+        b = bath or m.bath_names[0]
+        m.bath_index(b)
+        best, q = best_region_loop(gx[1], gy[1], ds.rotor.sel(bath=b).values,
+                                   (gx[0], gy[0]), base=base)
+        written = save_loop_file(best, save_loop, {
+            "command": "map", "model": str(model), "bath": b,
+            "grid_geometric_heat": q if best is not None else None})
+        if written:
+            info["saved_loop"] = written
+            info["saved_loop_geometric_heat"] = q
     note = (f"{dark} of {total} points have no unique steady state (no value there: NaN in "
             f"{out}, variable 'unique' false)" if dark else "")
     if plot is not None and status != "no_unique_point":
@@ -504,6 +576,10 @@ def map_cmd(
         typer.echo(f"wrote {out}: {info['dims']}, variables {', '.join(info['variables'])}")
         if "plot" in info:
             typer.echo(f"wrote {plot}")
+        if "saved_loop" in info:
+            typer.echo(f"wrote {info['saved_loop']}: the boundary of the best region of the "
+                       f"rotor of bath {bath or m.bath_names[0]} (Q_geo about "
+                       f"{info['saved_loop_geometric_heat']:.6g} on the grid)")
         if note and status != "no_unique_point":
             typer.echo(f"warning: {note}")
     if status == "no_unique_point":
@@ -514,6 +590,34 @@ def map_cmd(
 
 
 EXIT_NO_UNIQUE_POINT = 1
+
+
+def cycle_quadrature(cls, rtol: float, max_nodes: int, nodes: int | None):
+    """The :class:`~thermogeo.protocols.CycleQuadrature` of ``--rtol``, ``--max-nodes``
+    (``--nodes`` checked: a positive integer)."""
+    if nodes is not None and nodes < 4:
+        raise ModelError(f"--nodes: expected an integer >= 4, got {nodes}")
+    if not 1e-14 <= rtol < 1:
+        raise ModelError(f"--rtol: expected a number in [1e-14, 1), got {rtol:g}")
+    start = min(32, max_nodes)
+    if max_nodes < 4:
+        raise ModelError(f"--max-nodes: expected an integer >= 4, got {max_nodes}")
+    return cls(rtol=rtol, start=start, max_nodes=max_nodes)
+
+
+def cycle_estimate(loop, quad, nodes: int | None, area: bool) -> str:
+    """The estimate ``cycle`` prints before its work."""
+    pieces = len(loop.breakpoints()) - 1
+    per = "" if loop.smooth else f" per side ({pieces} sides)"
+    if nodes is not None:
+        line = f"line integrals at {nodes} nodes{per}"
+    else:
+        line = (f"line integrals from {quad.start} nodes{per}, doubled until two levels agree "
+                f"to rtol {quad.rtol:g} (at most {quad.max_nodes}{per})")
+    if area:
+        line += (f"; area integral of the rotor, up to {quad.max_area_points:,} points per "
+                 "level (--no-area skips it)")
+    return line + "; one batched response per level"
 
 
 def map_bytes(machine, nx: int, ny: int) -> int:

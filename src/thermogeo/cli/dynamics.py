@@ -3,52 +3,29 @@ periodic dynamics of a cycle beside the slow-driving expansion."""
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 
 import numpy as np
 import typer
 
-from thermogeo.cli.app import app, parse_assignments, print_json, user_errors
-from thermogeo.io import load_model
-from thermogeo.protocols.paths import Circle
+from thermogeo.cli.app import app, print_json, user_errors
+from thermogeo.cli.loops import (CIRCLE, ELLIPSE, LOOP, PLANE, POLYGON, RECTANGLE, REVERSE,
+                                 SECTOR, reported_warnings)
+from thermogeo.cli.progress import PROGRESS, work
+from thermogeo.dynamics.convergence import MAX_PERIODS
 
 
-def reported_warnings(fn: Callable) -> Callable:
-    """Print the library's warnings (e.g. SlowDrivingWarning) as ``warning: ...`` lines on
-    standard error instead of letting them escape as tracebacks or vanish."""
-    @wraps(fn)
-    def wrapper(*args, **kwargs):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                seen = set()
-                for w in caught:
-                    msg = f"warning: {w.category.__name__}: {w.message}"
-                    if msg not in seen:
-                        seen.add(msg)
-                        typer.echo(msg, err=True)
-    return wrapper
+def loop_of(model: Path, set_: str, at: str, circle: str, ellipse: str, rectangle: str,
+            sector: str, polygon: str, loop: Path | None, plane: str, reverse: bool):
+    """The machine (``--set``) and the loop of the shared loop options (``--at`` sets the
+    other parameters; :func:`thermogeo.cli.cycles.build_loop`)."""
+    from thermogeo.cli.cycles import _base, _machine, build_loop
 
-
-def parse_circle(text: str, machine) -> Circle:
-    """``"Bx=0.8,Bz=0.6,r=0.5"`` -> a counter-clockwise :class:`Circle` in the plane of the
-    two named parameters (``cw=1`` for clockwise)."""
-    vals = parse_assignments(text, "--circle")
-    radius = vals.pop("r", None)
-    cw = bool(vals.pop("cw", 0.0))
-    if radius is None or len(vals) != 2:
-        raise ValueError(f"--circle: expected two parameter centres and a radius, e.g. "
-                         f"Bx=0.8,Bz=0.6,r=0.5 (optional cw=1), got {text!r}")
-    names = list(vals)
-    for n in names:
-        machine.parameter_index(n)
-    return Circle((names[0], names[1]), center=(vals[names[0]], vals[names[1]]),
-                  radius=radius, clockwise=cw)
+    m = _machine(model, set_)
+    lp = build_loop(m, circle=circle, ellipse=ellipse, rectangle=rectangle, sector=sector,
+                    polygon=polygon, loop_file=loop, plane=plane, reverse=reverse,
+                    base=_base(m, at))
+    return m, lp
 
 
 def parse_periods(text: str) -> np.ndarray:
@@ -86,8 +63,10 @@ def _method(name: str, rtol: float, steps: int | None = None, nodes: int | None 
     return make_method(obj, rtol=rtol, **{k: flags[k] for k in takes})
 
 
-CIRCLE = typer.Option(..., "--circle", help="Circle in a parameter plane: X=cx,Y=cy,r=R "
-                      "(e.g. Bx=0.8,Bz=0.6,r=0.5; add cw=1 for clockwise).")
+AT = typer.Option("", "--at", help="Values of the other parameters, e.g. J=1.5 (the loop "
+                  "sets those of its plane).")
+SET = typer.Option("", "--set", help="Change constants, parameter defaults or bath fields, "
+                   "e.g. J=2,R.strength=2,L.temperature=1.1.")
 RTOL = typer.Option(1e-8, "--rtol", help="Relative accuracy of the exact heats (1e-13..1e-2).")
 JSON = typer.Option(False, "--json", help="Print one JSON object.")
 METHOD = typer.Option("auto", "--method", help="Exact solver (thermogeo.dynamics.methods): "
@@ -108,18 +87,24 @@ NODES = typer.Option(None, "--nodes", help="Fixed collocation nodes per cycle of
 @app.command()
 @user_errors
 @reported_warnings
-def exact(model: Path = typer.Argument(..., help="TOML model file."), circle: str = CIRCLE,
+def exact(model: Path = typer.Argument(..., help="TOML model file."),
+          circle: str = CIRCLE, ellipse: str = ELLIPSE, rectangle: str = RECTANGLE,
+          sector: str = SECTOR, polygon: str = POLYGON, loop: Path = LOOP,
+          plane: str = PLANE, reverse: bool = REVERSE,
           period: float = typer.Option(..., "--period", help="Driving period tau."),
           rtol: float = RTOL, method: str = METHOD, steps: int | None = STEPS,
-          nodes: int | None = NODES, json: bool = JSON):
+          nodes: int | None = NODES, at: str = AT, set_: str = SET, show: bool = PROGRESS,
+          json: bool = JSON):
     """Heat, work, first-law residual and entropy production per cycle of the exact periodic
-    state, beside the slow-driving expansion (orders 1 and 2). The JSON names the solver that
-    ran (method, order, steps, converged, message)."""
+    state, beside the slow-driving expansion (orders 0, 1 and 2 and their sum). The JSON names
+    the solver that ran (method, order, steps, converged, message)."""
     from thermogeo.dynamics import exact_cycle
 
-    m = load_model(model)
-    loop = parse_circle(circle, m)
-    res = exact_cycle(m, loop, period, method=_method(method, rtol, steps, nodes))
+    m, lp = loop_of(model, set_, at, circle, ellipse, rectangle, sector, polygon, loop, plane,
+                    reverse)
+    meth = _method(method, rtol, steps, nodes)
+    with work("exact", _exact_estimate(meth, lp, m, period), show=show):
+        res = exact_cycle(m, lp, period, method=meth)
     out = res.to_dict()
     if json:
         print_json(out)
@@ -129,83 +114,153 @@ def exact(model: Path = typer.Argument(..., help="TOML model file."), circle: st
                f"{res.relaxation_time:.4g}")
     typer.echo(f"status: {res.message}")
     e = out["expansion"]
+    typer.echo("heat per cycle into the system: exact, and the expansion tau Q^(0) + Q_geo + "
+               "Q^(2)/tau term by term")
     for b in m.bath_names:
-        typer.echo(f"bath {b}: Q exact {out['heat'][b]:+.10g}   expansion: Q_geo "
-                   f"{e['geometric_heat'][b]:+.10g}  Q2/tau {e['heat_order2'][b]:+.6g}")
-    typer.echo(f"work {res.work:+.10g} (expansion W_diss {e['dissipated_work']:+.6g})")
+        typer.echo(f"bath {b}: Q exact {out['heat'][b]:+.10g}   expansion {e['heat'][b]:+.10g} "
+                   f"= tau Q0 {e['heat_order0'][b]:+.6g} + Q_geo "
+                   f"{e['geometric_heat'][b]:+.10g} + Q2/tau {e['heat_order2'][b]:+.6g}")
+    typer.echo(f"work {res.work:+.10g}   expansion {e['work']:+.10g} = W1 "
+               f"{e['work_order1']:+.6g} + W_diss {e['dissipated_work']:+.6g}")
     typer.echo(f"first-law residual {res.first_law_residual:+.3e}   entropy production "
                f"{res.entropy_production:+.10g}")
 
 
-@app.command("convergence")
+def _exact_estimate(meth, loop, machine, period: float) -> str:
+    """The estimate ``exact`` prints before its work."""
+    r = meth.resolve(loop, machine.dim)
+    fixed = getattr(r, "steps", None) or getattr(r, "nodes", None)
+    how = (f"{fixed} {r.step_unit}" if fixed else
+           f"{r.step_unit} refined until the heat agrees to rtol {r.rtol:g}")
+    return (f"the periodic state at tau = {period:g} by {r.name} ({how}; dimension "
+            f"{machine.dim}, {'smooth loop' if loop.smooth else 'loop with corners'}), then "
+            "the expansion along the loop")
+
+
+CONVERGENCE_HELP = (
+    "Error of the first- and second-order expansion against the exact heat per cycle, with "
+    "fitted log-log slopes (expected -1 and -2).\n\n"
+    "The errors are absolute: exact minus expansion, in units of energy (the expansion to first "
+    "order is tau Q^(0) + Q_geo, to second order + Q^(2)/tau). The slopes are fitted, bath by "
+    "bath, over the periods of the asymptotic regime: where the second-order term accounts for "
+    "the first-order error (|err2| <= 0.05 |err1|) and the second-order error is above 10 times "
+    "the solver's error estimate; these periods are marked '*'. Without --periods the command "
+    "chooses the periods: doubling from 5 relaxation times until every bath of --bath has 3 "
+    "periods in its asymptotic regime (or reaches the noise floor), at most --max-periods.")
+
+
+@app.command("convergence", help=CONVERGENCE_HELP)
 @user_errors
 @reported_warnings
 def convergence_cmd(model: Path = typer.Argument(..., help="TOML model file."),
-                    circle: str = CIRCLE,
-                    periods: str = typer.Option("10:1000:12", "--periods",
-                                                help="START:STOP:COUNT (log-spaced) or a list."),
+                    circle: str = CIRCLE, ellipse: str = ELLIPSE, rectangle: str = RECTANGLE,
+                    sector: str = SECTOR, polygon: str = POLYGON, loop: Path = LOOP,
+                    plane: str = PLANE, reverse: bool = REVERSE,
+                    periods: str = typer.Option(
+                        "", "--periods", help="START:STOP:COUNT (log-spaced) or a list; "
+                        "default: chosen by the command (see above)."),
+                    max_periods: int = typer.Option(
+                        MAX_PERIODS, "--max-periods", help="Budget of periods of the "
+                        "automatic choice."),
+                    bath: str = typer.Option("", "--bath", help="Baths whose asymptotic "
+                                             "regime ends the automatic choice, e.g. R or L,R "
+                                             "(default: all)."),
                     rtol: float = typer.Option(1e-10, "--rtol", help="Relative accuracy of "
                                                "the exact heats (1e-13..1e-2)."),
                     plot: Path | None = typer.Option(None, "--plot", help="Save a log-log "
                                                      "figure (png, pdf, svg)."),
                     method: str = METHOD, steps: int | None = STEPS,
-                    nodes: int | None = NODES, json: bool = JSON):
+                    nodes: int | None = NODES, at: str = AT, set_: str = SET,
+                    show: bool = PROGRESS, json: bool = JSON):
     """Error of the first- and second-order expansion against the exact heat per cycle, with
-    fitted log-log slopes (expected -1 and -2)."""
+    fitted log-log slopes (see ``CONVERGENCE_HELP``)."""
     from thermogeo.dynamics import convergence
 
-    m = load_model(model)
-    loop = parse_circle(circle, m)
-    ds = convergence(m, loop, parse_periods(periods),
-                     method=_method(method, rtol, steps, nodes)).to_dataset()
+    m, lp = loop_of(model, set_, at, circle, ellipse, rectangle, sector, polygon, loop, plane,
+                    reverse)
+    taus = parse_periods(periods) if periods else None
+    if max_periods < 2:
+        raise ValueError(f"--max-periods: expected an integer >= 2, got {max_periods}")
+    baths = [b.strip() for b in bath.split(",")] if bath else None
+    for b in baths or ():
+        m.bath_index(b)
+    meth = _method(method, rtol, steps, nodes)
+    how = (f"{len(taus)} periods {taus.min():.4g}..{taus.max():.4g}" if taus is not None else
+           f"periods doubling from 5 relaxation times, at most {max_periods}")
+    with work("convergence", f"the exact periodic state at {how} ({meth.resolve(lp, m.dim).name}"
+              f", rtol {rtol:g}), beside the expansion", unit="period",
+              total=len(taus) if taus is not None else max_periods, show=show):
+        c = convergence(m, lp, taus, method=meth, baths=baths, max_periods=max_periods)
+    ds = c.to_dataset()
     if plot is not None:
         from thermogeo.plot.dynamics import convergence_figure
         convergence_figure(ds).savefig(plot)
-    baths = list(m.bath_names)
+    names = list(m.bath_names)
+    fit = {b: c.asymptotic[:, i] for i, b in enumerate(names)}
     out = {
-        "periods": ds["period"].values,
-        "heat_exact": {b: ds["heat_exact"].sel(bath=b).values for b in baths},
-        "error_order1": {b: ds["error_order1"].sel(bath=b).values for b in baths},
-        "error_order2": {b: ds["error_order2"].sel(bath=b).values for b in baths},
-        "slope_order1": {b: float(ds["slope_order1"].sel(bath=b)) for b in baths},
-        "slope_order2": {b: float(ds["slope_order2"].sel(bath=b)) for b in baths},
-        "geometric_heat": {b: float(ds["geometric_heat"].sel(bath=b)) for b in baths},
-        "error_estimate": ds["error_estimate"].values,
-        "method": ds.attrs["method"],
-        "order": ds.attrs["order"],
+        "periods": c.periods,
+        "heat_exact": {b: c.heat_exact[:, i] for i, b in enumerate(names)},
+        "error_kind": c.error_kind,
+        "error_order1": {b: c.error_order1[:, i] for i, b in enumerate(names)},
+        "error_order2": {b: c.error_order2[:, i] for i, b in enumerate(names)},
+        "asymptotic": fit,
+        "slope_order1": dict(zip(names, c.slope_order1)),
+        "slope_order2": dict(zip(names, c.slope_order2)),
+        "geometric_heat": dict(zip(names, c.geometric_heat)),
+        "heat_order2_coefficient": dict(zip(names, c.heat_order2_coefficient)),
+        "relaxation_time": c.relaxation_time,
+        "error_estimate": c.error_estimate,
+        "method": c.method,
+        "order": c.order,
+        "plane": list(lp.plane),
     }
     if plot is not None:
         out["plot"] = str(plot)
     if json:
         print_json(out)
         return
-    typer.echo("period        " + "  ".join(f"err1[{b}]     err2[{b}]   " for b in baths))
-    for i, t in enumerate(out["periods"]):
+    typer.echo(f"absolute errors of the expansion (exact minus expansion, energy) per cycle; "
+               f"relaxation time {c.relaxation_time:.4g}; '*': in the asymptotic regime (fit)")
+    typer.echo("period        " + "  ".join(f"err1[{b}]     err2[{b}]    " for b in names))
+    for i, t in enumerate(c.periods):
         typer.echo(f"{t:<12.5g}  " + "  ".join(
             f"{out['error_order1'][b][i]:+.3e}  {out['error_order2'][b][i]:+.3e}"
-            for b in baths))
-    typer.echo("slopes: " + ", ".join(f"{b}: order1 {out['slope_order1'][b]:.3f}, order2 "
-                                      f"{out['slope_order2'][b]:.3f}" for b in baths))
+            f"{'*' if fit[b][i] else ' '}" for b in names))
+    for b in names:
+        used = c.periods[fit[b]]
+        where = (f"over {len(used)} periods {used.min():.4g}..{used.max():.4g}" if len(used)
+                 else "no period in the asymptotic regime")
+        typer.echo(f"slopes {b}: order1 {c.slope_order1[names.index(b)]:.3f}, order2 "
+                   f"{c.slope_order2[names.index(b)]:.3f} ({where})")
 
 
 @app.command()
 @user_errors
 @reported_warnings
-def balance(model: Path = typer.Argument(..., help="TOML model file."), circle: str = CIRCLE,
+def balance(model: Path = typer.Argument(..., help="TOML model file."),
+            circle: str = CIRCLE, ellipse: str = ELLIPSE, rectangle: str = RECTANGLE,
+            sector: str = SECTOR, polygon: str = POLYGON, loop: Path = LOOP,
+            plane: str = PLANE, reverse: bool = REVERSE,
             period: float | None = typer.Option(None, "--period", help="Also estimate the "
                                                 "rates from the exact dynamics at this period."),
             nodes: int = typer.Option(128, "--nodes", help="Points along the path."),
             rtol: float = RTOL,
             plot: Path | None = typer.Option(None, "--plot", help="Save the balance figure."),
-            method: str = METHOD, json: bool = JSON):
+            method: str = METHOD, at: str = AT, set_: str = SET, show: bool = PROGRESS,
+            json: bool = JSON):
     """Energy-entropy balance along the path: geometric heat rates summed vs T dS/ds,
     second-order heat rates summed vs minus the dissipated power (docs/theory.md section 4)."""
     from thermogeo.dynamics import balance_along
 
-    m = load_model(model)
-    loop = parse_circle(circle, m)
-    ds = balance_along(m, loop, period=period, nodes=nodes,
-                       method=_method(method, rtol)).to_dataset()
+    m, lp = loop_of(model, set_, at, circle, ellipse, rectangle, sector, polygon, loop, plane,
+                    reverse)
+    if nodes < 4:
+        raise ValueError(f"--nodes: expected an integer >= 4, got {nodes}")
+    est = f"the expansion at {nodes} points along the loop" + (
+        f", and the exact limit cycle at tau = {period:g}" if period is not None else "")
+    with work("balance", est, show=show):
+        ds = balance_along(m, lp, period=period, nodes=nodes,
+                           method=_method(method, rtol)).to_dataset()
     if plot is not None:
         from thermogeo.plot.dynamics import balance_figure
         balance_figure(ds).savefig(plot)

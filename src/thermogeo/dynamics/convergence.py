@@ -2,9 +2,20 @@
 
 For periods ``tau_j`` the exact heat ``Q_a(tau)`` (:func:`exact_cycle`) is compared with the
 expansion truncated at first order, ``tau Q^(0) + Q^geo``, and at second order,
-``+ Q^(2)/tau``. The errors should fall as ``tau^-1`` and ``tau^-2``: the slopes of
-``log|error|`` against ``log tau`` are fitted by least squares over the periods whose error is
-above ten times the integrator's error estimate (the noise floor).
+``+ Q^(2)/tau``. The errors are absolute (exact minus expansion, in units of energy) and should
+fall as ``tau^-1`` and ``tau^-2`` once the expansion is asymptotic: the slopes of
+``log|error|`` against ``log tau`` are fitted by least squares over the periods of the
+*asymptotic regime* of each bath (docs/decisions/0323-convergence-periods.md):
+
+* the second-order term accounts for the first-order error,
+  ``|error_order2| <= ASYMPTOTIC_RATIO |error_order1|`` (the ratio of successive terms of
+  the expansion, ``~ tau_x / tau``, is small); and
+* the second-order error is above ``FLOOR_FACTOR`` times the integrator's error estimate (the
+  noise floor).
+
+Without periods, :func:`convergence` chooses them: doubling from ``slow_factor`` relaxation
+times (:func:`relaxation_time`) until every requested bath has ``MIN_FIT_PERIODS`` periods in
+its asymptotic regime, its errors reach the noise floor, or ``max_periods`` periods are done.
 """
 
 from __future__ import annotations
@@ -14,14 +25,40 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from thermogeo import progress
 from thermogeo.dynamics.expansion import dataset_variables, expansion_cycle, path_expansion
 from thermogeo.dynamics.grid import check_period
 from thermogeo.dynamics.methods import ExactMethod, ExactOptions, as_method
-from thermogeo.dynamics.periodic import exact_cycle
+from thermogeo.dynamics.periodic import _relaxation_time, exact_cycle
+from thermogeo.errors import AccuracyWarning
 from thermogeo.model.machine import Machine
 
 FLOOR_FACTOR = 10.0
 """Errors below ``FLOOR_FACTOR`` times the integrator's error estimate are left out of fits."""
+
+ASYMPTOTIC_RATIO = 0.05
+"""A period is in the asymptotic regime of a bath when ``|error_order2| <= ASYMPTOTIC_RATIO
+|error_order1|``: the second-order term explains the first-order error to 5 %."""
+
+MIN_FIT_PERIODS = 3
+"""Periods in the asymptotic regime that end the automatic choice of periods."""
+
+MAX_PERIODS = 12
+"""Default budget of periods of the automatic choice."""
+
+
+def relaxation_time(machine: Machine, loop, method: str | ExactMethod | None = None) -> float:
+    """``1 / min_s`` of the smallest non-zero decay rate of ``L(lam(s))`` along ``loop`` (the
+    time scale the period must exceed for slow driving)."""
+    return float(_relaxation_time(machine, loop, as_method(method)))
+
+
+def asymptotic_mask(error_order1, error_order2, error_estimate) -> np.ndarray:
+    """``(p, m)`` bool: the periods in the asymptotic regime of each bath (module docstring):
+    ``|e2| <= ASYMPTOTIC_RATIO |e1|`` and ``|e2| > FLOOR_FACTOR * error_estimate``."""
+    e1, e2 = np.abs(np.asarray(error_order1, float)), np.abs(np.asarray(error_order2, float))
+    est = np.asarray(error_estimate, float).reshape(-1, *([1] * (e1.ndim - 1)))
+    return (e2 <= ASYMPTOTIC_RATIO * e1) & (e2 > FLOOR_FACTOR * est) & (e2 > 0)
 
 
 def loglog_slope(x: np.ndarray, y: np.ndarray, floor: np.ndarray | None = None) -> float:
@@ -57,7 +94,11 @@ class Convergence:
     geometric_heat : (m,)            ``Q^geo``
     heat_order2_coefficient : (m,)   ``Q^(2)``
     dissipated_work_coefficient : float  ``W^(2) = tau W_diss``
-    slope_order1, slope_order2 : (m,)    fitted log-log slopes (expected -1 and -2)
+    slope_order1, slope_order2 : (m,)    fitted log-log slopes (expected -1 and -2) over
+                                     the periods of ``asymptotic`` (NaN with fewer than two)
+    asymptotic : (p, m) bool         the periods in the asymptotic regime of each bath (the fit)
+    relaxation_time : float          ``1 / (smallest decay rate along the loop)``
+    error_kind : str                 ``"absolute"``: errors in units of energy
     rtol : float                     the exact solver's ``rtol``
     method, order : str              method and order of the exact solver that ran
                                      (comma-separated if they differed between periods)
@@ -83,6 +124,9 @@ class Convergence:
     rtol: float
     method: str
     order: str
+    asymptotic: np.ndarray | None = None
+    relaxation_time: float = float("nan")
+    error_kind: str = "absolute"
 
     def to_dataset(self):
         """``xarray.Dataset``: coordinates ``period``, ``bath``; every array field and
@@ -98,22 +142,32 @@ class Convergence:
             "error_order2": pb, "geometric_heat": ("bath",),
             "heat_order2_coefficient": ("bath",), "dissipated_work_coefficient": (),
             "slope_order1": ("bath",), "slope_order2": ("bath",)})
+        if self.asymptotic is not None:
+            data["asymptotic"] = (pb, np.asarray(self.asymptotic), {
+                "units": "1", "long_name": "period in the asymptotic regime (used in the fit)"})
+        for k in ("error_order1", "error_order2"):
+            dims, values, attrs = data[k]
+            data[k] = (dims, values, {**attrs, "error_kind": self.error_kind})
         return xr.Dataset(data, coords={"period": ("period", self.periods, {"units": "time"}),
                                         "bath": list(self.bath_names)},
-                          attrs={"rtol": self.rtol, "method": self.method, "order": self.order})
+                          attrs={"rtol": self.rtol, "method": self.method, "order": self.order,
+                                 "relaxation_time": self.relaxation_time,
+                                 "error_kind": self.error_kind})
 
 
-def convergence(machine: Machine, loop, periods, *,
+def convergence(machine: Machine, loop, periods=None, *,
                 method: str | ExactMethod | None = None, options: ExactOptions | None = None,
-                nodes: int | None = None) -> Convergence:
+                nodes: int | None = None, baths=None, max_periods: int = MAX_PERIODS
+                ) -> Convergence:
     """Exact heat and work per cycle against the expansion over a range of periods.
 
     Parameters
     ----------
     machine : Machine
     loop : Loop
-    periods : sequence of float
-        Periods ``tau > 0`` (at least two).
+    periods : sequence of float, optional
+        Periods ``tau > 0`` (at least two). Default: chosen here (module docstring), doubling
+        from ``slow_factor`` relaxation times.
     method : str or ExactMethod, optional
         The exact solver (:func:`~thermogeo.dynamics.exact_cycle`; its ``rtol`` should be well
         below the second-order error at the longest period). Default ``Auto()``.
@@ -122,48 +176,99 @@ def convergence(machine: Machine, loop, periods, *,
         ``options``).
     nodes : int, optional
         Quadrature nodes of the expansion.
+    baths : sequence of str, optional
+        The baths whose asymptotic regime ends the automatic choice of periods (default:
+        all; the slopes are fitted for every bath).
+    max_periods : int
+        Budget of the automatic choice.
 
     Returns
     -------
     Convergence
-        :meth:`Convergence.to_dataset` gives the ``xarray.Dataset`` over ``period``.
+        :meth:`Convergence.to_dataset` gives the ``xarray.Dataset`` over ``period``. Each
+        finished period is reported to :func:`thermogeo.progress.advance` (unit ``"period"``).
     """
     chosen = as_method(method, options)
-    taus = np.array([check_period(t) for t in np.atleast_1d(periods)], dtype=float)
-    if len(taus) < 2:
-        raise ValueError(f"periods: expected at least two periods, got {len(taus)}")
+    if periods is not None:
+        taus = np.array([check_period(t) for t in np.atleast_1d(periods)], dtype=float)
+        if len(taus) < 2:
+            raise ValueError(f"periods: expected at least two periods, got {len(taus)}")
+    if not (isinstance(max_periods, int) and max_periods >= 2):
+        raise ValueError(f"max_periods: expected an integer >= 2, got {max_periods!r}")
+    watch = (np.arange(len(machine.baths)) if baths is None
+             else np.array([machine.bath_index(b) for b in baths], dtype=int))
+    t_rel = relaxation_time(machine, loop, chosen)
     pe = path_expansion(machine, loop, nodes, chosen.numerics)
-    m = len(machine.baths)
-    Q = np.empty((len(taus), m))
-    Wx = np.empty(len(taus))
-    flr, est, steps = (np.empty(len(taus)) for _ in range(3))
-    methods, orders = set(), set()
-    E1, E2 = np.empty((len(taus), m)), np.empty((len(taus), m))
-    W2 = np.empty(len(taus))
-    for i, tau in enumerate(taus):
+    rows = []
+
+    def run(tau):
         ex = exact_cycle(machine, loop, tau, method=chosen, expansion=False)
         e = expansion_cycle(machine, loop, tau, path=pe)
-        Q[i], Wx[i], flr[i] = ex.heat, ex.work, ex.first_law_residual
-        est[i], steps[i] = ex.error_estimate, ex.steps
-        methods.add(ex.method)
-        orders.add(str(ex.order))
-        E1[i] = e.heat_order0 + e.geometric_heat
-        E2[i] = E1[i] + e.heat_order2
-        W2[i] = e.work_order1 + e.dissipated_work
+        e1 = e.heat_order0 + e.geometric_heat
+        rows.append((tau, ex, e1, e1 + e.heat_order2, e.work_order1 + e.dissipated_work))
+        progress.advance("period", 1, f"tau = {tau:.4g}")
+
+    if periods is not None:
+        for tau in taus:
+            run(float(tau))
+    else:
+        if not np.isfinite(t_rel):
+            raise ValueError("periods: the generator has no decaying mode along the loop (no "
+                             "relaxation time to start from); give the periods")
+        tau = max(chosen.slow_factor, 1.0) * t_rel
+        while len(rows) < max_periods:
+            run(tau)
+            tau *= 2.0
+            if len(rows) >= 2 and _enough(rows, watch):
+                break
+    taus = np.array([r[0] for r in rows])
+    Q = np.array([r[1].heat for r in rows])
+    E1, E2 = np.array([r[2] for r in rows]), np.array([r[3] for r in rows])
+    est = np.array([r[1].error_estimate for r in rows])
     err1, err2 = Q - E1, Q - E2
-    s1 = np.array([loglog_slope(taus, err1[:, a], est) for a in range(m)])
-    s2 = np.array([loglog_slope(taus, err2[:, a], est) for a in range(m)])
-    if np.isnan(s2).any() or np.isnan(s1).any():
-        warnings.warn("convergence: fewer than two periods above the integrator's noise floor "
-                      "for some bath; the slope is NaN (lower rtol or use shorter periods)",
-                      RuntimeWarning, stacklevel=2)
+    fit = asymptotic_mask(err1, err2, est)
+    m = len(machine.baths)
+    s1 = np.array([_fit(taus[fit[:, a]], err1[fit[:, a], a]) for a in range(m)])
+    s2 = np.array([_fit(taus[fit[:, a]], err2[fit[:, a], a]) for a in range(m)])
+    short = [machine.bath_names[a] for a in watch if np.isnan(s1[a])]
+    if short:
+        warnings.warn(
+            f"convergence: fewer than two of the periods {taus.min():.4g}..{taus.max():.4g} are "
+            f"in the asymptotic regime of bath(s) {', '.join(short)} (|error_order2| <= "
+            f"{ASYMPTOTIC_RATIO:g} |error_order1|, above {FLOOR_FACTOR:g} x the error "
+            "estimate): their slopes are NaN; use longer periods (more of them) or a lower "
+            "rtol", AccuracyWarning, stacklevel=2)
     e0 = expansion_cycle(machine, loop, taus[0], path=pe)
+    methods = sorted({r[1].method for r in rows})
+    orders = sorted({str(r[1].order) for r in rows})
     return Convergence(
-        periods=taus, bath_names=tuple(machine.bath_names), heat_exact=Q, work_exact=Wx,
-        first_law_residual=flr, error_estimate=est, steps=steps.astype(int),
-        heat_expansion1=E1, heat_expansion2=E2, work_expansion2=W2, error_order1=err1,
-        error_order2=err2, geometric_heat=e0.geometric_heat,
+        periods=taus, bath_names=tuple(machine.bath_names), heat_exact=Q,
+        work_exact=np.array([r[1].work for r in rows]),
+        first_law_residual=np.array([r[1].first_law_residual for r in rows]),
+        error_estimate=est, steps=np.array([r[1].steps for r in rows], dtype=int),
+        heat_expansion1=E1, heat_expansion2=E2, work_expansion2=np.array([r[4] for r in rows]),
+        error_order1=err1, error_order2=err2, geometric_heat=e0.geometric_heat,
         heat_order2_coefficient=e0.heat_order2_coefficient,
         dissipated_work_coefficient=float(e0.dissipated_work_coefficient),
-        slope_order1=s1, slope_order2=s2, rtol=chosen.rtol,
-        method=",".join(sorted(methods)), order=",".join(sorted(orders)))
+        slope_order1=s1, slope_order2=s2, rtol=chosen.rtol, method=",".join(methods),
+        order=",".join(orders), asymptotic=fit, relaxation_time=t_rel)
+
+
+def _fit(x: np.ndarray, y: np.ndarray) -> float:
+    """Least-squares slope of ``log|y|`` against ``log x``; NaN with fewer than two points."""
+    if len(x) < 2:
+        return float("nan")
+    return float(np.polyfit(np.log(x), np.log(np.abs(y)), 1)[0])
+
+
+def _enough(rows, watch) -> bool:
+    """The automatic choice may stop: every watched bath has ``MIN_FIT_PERIODS`` periods in
+    its asymptotic regime, or its second-order error is down at the noise floor at the
+    longest period (longer periods cannot help)."""
+    Q = np.array([r[1].heat for r in rows])
+    err1 = Q - np.array([r[2] for r in rows])
+    err2 = Q - np.array([r[3] for r in rows])
+    est = np.array([r[1].error_estimate for r in rows])
+    fit = asymptotic_mask(err1, err2, est)
+    floor = np.abs(err2[-1]) <= FLOOR_FACTOR * est[-1]
+    return bool(all(fit[:, a].sum() >= MIN_FIT_PERIODS or floor[a] for a in watch))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from thermogeo import progress
 from thermogeo.errors import NonUniqueSteadyStateError
 from thermogeo.lindblad.dense import DenseFrozen
 from thermogeo.lindblad.frozen import steady_derivative
@@ -79,4 +80,5 @@ def frozen_path(machine: Machine, lam: np.ndarray, vel: np.ndarray,
     U = fg.U
     d = U.shape[-1]
     W = np.einsum("...ac,...bd->...abcd", U, U.conj()).reshape(*U.shape[:-2], d * d, d * d)
+    progress.advance("point", len(lam))
     return FrozenPath(gen=fg.gen, ss=fg.ss, W=W, rows=fg.rows, drho=drho[:, 0], z=z[:, 0])

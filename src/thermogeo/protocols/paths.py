@@ -8,13 +8,22 @@ counter-clockwise in the ``(x, y)`` plane has positive :meth:`Loop.signed_area`.
 Smooth periodic loops (circle, ellipse, Fourier) are integrated to spectral accuracy by the
 trapezoidal rule; loops with corners (polygons, sectors) report their corners in
 :meth:`Loop.breakpoints` so quadrature can be done piece by piece with Gauss-Legendre rules.
+:meth:`Loop.reversed` is the same loop traversed the other way (``lam(1 - s)``).
+
+A loop is also data: a *loop table* ``{kind, plane, <fields>, base}`` (:func:`loop_to_table`,
+:func:`loop_from_table`), used by sweep files, and a *loop file*, the same table in TOML
+(:func:`save_loop`, :func:`load_loop`), which ``thermogeo optimal``, ``optimize`` and ``map``
+write and every command taking a loop reads (docs/decisions/0320-loop-files.md).
 """
 
 from __future__ import annotations
 
+import json
+import tomllib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -143,6 +152,10 @@ class Circle(Loop):
         w = 2 * np.pi * (-1 if self.clockwise else 1) * self.radius
         return np.stack([-w * np.sin(t), w * np.cos(t)], axis=-1)
 
+    def reversed(self) -> Circle:
+        """The same circle traversed the other way (from the same starting point)."""
+        return replace(self, clockwise=not self.clockwise)
+
 
 @dataclass(frozen=True)
 class Ellipse(Loop):
@@ -174,6 +187,10 @@ class Ellipse(Loop):
         p = 2 * np.pi * sg * np.stack([-self.semi_axes[0] * np.sin(t),
                                        self.semi_axes[1] * np.cos(t)], -1)
         return p @ self._rot().T
+
+    def reversed(self) -> Ellipse:
+        """The same ellipse traversed the other way (from the same starting point)."""
+        return replace(self, clockwise=not self.clockwise)
 
 
 @dataclass(frozen=True)
@@ -212,6 +229,12 @@ class Polygon(Loop):
         v = self._v()
         i, _, n = self._seg(s)
         return n * (v[(i + 1) % n] - v[i])
+
+    def reversed(self) -> Polygon:
+        """The same polygon traversed the other way from the same first vertex (each side
+        still in an equal share of the cycle: ``lam_reversed(s) = lam(1 - s)``)."""
+        v = self.vertices
+        return replace(self, vertices=(v[0],) + tuple(v[:0:-1]))
 
 
 def Rectangle(x: tuple[float, float], y: tuple[float, float], plane=("Bx", "Bz"),
@@ -279,6 +302,10 @@ class Sector(Loop):
         return np.stack([dr * np.cos(th) - r * np.sin(th) * dth,
                          dr * np.sin(th) + r * np.cos(th) * dth], -1)
 
+    def reversed(self) -> Sector:
+        """The same sector traversed the other way (from the same starting point)."""
+        return replace(self, clockwise=not self.clockwise)
+
 
 @dataclass(frozen=True)
 class FourierLoop(Loop):
@@ -319,6 +346,12 @@ class FourierLoop(Loop):
 
     def dxy(self, s):
         return self._basis(s, True) @ self.coefficients
+
+    def reversed(self) -> FourierLoop:
+        """``lam(1 - s)``: the sine coefficients change sign."""
+        c = np.array(self.coefficients)
+        c[2::2] *= -1
+        return replace(self, coefficients=c)
 
 
 def _check_finite(p: np.ndarray, where: str, what: str) -> None:
@@ -424,3 +457,279 @@ def first_crossing(p: np.ndarray) -> tuple[int | None, int | None]:
     if hit.size == 0:
         return None, None
     return int(idx[hit[0, 0]]), int(idx[hit[0, 1]])
+
+
+# ---------------------------------------------------------------------------------------
+# loop tables and loop files (docs/decisions/0320-loop-files.md)
+LOOP_FIELDS = {
+    "circle": ("center", "radius", "clockwise"),
+    "ellipse": ("center", "semi_axes", "angle", "clockwise"),
+    "polygon": ("vertices",),
+    "rectangle": ("x", "y", "clockwise"),
+    "sector": ("r_in", "r_out", "theta0", "theta1", "center", "clockwise"),
+    "fourier": ("coefficients",),
+}
+"""Fields of a loop table by ``kind`` (besides ``kind``, ``plane`` and the optional ``base``)."""
+
+LOOP_FILE_FORMAT = "thermogeo-loop"
+LOOP_FILE_VERSION = 1
+_FILE_KEYS = ("format", "version", "about")
+
+
+def loop_from_table(table: Mapping, where: str = "loop") -> Loop:
+    """A :class:`Loop` from a loop table ``{kind, plane, <fields of the kind>, base}`` (the
+    tables of sweep files and loop files; fields as in the classes of this module).
+
+    Examples
+    --------
+    >>> loop_from_table({"kind": "circle", "plane": ["Bx", "Bz"], "center": [0.8, 0.6],
+    ...                  "radius": 0.5}).radius
+    0.5
+    """
+    if not isinstance(table, Mapping) or table.get("kind") not in LOOP_FIELDS:
+        got = table.get("kind") if isinstance(table, Mapping) else table
+        raise ModelError(f"{where}.kind: expected one of {', '.join(LOOP_FIELDS)}, got {got!r}")
+    kind = table["kind"]
+    fields = {k: v for k, v in table.items() if k != "kind"}
+    plane = fields.pop("plane", ("Bx", "Bz"))
+    if (isinstance(plane, str) or not isinstance(plane, Sequence) or len(plane) != 2
+            or not all(isinstance(p, str) for p in plane)):
+        raise ModelError(f"{where}.plane: expected two parameter names, e.g. ['Bx', 'Bz'], "
+                         f"got {plane!r}")
+    plane = (plane[0], plane[1])
+    base = fields.pop("base", None)
+    if base is not None and not isinstance(base, Mapping):
+        raise ModelError(f"{where}.base: expected a table name = value, got {base!r}")
+    extra = set(fields) - set(LOOP_FIELDS[kind])
+    if extra:
+        raise ModelError(f"{where}: unknown field(s) {sorted(extra)} for a {kind}; accepted: "
+                         f"plane, base, {', '.join(LOOP_FIELDS[kind])}")
+    try:
+        if kind == "rectangle":
+            return Rectangle(plane=plane, base=base, **fields)
+        cls = {"circle": Circle, "ellipse": Ellipse, "polygon": Polygon, "sector": Sector,
+               "fourier": FourierLoop}[kind]
+        return cls(plane, base=base, **fields)
+    except (ModelError, TypeError, ValueError) as e:
+        raise ModelError(f"{where}: {e}") from None
+
+
+def loop_to_table(loop: Loop) -> dict:
+    """The loop table of ``loop`` (inverse of :func:`loop_from_table`): circles, ellipses,
+    sectors, polygons (rectangles are polygons) and Fourier loops; a re-timed loop has no table.
+
+    Examples
+    --------
+    >>> t = loop_to_table(Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5).reversed())
+    >>> t["kind"], t["clockwise"]
+    ('circle', True)
+    >>> loop_from_table(t) == Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5,
+    ...                              clockwise=True)
+    True
+    """
+    kinds = {Circle: "circle", Ellipse: "ellipse", Polygon: "polygon", Sector: "sector",
+             FourierLoop: "fourier"}
+    kind = kinds.get(type(loop))
+    if kind is None:
+        raise ModelError(f"loop: a {type(loop).__name__} has no loop table (only "
+                         f"{', '.join(kinds.values())}); sample it with SampledLoop first")
+    out = {"kind": kind, "plane": list(loop.plane)}
+    for f in LOOP_FIELDS[kind]:
+        v = getattr(loop, f)
+        out[f] = np.asarray(v).tolist() if isinstance(v, (tuple, list, np.ndarray)) else v
+    if loop.base:
+        out["base"] = {str(k): float(v) for k, v in loop.base.items()}
+    return out
+
+
+def save_loop(loop: Loop, path: str | Path, *, about: Mapping | None = None) -> Path:
+    """Write ``loop`` as a loop file: TOML with ``format = "thermogeo-loop"``, ``version``,
+    the loop table (:func:`loop_to_table`) and an optional ``[about]`` table (where the loop
+    came from: command, model, bath, figures; numbers and strings), which readers ignore.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "loop.toml")
+    >>> sq = Polygon(("Bx", "Bz"), vertices=[(0.2, 0.1), (1, 0.1), (1, 0.9), (0.2, 0.9)])
+    >>> load_loop(save_loop(sq, p, about={"command": "doctest"})) == sq
+    True
+    """
+    table = loop_to_table(loop)
+    lines = ["# A closed loop of thermogeo (read by --loop and by the loops of sweep files).",
+             f'format = "{LOOP_FILE_FORMAT}"', f"version = {LOOP_FILE_VERSION}"]
+    for k, v in table.items():
+        if k in ("vertices", "coefficients"):
+            rows = ",\n".join(f"    {_toml(list(r))}" for r in v)
+            lines.append(f"{k} = [\n{rows},\n]")
+        else:
+            lines.append(f"{k} = {_toml(v)}")
+    if about:
+        lines += ["", "[about]"] + [f"{_toml_key(k)} = {_toml(v)}" for k, v in about.items()]
+    path = Path(path)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def load_loop(path: str | Path) -> Loop:
+    """Read a loop file (:func:`save_loop`; ``format`` and ``version`` may be left out of a
+    file written by hand).
+
+    Raises
+    ------
+    ModelError
+        Not TOML, not a loop table, or a later format version; the message names the file and
+        the field.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ModelError(f"{path}: not a TOML loop file ({e})") from None
+    fmt, version = data.get("format", LOOP_FILE_FORMAT), data.get("version", LOOP_FILE_VERSION)
+    if fmt != LOOP_FILE_FORMAT or version != LOOP_FILE_VERSION:
+        raise ModelError(f"{path}: format {fmt!r} version {version!r}; expected "
+                         f"{LOOP_FILE_FORMAT!r} version {LOOP_FILE_VERSION}")
+    return loop_from_table({k: v for k, v in data.items() if k not in _FILE_KEYS}, str(path))
+
+
+def _toml_key(k: str) -> str:
+    return k if k.replace("_", "").replace("-", "").isalnum() and k.isascii() else _toml(k)
+
+
+def _toml(v) -> str:
+    """A TOML value of the plain data of a loop table (floats written to round-trip)."""
+    if isinstance(v, bool | np.bool_):
+        return "true" if v else "false"
+    if isinstance(v, int | np.integer):
+        return str(int(v))
+    if isinstance(v, float | np.floating):
+        v = float(v)
+        return repr(v) if np.isfinite(v) else ("nan" if np.isnan(v) else
+                                               ("inf" if v > 0 else "-inf"))
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, Mapping):
+        return "{ " + ", ".join(f"{_toml_key(str(k))} = {_toml(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return "[" + ", ".join(_toml(x) for x in v) + "]"
+    raise TypeError(f"cannot write {type(v).__name__} to a loop file")
+
+
+def best_region_loop(x, y, field_xy, plane: tuple[str, str], *, base=None,
+                     max_vertices: int = 240) -> tuple[Polygon | None, float]:
+    """Boundary of the connected single-sign region of ``field_xy`` with the largest
+    ``|integral|`` on a grid, as a :class:`Polygon` along which the integral is positive.
+
+    Parameters
+    ----------
+    x, y : (n_x,), (n_y,)
+        Increasing grid coordinates.
+    field_xy : (n_x, n_y)
+        E.g. the rotor ``Omega^alpha`` of a response map (NaN: no value, outside every
+        region).
+    plane : (str, str)
+    base : mapping, optional
+        The other parameters of the loop.
+    max_vertices : int
+        The boundary is thinned to at most this many vertices.
+
+    Returns
+    -------
+    loop : Polygon or None
+        Counter-clockwise for a positive region, clockwise for a negative one (so that Stokes
+        gives ``+|integral|``); None if no region has a simple boundary inside the grid
+        (then ``integral`` is NaN).
+    integral : float
+        The integral of ``field_xy`` over the grid nodes inside the loop, by the trapezoidal
+        rule, signed along the loop (an estimate of the line integral along it; a region with
+        holes is enclosed by its outer boundary, holes included).
+
+    Examples
+    --------
+    >>> xs = ys = np.linspace(-1, 1, 81)
+    >>> f = np.exp(-8 * ((xs[:, None] - 0.2) ** 2 + ys[None, :] ** 2)) - 0.05
+    >>> loop, q = best_region_loop(xs, ys, f, ("Bx", "Bz"))
+    >>> bool(loop.signed_area() > 0), round(q, 2)  # the bump: pi/8 - 0.05 * its area
+    (True, 0.31)
+    """
+    import contourpy
+    from scipy import ndimage
+
+    x, y, f = (np.asarray(a, dtype=float) for a in (x, y, field_xy))
+    if f.shape != (len(x), len(y)) or min(f.shape) < 2:
+        raise ModelError(f"field: expected shape ({len(x)}, {len(y)}) (x, y) with at least two "
+                         f"nodes per axis, got {f.shape}")
+    w = np.outer(np.gradient(x) if len(x) > 1 else [1.0], np.gradient(y))
+    w[[0, -1], :] *= 0.5  # trapezoid: np.gradient gives full cells at the edges, halve them
+    w[:, [0, -1]] *= 0.5
+    ok = np.isfinite(f)
+    fz = np.where(ok, f, 0.0)
+    best, sign, mask = 0.0, 0, None
+    for sg in (1, -1):
+        lab, n = ndimage.label(ok & (sg * fz > 0))
+        if n == 0:
+            continue
+        sums = ndimage.sum_labels(fz * w, lab, index=np.arange(1, n + 1))
+        k = int(np.argmax(np.abs(sums)))
+        if abs(sums[k]) > best:
+            best, sign, mask = float(abs(sums[k])), sg, lab == k + 1
+    if mask is None:
+        return None, float("nan")
+    g = np.where(mask, np.abs(fz), -np.abs(fz) - 1e-300)
+    gp = np.full((len(x) + 2, len(y) + 2), -1.0)  # closed contours: outside the grid is out
+    gp[1:-1, 1:-1] = g
+    xp = np.concatenate([[x[0] - 1e-9 * (x[-1] - x[0])], x, [x[-1] + 1e-9 * (x[-1] - x[0])]])
+    yp = np.concatenate([[y[0] - 1e-9 * (y[-1] - y[0])], y, [y[-1] + 1e-9 * (y[-1] - y[0])]])
+    lines = contourpy.contour_generator(yp, xp, gp, name="serial").lines(0.0)
+    if not lines:
+        return None, float("nan")
+    polys = [np.asarray(line)[:, ::-1] for line in lines]
+
+    def area(p):
+        q = np.vstack([p, p[:1]])
+        return 0.5 * np.sum(q[:-1, 0] * q[1:, 1] - q[1:, 0] * q[:-1, 1])
+
+    p = max(polys, key=lambda q: abs(area(q)))
+    if np.allclose(p[0], p[-1]):
+        p = p[:-1]
+    keep = np.concatenate([[True], np.any(np.abs(np.diff(p, axis=0)) > 1e-12, axis=1)])
+    p = p[keep]
+    if len(p) > max_vertices:
+        p = p[np.unique(np.linspace(0, len(p), max_vertices, endpoint=False).astype(int))]
+    if len(p) < 3:
+        return None, float("nan")
+    if (area(p) > 0) != (sign > 0):
+        p = p[::-1]
+    try:
+        loop = Polygon((plane[0], plane[1]), vertices=p, base=base)
+    except ModelError:  # the thinned boundary touches itself
+        return None, float("nan")
+    from matplotlib.path import Path as Outline
+
+    X, Y = np.meshgrid(x, y, indexing="ij")
+    inside = Outline(p).contains_points(np.stack([X.ravel(), Y.ravel()], -1)).reshape(f.shape)
+    return loop, float(sign * np.sum(fz * w * inside))
+
+
+def smoothed(loop: Loop, harmonics: int, samples: int = 1024) -> FourierLoop:
+    """A smooth :class:`FourierLoop` with ``harmonics`` harmonics through ``loop`` sampled at
+    ``samples`` points equally spaced in arc length (corners are rounded off; the direction and
+    the starting point are kept).
+
+    Examples
+    --------
+    >>> sq = Polygon(("Bx", "Bz"), vertices=[(0, 0), (1, 0), (1, 1), (0, 1)])
+    >>> f = smoothed(sq, 8)
+    >>> f.smooth, bool(abs(f.signed_area() - 1) < 0.02)  # the unit square, corners rounded
+    (True, True)
+    """
+    h = int(harmonics)
+    if not 1 <= h <= samples // 4:
+        raise ModelError(f"harmonics: expected 1..{samples // 4}, got {harmonics}")
+    s = np.unique(np.concatenate([np.linspace(0, 1, 8 * samples + 1), loop.breakpoints()]))
+    p = loop.xy(s)
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(p, axis=0), axis=1))])
+    u = np.arange(samples) / samples * arc[-1]
+    q = np.stack([np.interp(u, arc, p[:, 0]), np.interp(u, arc, p[:, 1])], -1)
+    return SampledLoop(q, plane=loop.plane, harmonics=h, base=loop.base)

@@ -38,7 +38,9 @@ each, see :mod:`thermogeo.response.correlations`).
 
 A loop table is ``{ kind = "circle" | "ellipse" | "polygon" | "rectangle" | "sector" |
 "fourier", plane = ["Bx", "Bz"], ... }`` with the fields of the matching class of
-:mod:`thermogeo.protocols.paths`.
+:mod:`thermogeo.protocols.paths`, or ``{ file = "best.toml" }``: a loop file (written by
+``thermogeo optimal/optimize/map --save-loop``; relative to the sweep file), whose text is part
+of the sweep's hash (a changed loop file is a changed sweep).
 """
 
 from __future__ import annotations
@@ -73,14 +75,7 @@ KIND_FIELDS = {
 }
 KIND_REQUIRED = {"response": ("grid",), "optimal": ("plane", "bath"), "cycle": ("loops",),
                  "exact": ("loops", "periods")}
-LOOP_FIELDS = {
-    "circle": ("center", "radius", "clockwise"),
-    "ellipse": ("center", "semi_axes", "angle", "clockwise"),
-    "polygon": ("vertices",),
-    "rectangle": ("x", "y", "clockwise"),
-    "sector": ("r_in", "r_out", "theta0", "theta1", "center", "clockwise"),
-    "fourier": ("coefficients",),
-}
+LOOP_FIELDS = paths.LOOP_FIELDS
 CASE_DIM = "case"
 DEFAULT_CHUNK = 4
 _DIM_NAME = re.compile(r"[^A-Za-z0-9_]")
@@ -168,6 +163,9 @@ class SweepSpec:
         Target number of sweep points per task.
     source : str
         Where the spec came from (for messages).
+    inputs : tuple of (str, str)
+        ``(loop name, text)`` of the loop files the loops name (in the hash; their tables
+        replace ``{ file = ... }`` in ``options``).
     """
 
     model_text: str
@@ -180,6 +178,7 @@ class SweepSpec:
     constants: Mapping[str, float] = field(default_factory=dict)
     chunk: int = DEFAULT_CHUNK
     source: str = "<sweep>"
+    inputs: tuple[tuple[str, str], ...] = ()
 
     # -- the grid ------------------------------------------------------------------------
     @property
@@ -248,11 +247,14 @@ class SweepSpec:
     # -- identity ------------------------------------------------------------------------
     @property
     def sha256(self) -> str:
-        """Hash of the sweep and model texts: a changed file gives a different hash."""
+        """Hash of the sweep, model and loop-file texts: a changed file gives a different
+        hash."""
         h = hashlib.sha256()
         h.update(self.sweep_text.encode())
         h.update(b"\0")
         h.update(self.model_text.encode())
+        for name, text in self.inputs:  # loop files: a changed loop file is a changed sweep
+            h.update(b"\0" + name.encode() + b"\0" + text.encode())
         return h.hexdigest()
 
     @cached_property
@@ -363,10 +365,11 @@ def _spec_from_dict(data: dict, text: str, base_dir: Path) -> SweepSpec:
     opts = data.get(kind, {})
     if not isinstance(opts, Mapping):
         raise ModelError(f"{kind}: expected a table of options")
-    options = _validate_options(kind, dict(opts), machine, set(dims))
+    inputs: list = []
+    options = _validate_options(kind, dict(opts), machine, set(dims), base_dir, inputs)
     return SweepSpec(model_text=model_text, model_name=model_name, sweep_text=text, kind=kind,
                      options=options, combos=combos, cases=cases, constants=constants,
-                     chunk=chunk, source=str(base_dir))
+                     chunk=chunk, source=str(base_dir), inputs=tuple(inputs))
 
 
 def _check_name(machine: Machine, name: str, value: float) -> None:
@@ -376,7 +379,8 @@ def _check_name(machine: Machine, name: str, value: float) -> None:
         raise ModelError(f"swept name {name!r}: {e}") from None
 
 
-def _validate_options(kind: str, opts: dict, machine: Machine, sweep_dims: set) -> dict:
+def _validate_options(kind: str, opts: dict, machine: Machine, sweep_dims: set,
+                      base_dir: Path = Path("."), inputs: list | None = None) -> dict:
     extra = set(opts) - set(KIND_FIELDS[kind])
     missing = [f for f in KIND_REQUIRED[kind] if f not in opts]
     if extra or missing:
@@ -417,8 +421,12 @@ def _validate_options(kind: str, opts: dict, machine: Machine, sweep_dims: set) 
         if not isinstance(loops, Mapping) or not loops:
             raise ModelError(f"[{kind}].loops: expected a table name = {{ kind = 'circle', "
                              "... }")
-        opts["loops"] = {str(n): dict(v) if isinstance(v, Mapping) else v
-                         for n, v in loops.items()}
+        opts["loops"] = {}
+        for n, v in loops.items():
+            table, text = _loop_table(v, f"[{kind}].loops.{n}", base_dir)
+            opts["loops"][str(n)] = table
+            if text and inputs is not None:
+                inputs.append((f"loops.{n}", text))
         for n, v in opts["loops"].items():
             loop = make_loop(v, f"[{kind}].loops.{n}")
             _known(loop.indices, machine, f"[{kind}].loops.{n}.plane")
@@ -475,7 +483,8 @@ def _plane(p, machine: Machine, where: str) -> tuple[str, str]:
 
 
 def make_loop(table, where: str = "loop"):
-    """A :class:`thermogeo.protocols.paths.Loop` from a loop table of a sweep file.
+    """A :class:`thermogeo.protocols.paths.Loop` from a loop table of a sweep file
+    (:func:`thermogeo.protocols.paths.loop_from_table`).
 
     Examples
     --------
@@ -483,27 +492,31 @@ def make_loop(table, where: str = "loop"):
     ...            "radius": 0.5}).radius
     0.5
     """
+    return paths.loop_from_table(table, where)
 
-    if not isinstance(table, Mapping) or table.get("kind") not in LOOP_FIELDS:
-        got = table.get("kind") if isinstance(table, Mapping) else table
-        raise ModelError(f"{where}.kind: expected one of {', '.join(LOOP_FIELDS)}, got {got!r}")
-    kind = table["kind"]
-    fields = dict(table)
-    del fields["kind"]
-    plane = tuple(fields.pop("plane", ("Bx", "Bz")))
-    base = fields.pop("base", None)
-    extra = set(fields) - set(LOOP_FIELDS[kind])
-    if extra:
-        raise ModelError(f"{where}: unknown field(s) {sorted(extra)} for a {kind}; accepted: "
-                         f"plane, base, {', '.join(LOOP_FIELDS[kind])}")
+
+def _loop_table(value, where: str, base_dir: Path) -> tuple[dict, str]:
+    """A loop of ``[cycle].loops`` / ``[exact].loops``: a loop table, or ``{ file = "..." }``
+    naming a loop file (relative to the sweep file) whose table replaces it. Returns the
+    table and the file's text (empty for an inline table)."""
+    if not isinstance(value, Mapping):
+        raise ModelError(f"{where}: expected a loop table {{ kind = 'circle', ... }} or "
+                         f"{{ file = 'loop.toml' }}, got {value!r}")
+    if "file" not in value:
+        return dict(value), ""
+    if set(value) != {"file"} or not isinstance(value["file"], str):
+        raise ModelError(f"{where}: a loop read from a file is {{ file = 'loop.toml' }} alone "
+                         f"(the file holds the kind, plane and base), got {dict(value)}")
+    fpath = base_dir / value["file"]
     try:
-        if kind == "rectangle":
-            return paths.Rectangle(plane=plane, base=base, **fields)
-        cls = {"circle": paths.Circle, "ellipse": paths.Ellipse, "polygon": paths.Polygon,
-               "sector": paths.Sector, "fourier": paths.FourierLoop}[kind]
-        return cls(plane, base=base, **fields)
-    except (ModelError, TypeError) as e:
-        raise ModelError(f"{where}: {e}") from None
+        text = fpath.read_text()
+    except OSError as e:
+        raise ModelError(f"{where}.file: cannot read {str(fpath)!r} ({e.strerror})") from None
+    try:
+        loop = paths.load_loop(fpath)
+    except ModelError as e:
+        raise ModelError(f"{where}.file: {e}") from None
+    return paths.loop_to_table(loop), text
 
 
 def make_region(table: Mapping):
