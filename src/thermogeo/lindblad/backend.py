@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from thermogeo import progress
 from thermogeo.lindblad.dense import DenseFrozen
 from thermogeo.lindblad.frozen import FrozenGenerator
 from thermogeo.lindblad.generator import spectrum
@@ -60,8 +61,16 @@ def frozen_chunks(machine: Machine, lam: np.ndarray, numerics: Numerics,
       times faster than one Bohr-block point at a time), else one by one to
       :class:`~thermogeo.lindblad.structured.BlockFrozen`.
 
-    ``directions`` are ``(n, k)`` (shared) or ``(b, n, k)`` (per point).
+    ``directions`` are ``(n, k)`` (shared) or ``(b, n, k)`` (per point). Each chunk the
+    caller has finished with is reported as done points (:func:`thermogeo.progress.advance`).
     """
+    for idx, fg in _chunks(machine, lam, numerics, directions, keep_inverses):
+        yield idx, fg
+        progress.advance("point", len(idx))
+
+
+def _chunks(machine, lam, numerics, directions, keep_inverses):
+    """The chunks of :func:`frozen_chunks`."""
     lam = np.asarray(lam, dtype=float).reshape(-1, len(machine.parameters))
     dirs = None if directions is None else np.asarray(directions, dtype=float)
     n = 0 if dirs is None else dirs.shape[-2]
