@@ -9,6 +9,7 @@ from scipy.optimize import minimize_scalar
 
 from conftest import CLOSED_FORM_RTOL
 from thermogeo import ModelError, NonUniqueSteadyStateError, SecularApproximationWarning, load_model
+from thermogeo.dynamics.expansion import expansion_cycle
 from thermogeo.errors import QuadratureWarning, ThermogeoWarning
 from thermogeo.io.model_file import machine_from_dict
 from thermogeo.response import response
@@ -221,6 +222,8 @@ def test_loop_through_a_point_without_unique_steady_state_names_the_point():
     msg = str(err.value)
     assert "'Bz': 0.0" in msg and "the cause is the point" in msg
     assert "break the symmetry" not in msg
+    with pytest.raises(NonUniqueSteadyStateError, match="the cause is the point"):
+        expansion_cycle(one_bath, side, 10.0, nodes=8)  # the path expansion says so too
     lifted = Polygon(("Bx", "Bz"), vertices=[(0.2, 0.1), (1.0, 0.1), (1.0, 0.8), (0.2, 0.8)])
     assert np.all(np.isfinite(cycle_summary(one_bath, lifted, nodes=8).geometric_heat))
     dark = load_model("models/dark_singlet.toml")

@@ -25,14 +25,25 @@ class NonUniqueSteadyStateError(RuntimeError):
     """
 
     @classmethod
-    def at(cls, machine, points, rcond: float, threshold: float) -> NonUniqueSteadyStateError:
-        """The error for ``points (n, k)`` of ``machine`` (up to three named in the message)."""
+    def at(cls, machine, points, rcond: float, threshold: float, *,
+           elsewhere_unique: bool = False) -> NonUniqueSteadyStateError:
+        """The error for ``points (n, k)`` of ``machine`` (up to three named in the message).
+
+        ``elsewhere_unique``: other points of the same call have a unique steady state, so
+        the cause is these points (a point of extra symmetry), not the couplings.
+        """
         pts = np.asarray(points, dtype=float).reshape(-1, len(machine.parameter_names))
         named = [dict(zip(machine.parameter_names, p.round(12).tolist())) for p in pts[:3]]
         where = f"{len(pts)} point(s), e.g. {named}" if len(pts) > 1 else f"{named[0]}"
+        head = f"the steady state is not unique at {where} (rcond {rcond:.2e} < {threshold:.0e})"
+        if elsewhere_unique:
+            return cls(
+                f"{head}, and unique at the other points: the cause is the point, not the "
+                "couplings (there the baths cannot decide between stationary states, e.g. "
+                "where the Hamiltonian commutes with every coupling or levels become degenerate "
+                "at zero field); move the loop off this point")
         return cls(
-            f"the steady state is not unique at {where} (rcond {rcond:.2e} < "
-            f"{threshold:.0e}): the couplings leave part of the state space dark (a symmetry "
+            f"{head}: the couplings leave part of the state space dark (a symmetry "
             "sector no bath reaches); break the symmetry in the couplings or the Hamiltonian")
 
 

@@ -273,16 +273,10 @@ def loop_response(machine: Machine, loop: Loop, lam: np.ndarray, *,
         if np.all(bad | ~np.asarray(r.valid)):
             raise NonUniqueSteadyStateError.at(machine, lam[bad], rcond,
                                                numerics.uniqueness_rcond)
-        ix, iy = loop.indices(machine)
-        pts = np.unique(lam[bad][:, [ix, iy]].round(8), axis=0)
-        named = [dict(zip(loop.plane, p.tolist())) for p in pts[:3]]
-        raise NonUniqueSteadyStateError(
-            f"loop: the steady state is not unique at {int(bad.sum())} of {bad.size} "
-            f"point(s) {where}, e.g. {named[0] if len(named) == 1 else named} (rcond "
-            f"{rcond:.2e} < {numerics.uniqueness_rcond:.0e}), and unique at the others: the "
-            "cause is the point, not the couplings (there the baths cannot decide between "
-            "stationary states, e.g. where the Hamiltonian commutes with every coupling or "
-            "levels become degenerate at zero field); move the loop off this point")
+        err = NonUniqueSteadyStateError.at(machine, lam[bad], rcond,
+                                           numerics.uniqueness_rcond, elsewhere_unique=True)
+        raise NonUniqueSteadyStateError(f"loop: {int(bad.sum())} of {bad.size} point(s) "
+                                        f"{where}: {err}")
     return r
 
 

@@ -215,9 +215,10 @@ def path_expansion(machine: Machine, loop, nodes: int | None = None,
                 drho = steady_derivative(fg, Vd, method)
                 z = fg.drazin(drho)
             if not np.all(fg.unique):
-                raise NonUniqueSteadyStateError.at(machine, lam[sl][~fg.unique],
-                                                   float(np.min(fg.rcond)),
-                                                   numerics.uniqueness_rcond)
+                raise NonUniqueSteadyStateError.at(
+                    machine, lam[sl][~fg.unique], float(np.min(fg.rcond)),
+                    numerics.uniqueness_rcond,
+                    elsewhere_unique=bool(kept) or bool(np.any(fg.unique)))
             if method == "general":
                 drho = steady_derivative(fg, Vd, method)
                 z = fg.drazin(drho)
