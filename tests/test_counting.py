@@ -23,6 +23,8 @@ from thermogeo.protocols.fluctuations import (cycle_fluctuations, fluctuation_ma
                                               legendre_derivative_matrix)
 from thermogeo.lindblad.generator import generator
 from thermogeo.response.counting import counting_statistics, scaled_cgf, tilt_superops
+from thermogeo.sweeps.spec import sweep_from_text
+from thermogeo.sweeps.tasks import compute_point
 from thermogeo.dynamics.counting import exact_cgf, exact_fluctuations
 
 QUTIP_NOISE_RTOL = 1e-8  # issue 17: static noise against QuTiP
@@ -320,3 +322,30 @@ def test_family_tilt_superoperators_match_the_backend(q1, kind):
     assert np.all(np.isfinite(st.heat_noise))
     with pytest.raises(CountingUnavailableError, match="secular"):
         scaled_cgf(m, lam, [[0.1, 0.0]])
+
+
+def test_fluctuations_sweep_kind(models_dir, q1):
+    """The sweep kind stores the slow-driving coefficients per loop and, with periods, the
+    per-cycle cumulants; bad options are refused when the file is read."""
+    text = f"""
+model = "{models_dir / 'qubit_pump.toml'}"
+kind = "fluctuations"
+[combos]
+"R.strength" = [1.0, 2.0]
+[fluctuations]
+periods = [3.0]
+[fluctuations.loops]
+c = {{ kind = "circle", plane = ["Bx", "Bz"], center = [0.8, 0.6], radius = 0.5 }}
+"""
+    spec = sweep_from_text(text)
+    fields, coords = compute_point(spec, q1)
+    f = cycle_fluctuations(q1, Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5))
+    np.testing.assert_allclose(fields["heat_mean_geometric"][1][0], f.heat_mean_geometric,
+                               rtol=1e-12)
+    np.testing.assert_allclose(fields["slow_driving_heat_covariance"][1][0, 0],
+                               f.at(3.0).heat_covariance, rtol=1e-12)
+    assert fields["slow_driving_heat_mean"][0] == ("loop", "period", "bath")
+    with pytest.raises(ModelError, match="exact: needs periods"):
+        sweep_from_text(text.replace("periods = [3.0]", "exact = true"))
+    with pytest.raises(ModelError, match="periods: must be > 0"):
+        sweep_from_text(text.replace("periods = [3.0]", "periods = [-1.0]"))

@@ -244,7 +244,7 @@ def counting_statistics(machine: Machine, lam, *, numerics: Numerics | None = No
     >>> from thermogeo.io import load_model
     >>> m = load_model("models/qubit_pump.toml")
     >>> st = counting_statistics(m, [0.7, 0.4])
-    >>> st.heat_noise.shape, abs(st.heat_current.sum()) < 1e-12
+    >>> st.heat_noise.shape, bool(abs(st.heat_current.sum()) < 1e-12)
     ((2, 2), True)
     """
     numerics = numerics or Numerics()
@@ -338,7 +338,7 @@ def scaled_cgf(machine: Machine, lam, chi, *, numerics: Numerics | None = None
     --------
     >>> from thermogeo.io import load_model
     >>> m = load_model("models/qubit_pump.toml")
-    >>> abs(scaled_cgf(m, [0.7, 0.4], [[0.0, 0.0]])[0]) < 1e-12
+    >>> bool(abs(scaled_cgf(m, [0.7, 0.4], [[0.0, 0.0]])[0]) < 1e-12)
     True
     """
     lam = np.asarray(lam, dtype=float)

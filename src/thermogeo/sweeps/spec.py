@@ -4,7 +4,7 @@ A sweep file (TOML) names a model file, the numbers of that model to vary and wh
 at every point of the study::
 
     model = "../heisenberg_dimer.toml"    # relative to the sweep file
-    kind = "response"                      # response | optimal | cycle | exact
+    kind = "response"                      # response | optimal | cycle | exact | fluctuations
     chunk = 4                              # sweep points per task (default 4)
 
     [combos]                               # cartesian product, one dimension each
@@ -35,6 +35,7 @@ each, see :mod:`thermogeo.response.correlations`).
 ``[optimal]``   ``plane``, ``bath``, and optionally ``region`` (a table) and ``resolution``.
 ``[cycle]``     ``loops`` (name -> loop table) and optionally ``timing``, ``bias``, ``bath``.
 ``[exact]``     ``loops`` (name -> loop table), ``periods`` (values).
+``[fluctuations]`` ``loops``; optional ``periods`` (values) and ``exact`` (bool).
 
 A loop table is ``{ kind = "circle" | "ellipse" | "polygon" | "rectangle" | "sector" |
 "fourier", plane = ["Bx", "Bz"], ... }`` with the fields of the matching class of
@@ -65,16 +66,17 @@ from thermogeo.protocols import optimal
 from thermogeo.protocols.cycle import TIMINGS
 from thermogeo.response.correlations import parse_requests
 
-KINDS = ("response", "optimal", "cycle", "exact")
+KINDS = ("response", "optimal", "cycle", "exact", "fluctuations")
 TOP_FIELDS = ("model", "kind", "chunk", "combos", "cases", "constants") + KINDS
 KIND_FIELDS = {
     "response": ("grid", "plane", "correlations"),
     "optimal": ("plane", "bath", "region", "resolution"),
     "cycle": ("loops", "timing", "bias", "bath"),
     "exact": ("loops", "periods"),
+    "fluctuations": ("loops", "periods", "exact"),
 }
 KIND_REQUIRED = {"response": ("grid",), "optimal": ("plane", "bath"), "cycle": ("loops",),
-                 "exact": ("loops", "periods")}
+                 "exact": ("loops", "periods"), "fluctuations": ("loops",)}
 LOOP_FIELDS = paths.LOOP_FIELDS
 CASE_DIM = "case"
 DEFAULT_CHUNK = 4
@@ -151,7 +153,7 @@ class SweepSpec:
     model_name : str
     sweep_text : str
         The sweep file's TOML text (stored with the results; its hash guards resumption).
-    kind : {"response", "optimal", "cycle", "exact"}
+    kind : {"response", "optimal", "cycle", "exact", "fluctuations"}
     options : mapping
         The kind's table, validated.
     combos : tuple of Axis
@@ -464,6 +466,17 @@ def _validate_options(kind: str, opts: dict, machine: Machine, sweep_dims: set,
             opts["periods"] = per
         if kind == "cycle" and "bath" in opts:
             _known(machine.bath_index, opts["bath"], "[cycle].bath")
+        if kind == "fluctuations":
+            per = values_from_toml(opts.get("periods", []), "[fluctuations].periods") \
+                if opts.get("periods") else ()
+            if per and min(per) <= 0:
+                raise ModelError(f"[fluctuations].periods: must be > 0, got {list(per)}")
+            opts["periods"] = per
+            if not isinstance(opts.get("exact", False), bool):
+                raise ModelError(f"[fluctuations].exact: expected true or false, got "
+                                 f"{opts['exact']!r}")
+            if opts.get("exact") and not per:
+                raise ModelError("[fluctuations].exact: needs periods")
     return opts
 
 

@@ -8,7 +8,10 @@ A task receives the spec and a block of the sweep grid, builds each point's mach
 ``optimal``   :func:`thermogeo.protocols.optimal.optimal_region` (best single-sign region of
               the rotor, its geometric heat and the ``N T ln 2`` bound);
 ``cycle``     :func:`thermogeo.protocols.cycle.cycle_summary` for every named loop;
-``exact``     :func:`thermogeo.dynamics.periodic.exact_cycle` for every loop and period.
+``exact``     :func:`thermogeo.dynamics.periodic.exact_cycle` for every loop and period;
+``fluctuations`` :func:`thermogeo.protocols.fluctuations.cycle_fluctuations` for every loop
+              and, with ``periods``, the per-cycle cumulants there (``exact = true``: also
+              :func:`thermogeo.dynamics.counting.exact_fluctuations`).
 
 The last three modules are imported lazily, so the response kind works without them. Every
 point ends with a status, ``"ok"`` or ``"error"``, and a message (the exception, or the warnings
@@ -33,6 +36,8 @@ from thermogeo.response import response
 from thermogeo.protocols.optimal import optimal_region
 from thermogeo.protocols.cycle import cycle_summary
 from thermogeo.dynamics.periodic import exact_cycle
+from thermogeo.dynamics.counting import exact_fluctuations
+from thermogeo.protocols.fluctuations import cycle_fluctuations
 
 #: Seconds every task sleeps before computing. A fault-injection knob for demos of
 #: interruption and worker loss (read from the environment of the worker process).
@@ -296,7 +301,35 @@ def _exact(opts: Mapping, machine) -> tuple[dict, dict]:
     return _stack(per, [("loop", list(opts["loops"])), ("period", list(opts["periods"]))])
 
 
-_KINDS = {"response": _response, "optimal": _optimal, "cycle": _cycle, "exact": _exact}
+def _fluctuations(opts: Mapping, machine) -> tuple[dict, dict]:
+    """Slow-driving counting statistics per loop and, with ``periods``, the cumulants per
+    cycle there (slow driving, prefix ``slow_driving_``; with ``exact``, prefix ``exact_``)."""
+    per_loop, per_period = [], []
+    periods = list(opts.get("periods") or ())
+    for name, table in opts["loops"].items():
+        loop = make_loop(table, f"loops.{name}")
+        f = cycle_fluctuations(machine, loop)
+        per_loop.append(_from_dataset(f.to_dataset()))
+        for tau in periods:
+            parts = [("slow_driving_", f.at(tau).to_dataset())]
+            if opts.get("exact"):
+                parts.append(("exact_", exact_fluctuations(machine, loop, tau).to_dataset()))
+            fields, coords = {}, {}
+            for prefix, ds in parts:
+                fi, co = _from_dataset(ds.drop_vars("period"))
+                fields.update({prefix + k: v for k, v in fi.items()})
+                coords.update(co)
+            per_period.append((fields, coords))
+    fields, coords = _stack(per_loop, [("loop", list(opts["loops"]))])
+    if periods:
+        f2, c2 = _stack(per_period, [("loop", list(opts["loops"])), ("period", periods)])
+        fields.update(f2)
+        coords.update(c2)
+    return fields, coords
+
+
+_KINDS = {"response": _response, "optimal": _optimal, "cycle": _cycle, "exact": _exact,
+          "fluctuations": _fluctuations}
 
 
 #: Units of the fields of the exact kind (k_B = hbar = 1); the cycle and optimal kinds take
