@@ -44,9 +44,21 @@ def _mkdocs(config: Path, site: Path, cwd: Path) -> subprocess.CompletedProcess:
                           stdin=subprocess.DEVNULL)
 
 
+def _sources() -> list[str]:
+    """The Markdown pages of docs/ (paths relative to it), without the hook's folder and the
+    reproduction's own files (excluded from the site)."""
+    excluded = {"hooks", "figures"}
+    return sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md")
+                  if not excluded & set(p.relative_to(DOCS).parts))
+
+
+SOURCES: list[str] = []  # the pages present when the site was built
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site")
+    SOURCES[:] = _sources()
     run = _mkdocs(ROOT / "mkdocs.yml", out, ROOT)
     tail = "\n".join((run.stdout + run.stderr).splitlines()[-60:])
     assert run.returncode == 0, f"mkdocs build --strict failed:\n{tail}"
@@ -76,10 +88,8 @@ def test_every_tutorial_is_executed_with_its_figures(site):
 
 
 def test_every_page_of_docs_is_built(site):
-    excluded = ("hooks", "figures")  # the hook's folder; the reproduction's own files
-    sources = [p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md")
-               if not set(excluded) & set(p.relative_to(DOCS).parts)]
-    missing = [s for s in sources if not _page(site, s).is_file()]
+    assert SOURCES
+    missing = [s for s in SOURCES if not _page(site, s).is_file()]
     assert not missing, f"pages of docs/ not in the built site: {missing}"
     for generated in ("decisions/index.md", "api/index.md"):
         assert _page(site, generated).is_file()

@@ -228,15 +228,21 @@ KIND_OPTIONS = {
     ("cycle", "bath"): ("string", "the bath of `A = Q_bath^geo`; default the first bath"),
     ("exact", "loops"): ("table name = loop table", "one or more loops (loop tables below)"),
     ("exact", "periods"): ("values", "periods `tau > 0`"),
+    ("fluctuations", "loops"): ("table name = loop table", "one or more loops (loop tables "
+                                "below)"),
+    ("fluctuations", "periods"): ("values", "periods `tau > 0`; default none"),
+    ("fluctuations", "exact"): ("boolean", "`true`: also the exact values at the periods "
+                                "(needs `periods`); default `false`"),
 }
 
 
 def kind_options() -> str:
     fields = [(k, f) for k in sweep_spec.KINDS for f in sweep_spec.KIND_FIELDS[k]]
-    _check("sweep file, kind tables", fields, KIND_OPTIONS)
-    rows = [(f"`[{k}]`", f"`{f}`", KIND_OPTIONS[k, f][0],
+    described = {key: v for key, v in KIND_OPTIONS.items() if key[0] in sweep_spec.KINDS}
+    _check("sweep file, kind tables", fields, described)
+    rows = [(f"`[{k}]`", f"`{f}`", described[k, f][0],
              "required" if f in sweep_spec.KIND_REQUIRED[k] else "optional",
-             KIND_OPTIONS[k, f][1]) for k, f in fields]
+             described[k, f][1]) for k, f in fields]
     return _table(("table", "field", "type", "required", "accepted values"), rows)
 
 
