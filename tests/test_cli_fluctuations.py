@@ -59,3 +59,21 @@ def test_fluctuations_text_and_errors(q1):
     assert bad.exit_code == 2 and "> 0" in bad.output
     bad = run("fluctuations", q1)
     assert bad.exit_code == 2 and "loop" in bad.output
+
+
+def test_noise_map_writes_netcdf(models_dir, tmp_path):
+    from thermogeo.protocols.maps import load_map
+
+    out = tmp_path / "noise.nc"
+    res = run("noise-map", models_dir / "heisenberg_dimer.toml", "--x", "Bx=0.2:1.0:4",
+              "--y", "Bz=0.3:0.9:3", "--set", "L.temperature=1.2", "--out", out, "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["unique_points"] == 12
+    ds = load_map(out)
+    assert ds["heat_noise"].dims == ("Bx", "Bz", "bath", "bath2")
+    assert ds["geometric_variance_density"].shape == (3, 2, 2)
+    # unequal temperatures: the steady-state uncertainty relation holds at every point
+    assert float(ds["uncertainty_product"].min()) >= 2.0
+    bad = run("noise-map", models_dir / "heisenberg_dimer.toml", "--x", "Bx=0:1:3", "--y",
+              "Bx=0:1:3", "--out", out)
+    assert bad.exit_code == 2 and "two different parameters" in bad.output

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from thermogeo.cli.app import app, print_json, user_errors
-from thermogeo.cli.cycles import _LOOP_HELP, _base, _machine, build_loop
+from thermogeo.cli.app import app, check_file_out, print_json, user_errors
+from thermogeo.cli.cycles import _LOOP_HELP, _base, _grid, _machine, build_loop, check_at
 from thermogeo.errors import ModelError
 
 
@@ -124,6 +124,47 @@ def fluctuations_cmd(
                 f"<<Q^3>> {_num(r['heat_third_cumulant'][b])}, TUR "
                 f"{_num(r['uncertainty_product'][b])}" for b in m.bath_names)
             typer.echo(f"tau = {row['period']:g} {kind.replace('_', ' ')}: {cells}")
+
+
+@app.command("noise-map")
+@user_errors
+def noise_map_cmd(
+    model: Path = typer.Argument(..., help="TOML model file."),
+    x: str = typer.Option(..., "--x", help="x axis NAME=START:STOP:COUNT, e.g. Bx=-3:3:201."),
+    y: str = typer.Option(..., "--y", help="y axis NAME=START:STOP:COUNT, e.g. Bz=-3:3:201."),
+    out: Path = typer.Option(..., "--out", help="NetCDF file to write, e.g. noise.nc."),
+    geometric: bool = typer.Option(True, "--geometric/--no-geometric", help="Also the "
+                                   "geometric mean and variance densities of every grid cell "
+                                   "(the cells' boundaries integrated: slower)."),
+    nodes: int = typer.Option(8, "--nodes", help="Gauss-Legendre nodes per cell edge."),
+    at: str = typer.Option("", "--at", help="Values of the other parameters, e.g. Bx=0.1."),
+    set_: str = typer.Option("", "--set", help="Change constants, parameter defaults or bath "
+                             "fields, e.g. J=2,R.strength=2,L.temperature=1.1."),
+    json: bool = typer.Option(False, "--json", help="Print one JSON object (a summary)."),
+):
+    """Static heat-current noise (mean, covariance, third cumulant, uncertainty product) on a
+    grid of two parameters and the geometric variance density of its cells, saved as
+    NetCDF."""
+    from thermogeo.protocols.fluctuations import fluctuation_map
+    from thermogeo.protocols.maps import save_map
+
+    check_file_out(out, "--out", "a NetCDF file to write, e.g. noise.nc")
+    m = _machine(model, set_)
+    gx, gy = _grid(x, "--x"), _grid(y, "--y")
+    if gx[0] == gy[0]:
+        raise ModelError(f"--x, --y: expected two different parameters, got {gx[0]!r} twice")
+    base = _base(m, at)
+    check_at(m, base, (gx[0], gy[0]), "the map's axes (--x, --y)")
+    ds = fluctuation_map(m, gx, gy, base, geometric=geometric, nodes=nodes)
+    save_map(ds, out)
+    unique = int(ds["unique"].values.sum())
+    summary = {"out": str(out), "points": int(ds["unique"].size), "unique_points": unique,
+               "variables": sorted(ds.data_vars)}
+    if json:
+        print_json(summary)
+        return
+    typer.echo(f"wrote {out}: {summary['points']} points ({unique} with a unique steady "
+               f"state), variables {', '.join(summary['variables'])}")
 
 
 def _num(v) -> str:
