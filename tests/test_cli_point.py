@@ -23,6 +23,8 @@ PRINTED_RTOL = 1e-5  # the text output prints energies with 6 significant digits
 KEYS = {"parameters", "heat_current", "heat_response", "rotor", "metric", "entropy",
         "spectrum"}
 MEMORY_KEYS = {"peak_memory_MB", "estimated_memory_MB"}  # issue 7: memory reporting
+# issue 15: which master equation, how far from its secular regime, the second law
+MASTER_KEYS = {"master_equation", "secular_ratio", "entropy_production", "second_law"}
 
 
 def run(*args):
@@ -45,8 +47,10 @@ def test_response_json_has_exactly_the_issue_keys_and_closed_form_values(models_
     result = run("response", models_dir / "qubit_pump.toml", "--at", "Bx=0.7,Bz=0.4", "--json")
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
-    assert set(out) == KEYS | MEMORY_KEYS
+    assert set(out) == KEYS | MEMORY_KEYS | MASTER_KEYS
     assert out["parameters"] == {"Bx": 0.7, "Bz": 0.4}
+    assert out["master_equation"] == {"kind": "secular"}
+    assert out["second_law"] is True and abs(out["entropy_production"]) < 1e-14
     assert list(out["heat_current"]) == ["L", "R"] and list(out["rotor"]) == ["L", "R"]
     assert list(out["heat_response"]) == ["L", "R"]
     ref = q1_values(0.7, 0.4)

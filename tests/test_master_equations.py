@@ -348,3 +348,29 @@ def test_public_steady_state_and_engine_figures_serve_every_member():
         c = cycle_summary(dimer(strength=0.02, hot=1.0).with_master_equation(kind, width),
                           loop, bias=0.05, nodes=128)
         assert 0 < c.engine.max_efficiency < c.engine.carnot_efficiency
+
+
+def test_cli_reads_the_master_equation_from_the_model_file(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from thermogeo.cli import app
+
+    path = tmp_path / "dimer_ule.toml"
+    path.write_text((MODELS / "heisenberg_dimer.toml").read_text()
+                    + '\n[master_equation]\nkind = "ule"\n')
+    r = CliRunner().invoke(app, ["check", str(path)])
+    assert r.exit_code == 0, r.output
+    assert "master equation: ule" in r.output
+    r = CliRunner().invoke(app, ["response", str(path), "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    lib = response(load_model(path), load_model(path).point(), plane=("Bx", "Bz"))
+    assert out["master_equation"] == {"kind": "ule"}
+    assert out["rotor"]["L"] == pytest.approx(float(lib.rotor[0]), rel=1e-12)
+    path.write_text((MODELS / "heisenberg_dimer.toml").read_text()
+                    + '\n[master_equation]\nkind = "cluster"\n')
+    r = CliRunner().invoke(app, ["check", str(path)])
+    assert r.exit_code != 0
+    assert "master_equation.width: required for kind 'cluster'" in r.output
