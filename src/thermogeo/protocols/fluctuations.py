@@ -273,8 +273,9 @@ def cycle_fluctuations(machine: Machine, loop: Loop, *, nodes: int | None = None
         nodes=n, converged=conv)
 
 
-MAP_SEGMENTS = 2048
-"""Cell edges of :func:`fluctuation_map` evaluated in one batch."""
+MAP_SEGMENTS = 256
+"""Cell edges of :func:`fluctuation_map` evaluated in one batch (their frozen generators are
+kept until the Berry terms are read: memory grows with it)."""
 
 
 def fluctuation_map(machine: Machine, x, y, base: dict | None = None, *,
