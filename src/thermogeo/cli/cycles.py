@@ -10,8 +10,8 @@ import typer
 
 from thermogeo.cli.app import (app, check_bias, check_file_out, parse_assignments, print_json,
                                user_errors)
-from thermogeo.cli.loops import (LOOP_HELP, SAVE_LOOP, check_save_loop, read_loop_file,
-                                 reported_warnings, save_loop_file)
+from thermogeo.cli.loops import (LOOP_HARMONICS, LOOP_HELP, SAVE_LOOP, check_save_loop,
+                                 read_loop_file, reported_warnings, save_loop_file, smooth_loop)
 from thermogeo.cli.progress import PROGRESS, work
 from thermogeo.errors import ModelError
 from thermogeo.io import load_model
@@ -168,6 +168,9 @@ CYCLE_RTOL = 1e-8
 """Default ``--rtol`` of ``cycle``: the per-cycle figures to 8 digits (issue 3)."""
 CYCLE_MAX_NODES = 2048
 """Default ``--max-nodes`` of ``cycle`` (docs/decisions/0322-cli-accuracy-defaults.md)."""
+AREA_AUTO_POINTS = 40_000
+"""``cycle`` computes the area integral by default when its first two levels take at most
+this many points (docs/decisions/0322-cli-accuracy-defaults.md)."""
 
 
 @app.command("cycle")
@@ -211,8 +214,10 @@ def cycle_cmd(
     max_nodes: int = typer.Option(CYCLE_MAX_NODES, "--max-nodes", help="Adaptive quadrature: "
                                   "at most this many nodes (per side for loops with corners); "
                                   "then the best estimate is reported as not converged."),
-    area: bool = typer.Option(True, "--area/--no-area", help="Also integrate the rotor over "
-                              "the enclosed area (a Stokes check of the line integral)."),
+    area: bool = typer.Option(None, "--area/--no-area", help="Also integrate the rotor over "
+                              "the enclosed area (a Stokes check of the line integral). "
+                              "Default: when its first two levels take at most "
+                              f"{AREA_AUTO_POINTS:,} points (not for polygons of many sides)."),
     show: bool = PROGRESS,
     json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
@@ -226,8 +231,14 @@ def cycle_cmd(
     lp = build_loop(m, circle=circle, ellipse=ellipse, rectangle=rectangle, sector=sector,
                     polygon=polygon, loop_file=loop, plane=plane, reverse=reverse,
                     base=_base(m, at))
-    quad = cycle_quadrature(CycleQuadrature, rtol, max_nodes, nodes)
+    quad = cycle_quadrature(CycleQuadrature, rtol, max_nodes, nodes, lp)
     check_loop(lp, m)
+    if area is None:
+        area = area_points(lp, quad, nodes) <= AREA_AUTO_POINTS
+        if not area:
+            typer.echo(f"note: area integral skipped: about {area_points(lp, quad, nodes):,} "
+                       f"points for this loop ({len(lp.breakpoints()) - 1} sides); --area "
+                       "computes it", err=True)
     with work("cycle", cycle_estimate(lp, quad, nodes, area), show=show):
         c = cycle_summary(m, lp, bias=bias, timing=timing, bath=bath, nodes=nodes,
                           quadrature=quad, area=area, correlations=correlations or None,
@@ -331,6 +342,7 @@ def optimal_cmd(
     at: str = typer.Option("", "--at", help="Values of the other parameters."),
     set_: str = typer.Option("", "--set", help=_SET_HELP),
     save_loop: Path = SAVE_LOOP,
+    loop_harmonics: int = LOOP_HARMONICS,
     show: bool = PROGRESS,
     json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
@@ -338,7 +350,7 @@ def optimal_cmd(
     and the non-interacting bound N T ln 2."""
     from thermogeo.protocols import optimal_region
 
-    check_save_loop(save_loop)
+    check_save_loop(save_loop, loop_harmonics)
     m = _machine(model, set_)
     pl = _plane(m, plane)
     base = _base(m, at)
@@ -350,8 +362,9 @@ def optimal_cmd(
               "best region's boundary", total=n1 * n2, show=show):
         o = optimal_region(m, pl, bath, region=reg, base=base)
     out = o.to_dict()
-    written = save_loop_file(o.loop, save_loop, {
+    written = save_loop_file(smooth_loop(o.loop, loop_harmonics), save_loop, {
         "command": "optimal", "model": str(model), "bath": o.bath,
+        "harmonics": loop_harmonics or None,
         "max_geometric_heat": o.max_geometric_heat,
         "loop_geometric_heat": o.loop_geometric_heat})
     if written:
@@ -504,6 +517,7 @@ def map_cmd(
                                    "single-sign region of the rotor of --bath (default: the "
                                    "first) with the largest |integral| on the grid to this TOML "
                                    "loop file (oriented to pump out of that bath: Q_geo > 0)."),
+    loop_harmonics: int = LOOP_HARMONICS,
     show: bool = PROGRESS,
     at: str = typer.Option("", "--at", help="Values of the other parameters."),
     set_: str = typer.Option("", "--set", help=_SET_HELP),
@@ -515,7 +529,7 @@ def map_cmd(
     from thermogeo.protocols import response_map, save_map
 
     check_file_out(out, "--out", "a NetCDF file to write, e.g. map.nc")
-    check_save_loop(save_loop)
+    check_save_loop(save_loop, loop_harmonics)
     if plot is not None:
         check_file_out(plot, "--plot", "an image file to write, e.g. map.png")
         from thermogeo.plot.style import check_dpi, check_figure_path
@@ -556,8 +570,9 @@ def map_cmd(
         m.bath_index(b)
         best, q = best_region_loop(gx[1], gy[1], ds.rotor.sel(bath=b).values,
                                    (gx[0], gy[0]), base=base)
-        written = save_loop_file(best, save_loop, {
+        written = save_loop_file(smooth_loop(best, loop_harmonics), save_loop, {
             "command": "map", "model": str(model), "bath": b,
+            "harmonics": loop_harmonics or None,
             "grid_geometric_heat": q if best is not None else None})
         if written:
             info["saved_loop"] = written
@@ -592,17 +607,30 @@ def map_cmd(
 EXIT_NO_UNIQUE_POINT = 1
 
 
-def cycle_quadrature(cls, rtol: float, max_nodes: int, nodes: int | None):
+def cycle_quadrature(cls, rtol: float, max_nodes: int, nodes: int | None, loop=None):
     """The :class:`~thermogeo.protocols.CycleQuadrature` of ``--rtol``, ``--max-nodes``
-    (``--nodes`` checked: a positive integer)."""
+    (``--nodes`` checked: a positive integer). A loop with many sides starts with fewer nodes
+    per side (32 for up to 32 sides, down to 4: about 1024 in all), since each short side
+    needs fewer."""
     if nodes is not None and nodes < 4:
         raise ModelError(f"--nodes: expected an integer >= 4, got {nodes}")
     if not 1e-14 <= rtol < 1:
         raise ModelError(f"--rtol: expected a number in [1e-14, 1), got {rtol:g}")
-    start = min(32, max_nodes)
+    sides = 1 if loop is None or loop.smooth else len(loop.breakpoints()) - 1
+    start = min(32, max_nodes, max(4, 2 ** int(np.log2(max(1024 // sides, 1)))))
     if max_nodes < 4:
         raise ModelError(f"--max-nodes: expected an integer >= 4, got {max_nodes}")
     return cls(rtol=rtol, start=start, max_nodes=max_nodes)
+
+
+def area_points(loop, quad, nodes: int | None) -> int:
+    """Points of the first two levels of the area integral (one level with ``nodes``), as
+    :func:`thermogeo.protocols.cycle.area_integral` places them (cone or polar nodes)."""
+    pieces = 1 if type(loop).__name__ == "Sector" else len(loop.breakpoints()) - 1
+    if nodes is not None:
+        return nodes * pieces * max(quad.radial_nodes, nodes // 4)
+    ns = quad.start if loop.smooth else max(4, quad.start // 2)
+    return 5 * ns * pieces * quad.radial_nodes
 
 
 def cycle_estimate(loop, quad, nodes: int | None, area: bool) -> str:

@@ -45,6 +45,11 @@ REVERSE = typer.Option(False, "--reverse", help=LOOP_HELP["reverse"])
 SAVE_LOOP = typer.Option(None, "--save-loop", help="Write the loop found to this TOML loop "
                          "file (read by --loop of cycle, exact, convergence, balance and by "
                          "sweep files as { file = ... }).")
+LOOP_HARMONICS = typer.Option(0, "--loop-harmonics", help="With --save-loop: write a smooth "
+                              "Fourier loop with this many harmonics through the boundary "
+                              "(equal arc length; corners rounded), which exact solves "
+                              "spectrally at any period; 0 (default): the boundary polygon as "
+                              "found.")
 
 
 def reported_warnings(fn: Callable) -> Callable:
@@ -114,13 +119,32 @@ def read_loop_file(path: Path, plane: str, base, plane_of: Callable):
         raise ModelError(f"--loop: {str(path)!r} (data lines counted from 0): {e}") from None
 
 
-def check_save_loop(path: Path | None) -> None:
+def check_save_loop(path: Path | None, harmonics: int = 0) -> None:
     """Refuse (before any work) a ``--save-loop`` path that is a folder or in a missing
-    folder."""
+    folder, and a negative ``--loop-harmonics`` or one without ``--save-loop``."""
     from thermogeo.cli.app import check_file_out
 
+    if harmonics < 0 or harmonics > MAX_HARMONICS:
+        raise ModelError(f"--loop-harmonics: expected 0 (the polygon) or 1..{MAX_HARMONICS}, "
+                         f"got {harmonics}")
+    if harmonics and path is None:
+        raise ModelError("--loop-harmonics: applies to the loop written by --save-loop; give "
+                         "--save-loop FILE")
     if path is not None:
         check_file_out(path, "--save-loop", "a TOML loop file to write, e.g. best.toml")
+
+
+MAX_HARMONICS = 64
+
+
+def smooth_loop(loop, harmonics: int):
+    """``loop`` itself (``harmonics`` 0 or no loop) or the smooth Fourier loop through it
+    (:func:`thermogeo.protocols.paths.smoothed`)."""
+    from thermogeo.protocols.paths import smoothed
+
+    if loop is None or not harmonics:
+        return loop
+    return smoothed(loop, harmonics)
 
 
 def save_loop_file(loop, path: Path | None, about: dict) -> str | None:
