@@ -278,3 +278,17 @@ def test_cli_at_unequal_temperatures(tmp_path):
     assert "the model's own temperatures" in text and "does not cool at any period" in text
     bad = run(app, ["cycle", str(model), *circle, "--bias", "2.5"])
     assert bad.exit_code == 2 and "--bias" in bad.output
+
+
+def test_three_qubit_chain_best_region_out_of_the_cold_bath():
+    """optimal on the issue's machine at its own temperatures, pumping out of the cold bath:
+    no bound (two temperatures), the boundary loop takes out of the cold bath what the region
+    integral says (coarse grid), the static heat along it flows into the cold bath, and no
+    warning about the (indefinite) metric leaks out of the boundary check."""
+    from thermogeo.protocols import optimal_region
+
+    o = optimal_region(chain3(), ("Bx", "Bz"), "cold", resolution=(32, 48))
+    assert np.isnan(o.bound) and o.temperature == 1.0
+    assert o.loop_geometric_heat == pytest.approx(o.max_geometric_heat, rel=1e-2)
+    assert o.loop_static_heat_rate < 0  # the steady current runs from hot to cold
+    assert 0 <= o.nonsmooth_fraction < 1e-2

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from thermogeo.errors import ModelError, SecularApproximationWarning
+from thermogeo.errors import ModelError, SecularApproximationWarning, ThermogeoWarning
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 from thermogeo.protocols.engine import json_number
@@ -423,8 +423,11 @@ def optimal_region(machine: Machine, plane: tuple[str, str] = ("Bx", "Bz"),
     loop_heat = static = frac = float("nan")
     flags = None
     if loop is not None:
-        c = cycle_summary(machine, loop, bath=machine.bath_names[bi], nodes=4, area=False,
-                          numerics=numerics, figures=False)
+        with warnings.catch_warnings():  # the length is not used here
+            warnings.filterwarnings("ignore", message=".*negative on part of the loop",
+                                    category=ThermogeoWarning)
+            c = cycle_summary(machine, loop, bath=machine.bath_names[bi], nodes=4, area=False,
+                              numerics=numerics, figures=False)
         loop_heat, static = c.bath_geometric_heat, float(c.static_heat_rate[bi])
         flags, frac = _nonsmooth(machine, loop, pts, base, numerics)
     N = machine.qubits
