@@ -270,7 +270,7 @@ def loop_response(machine: Machine, loop: Loop, lam: np.ndarray, *,
     bad = ~np.asarray(r.unique) & np.asarray(r.valid)
     if np.any(bad):
         rcond = float(np.nanmin(np.asarray(r.rcond)[bad]))
-        if np.all(bad | ~np.asarray(r.valid)):
+        if np.all(bad):
             raise NonUniqueSteadyStateError.at(machine, lam[bad], rcond,
                                                numerics.uniqueness_rcond)
         err = NonUniqueSteadyStateError.at(machine, lam[bad], rcond,

@@ -1,5 +1,12 @@
-"""Heat-engine and refrigerator figures of merit of a cycle in linear response
-(docs/theory.md section 5).
+"""Heat-engine and refrigerator figures of merit of a cycle (docs/theory.md section 5).
+
+At any temperatures, :func:`expansion_figures` takes the per-bath slow-driving expansion of a
+loop, ``Q_a(tau) = tau Q_a^(0) + Q_a^geo + Q_a^(2) / tau``, at the baths' own temperatures (or
+those a bias sets, :func:`biased_temperatures`) and gives the figures exactly to that order,
+with the true Carnot bounds and the dissipation share computed from the second-order heats:
+this is what :func:`thermogeo.protocols.cycle.cycle_summary` reports. The closed forms below
+(:func:`engine_figures`, :func:`refrigerator_figures`) are their linear-response limit at small
+bias, kept as functions.
 
 With ``T_hot = T + dT/2``, ``T_cold = T - dT/2`` and the bias ``X = dT/T``, Onsager reciprocity
 ties the geometric work extracted per cycle to the heat ``A = Q_hot^geo`` the same loop pumps
