@@ -428,14 +428,15 @@ def _role(m: re.Match) -> str:
 
 def on_page_content(html, page, config, files):
     """API pages: the Sphinx roles of the docstrings (``:class:`~a.b.C```) are shown as the
-    code they name (``C``), as Sphinx would show them.
+    code they name (``C``), as Sphinx would show them, without rST's literal quotes.
 
     Executed tutorials (rendered by nbconvert, not by MkDocs): links to other pages written
     as in the Markdown pages (``../theory.md``) point to the built pages, and the file names in
     warnings printed by a cell name the repository's files relative to it (``src/...``) and a
     cell as ``[cell]`` rather than paths of the machine that built the site."""
     if page.file.src_uri.startswith("api/"):
-        return ROLE.sub(_role, html)
+        # the type column of "name : (*b, k) ``lam``" keeps rST's literal quotes: drop them
+        return ROLE.sub(_role, html).replace("``", "")
     if not page.file.src_uri.startswith("tutorials/") or not page.file.src_uri.endswith(".py"):
         return html
     html = NOTEBOOK_LINK.sub(lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', html)
