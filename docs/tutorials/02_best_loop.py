@@ -18,12 +18,15 @@
 # beats `2 T ln 2`.
 
 # %%
+import tempfile
 import warnings
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 import thermogeo as tg
+from thermogeo.protocols.paths import load_loop, save_loop
 
 one_qubit = tg.Machine(
     qubits=1, parameters={"Bx": 0.7, "Bz": 0.4},
@@ -53,6 +56,23 @@ assert np.isclose(best.max_geometric_heat, np.log(2), rtol=1e-6)
 assert np.isclose(best.bound, np.log(2), rtol=1e-12)
 assert not best.exceeds_bound
 assert np.isclose(best.loop_geometric_heat, best.max_geometric_heat, rtol=1e-4)
+
+# %% [markdown]
+# The boundary of the best region is a loop like any other: save it as a loop file (TOML) and
+# it is read back by `load_loop`, by the `--loop` option of the commands (`thermogeo cycle
+# MODEL --loop best.toml`) and by the loops of sweep files.
+
+# %%
+loop_file = save_loop(best.loop, Path(tempfile.mkdtemp()) / "best.toml",
+                      about={"bath": "L", "max_geometric_heat": best.max_geometric_heat})
+print("\n".join(loop_file.read_text().splitlines()[:8]), "\n...")
+again = load_loop(loop_file)
+assert again == best.loop
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", tg.SecularApproximationWarning)
+    along = tg.cycle_summary(one_qubit, again, area=False)
+print("Q_L^geo along the saved loop:", along.bath_geometric_heat)
+assert np.isclose(along.bath_geometric_heat, np.log(2), rtol=1e-4)
 
 # %% [markdown]
 # The bound scales with the temperature: at `T = 0.5` the best loop pumps `0.5 ln 2`.

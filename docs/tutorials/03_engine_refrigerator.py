@@ -29,6 +29,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import thermogeo as tg
+from thermogeo.protocols.fluctuations import cycle_fluctuations
 
 T, X = 1.0, 0.05
 qubit = tg.Machine(
@@ -163,4 +164,33 @@ ax.plot(fig_r.best_cooling_period, fig_r.cooling_power_max, "k*", ms=10,
 ax.set(xscale="log", xlabel="period tau", ylabel="cooling power Q_c / tau",
        title=f"refrigerator at X = {X}")
 ax.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# ## How much does one cycle fluctuate?
+#
+# The heat a loop pumps is a mean over many quanta exchanged with the baths; one cycle
+# fluctuates. `cycle_fluctuations` gives the slow-driving cumulants of the heat per cycle at
+# equal temperatures: a conduction part that grows with the period (equilibrium noise,
+# `tau x heat_covariance_conduction`) and a geometric part independent of it. Energy is
+# conserved, so with two baths `Q_R = -Q_L` cycle by cycle: the covariance matrix has rows
+# that add up to zero. The signal-to-noise ratio of the pumped heat falls as the period grows.
+
+# %%
+noise = cycle_fluctuations(qubit, loop)
+print("mean Q_geo:", noise.heat_mean_geometric)
+print("covariance, conduction part (per unit period):\n", noise.heat_covariance_conduction)
+print("covariance, geometric part:\n", noise.heat_covariance_geometric)
+assert np.allclose(noise.heat_mean_geometric, [A, -A], rtol=1e-8)
+scale = np.abs(noise.heat_covariance_conduction).max()
+assert np.allclose(noise.heat_covariance_conduction.sum(axis=1), 0, atol=1e-10 * scale)
+assert np.allclose(noise.heat_covariance_geometric.sum(axis=1), 0, atol=1e-10 * scale)
+assert noise.heat_covariance_conduction[0, 0] > 0
+
+tau = np.geomspace(10, 1e3, 50)
+variance = tau * noise.heat_covariance_conduction[0, 0] + noise.heat_covariance_geometric[0, 0]
+fig, ax = plt.subplots(figsize=(5, 3.2))
+ax.loglog(tau, A / np.sqrt(variance))
+ax.set(xlabel="period tau", ylabel="Q_geo / std(Q_L) per cycle",
+       title="signal to noise of one cycle (equal temperatures)")
 plt.show()
