@@ -657,6 +657,11 @@ def cycle_summary(machine: Machine, loop: Loop, *, bias: float | None = None,
                                       if correlations else None))
 
 
+#: Fewest nodes of the path expansion behind the engine figures: {smooth loop: in total,
+#: loop with corners: per piece}.
+FIGURE_NODES = {True: 128, False: 16}
+
+
 def _figures(machine: Machine, loop: Loop, bias, bi: int, nodes: int, numerics,
              share) -> EngineFigures | None:
     """Engine or refrigerator figures at the temperatures ``bias`` sets, or at the machine's
@@ -671,10 +676,15 @@ def _figures(machine: Machine, loop: Loop, bias, bi: int, nodes: int, numerics,
         temps = biased_temperatures(machine.temperatures, bias, bi)
         fm = machine.with_values(**{f"{b}.temperature": float(t)
                                     for b, t in zip(machine.bath_names, temps)})
-    default = DEFAULT_NODES_SMOOTH if loop.smooth else DEFAULT_NODES_PIECE
+    # the line integrals' node count resolves the integrands; the second-order heats need
+    # their derivative too: at least FIGURE_NODES, at most the path expansion's defaults (a
+    # polygon of 100 straight sides is exact with 8 nodes per side, and its many pieces make
+    # the defaults costly; measured in docs/decisions/0310)
+    lo, hi = FIGURE_NODES[loop.smooth], (DEFAULT_NODES_SMOOTH if loop.smooth
+                                         else DEFAULT_NODES_PIECE)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SecularApproximationWarning)  # issued by the line
-        pe = path_expansion(fm, loop, max(int(nodes), default), numerics)
+        pe = path_expansion(fm, loop, min(max(int(nodes), lo), hi), numerics)
     w = pe.weights
     B = float(w @ pe.dissipated_power)
     if bias is None and not B > 0:
