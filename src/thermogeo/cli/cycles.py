@@ -171,6 +171,9 @@ CYCLE_MAX_NODES = 2048
 AREA_AUTO_POINTS = 40_000
 """``cycle`` computes the area integral by default when its first two levels take at most
 this many points (docs/decisions/0322-cli-accuracy-defaults.md)."""
+AREA_MAX_POINTS = 2**14
+"""Default ``--max-area-points`` of ``cycle``: rotor points of the last level of the area
+integral (the library's default, 2**17, takes minutes on three qubits)."""
 
 
 @app.command("cycle")
@@ -214,6 +217,9 @@ def cycle_cmd(
     max_nodes: int = typer.Option(CYCLE_MAX_NODES, "--max-nodes", help="Adaptive quadrature: "
                                   "at most this many nodes (per side for loops with corners); "
                                   "then the best estimate is reported as not converged."),
+    max_area_points: int = typer.Option(AREA_MAX_POINTS, "--max-area-points", help="Area "
+                                        "integral: at most this many rotor points per level; "
+                                        "then the best estimate is reported as not converged."),
     area: bool = typer.Option(None, "--area/--no-area", help="Also integrate the rotor over "
                               "the enclosed area (a Stokes check of the line integral). "
                               "Default: when its first two levels take at most "
@@ -231,7 +237,7 @@ def cycle_cmd(
     lp = build_loop(m, circle=circle, ellipse=ellipse, rectangle=rectangle, sector=sector,
                     polygon=polygon, loop_file=loop, plane=plane, reverse=reverse,
                     base=_base(m, at))
-    quad = cycle_quadrature(CycleQuadrature, rtol, max_nodes, nodes, lp)
+    quad = cycle_quadrature(CycleQuadrature, rtol, max_nodes, nodes, lp, max_area_points)
     check_loop(lp, m)
     if area is None:
         area = area_points(lp, quad, nodes) <= AREA_AUTO_POINTS
@@ -607,7 +613,8 @@ def map_cmd(
 EXIT_NO_UNIQUE_POINT = 1
 
 
-def cycle_quadrature(cls, rtol: float, max_nodes: int, nodes: int | None, loop=None):
+def cycle_quadrature(cls, rtol: float, max_nodes: int, nodes: int | None, loop=None,
+                     max_area_points: int = AREA_MAX_POINTS):
     """The :class:`~thermogeo.protocols.CycleQuadrature` of ``--rtol``, ``--max-nodes``
     (``--nodes`` checked: a positive integer). A loop with many sides starts with fewer nodes
     per side (32 for up to 32 sides, down to 4: about 1024 in all), since each short side
@@ -620,7 +627,9 @@ def cycle_quadrature(cls, rtol: float, max_nodes: int, nodes: int | None, loop=N
     start = min(32, max_nodes, max(4, 2 ** int(np.log2(max(1024 // sides, 1)))))
     if max_nodes < 4:
         raise ModelError(f"--max-nodes: expected an integer >= 4, got {max_nodes}")
-    return cls(rtol=rtol, start=start, max_nodes=max_nodes)
+    if max_area_points < 64:
+        raise ModelError(f"--max-area-points: expected an integer >= 64, got {max_area_points}")
+    return cls(rtol=rtol, start=start, max_nodes=max_nodes, max_area_points=max_area_points)
 
 
 def area_points(loop, quad, nodes: int | None) -> int:
@@ -645,6 +654,8 @@ def cycle_estimate(loop, quad, nodes: int | None, area: bool) -> str:
     if area:
         line += (f"; area integral of the rotor, up to {quad.max_area_points:,} points per "
                  "level (--no-area skips it)")
+    else:
+        line += "; no area integral"
     return line + "; one batched response per level"
 
 

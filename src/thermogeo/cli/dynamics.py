@@ -141,12 +141,14 @@ CONVERGENCE_HELP = (
     "Error of the first- and second-order expansion against the exact heat per cycle, with "
     "fitted log-log slopes (expected -1 and -2).\n\n"
     "The errors are absolute: exact minus expansion, in units of energy (the expansion to first "
-    "order is tau Q^(0) + Q_geo, to second order + Q^(2)/tau). The slopes are fitted, bath by "
-    "bath, over the periods of the asymptotic regime: where the second-order term accounts for "
-    "the first-order error (|err2| <= 0.05 |err1|) and the second-order error is above 10 times "
-    "the solver's error estimate; these periods are marked '*'. Without --periods the command "
-    "chooses the periods: doubling from 5 relaxation times until every bath of --bath has 3 "
-    "periods in its asymptotic regime (or reaches the noise floor), at most --max-periods.")
+    "order is tau Q^(0) + Q_geo, to second order + Q^(2)/tau). Each slope is fitted, bath by "
+    "bath, over the periods of its asymptotic regime, where the error is accounted for by its "
+    "leading term: order 1 where |err2| <= 0.05 |err1| (the second-order term explains the "
+    "first-order error), order 2 where err2 tau^2 (the third-order coefficient) has settled to "
+    "5 % between successive periods; both above 10 times the solver's error estimate. Those "
+    "periods are marked '1' and '2'. Without --periods the command chooses the periods: "
+    "doubling from 5 relaxation times until every bath of --bath has 3 periods in the regime "
+    "of order 2 (or reaches the noise floor), at most --max-periods.")
 
 
 @app.command("convergence", help=CONVERGENCE_HELP)
@@ -197,13 +199,15 @@ def convergence_cmd(model: Path = typer.Argument(..., help="TOML model file."),
         convergence_figure(ds).savefig(plot)
     names = list(m.bath_names)
     fit = {b: c.asymptotic[:, i] for i, b in enumerate(names)}
+    fit2 = {b: c.asymptotic2[:, i] for i, b in enumerate(names)}
     out = {
         "periods": c.periods,
         "heat_exact": {b: c.heat_exact[:, i] for i, b in enumerate(names)},
         "error_kind": c.error_kind,
         "error_order1": {b: c.error_order1[:, i] for i, b in enumerate(names)},
         "error_order2": {b: c.error_order2[:, i] for i, b in enumerate(names)},
-        "asymptotic": fit,
+        "asymptotic_order1": fit,
+        "asymptotic_order2": fit2,
         "slope_order1": dict(zip(names, c.slope_order1)),
         "slope_order2": dict(zip(names, c.slope_order2)),
         "geometric_heat": dict(zip(names, c.geometric_heat)),
@@ -220,18 +224,21 @@ def convergence_cmd(model: Path = typer.Argument(..., help="TOML model file."),
         print_json(out)
         return
     typer.echo(f"absolute errors of the expansion (exact minus expansion, energy) per cycle; "
-               f"relaxation time {c.relaxation_time:.4g}; '*': in the asymptotic regime (fit)")
-    typer.echo("period        " + "  ".join(f"err1[{b}]     err2[{b}]    " for b in names))
+               f"relaxation time {c.relaxation_time:.4g}; '1', '2': in the asymptotic regime of "
+               "that order (its fit)")
+    typer.echo("period        " + "  ".join(f"err1[{b}]      err2[{b}]     " for b in names))
     for i, t in enumerate(c.periods):
         typer.echo(f"{t:<12.5g}  " + "  ".join(
-            f"{out['error_order1'][b][i]:+.3e}  {out['error_order2'][b][i]:+.3e}"
-            f"{'*' if fit[b][i] else ' '}" for b in names))
-    for b in names:
-        used = c.periods[fit[b]]
-        where = (f"over {len(used)} periods {used.min():.4g}..{used.max():.4g}" if len(used)
-                 else "no period in the asymptotic regime")
-        typer.echo(f"slopes {b}: order1 {c.slope_order1[names.index(b)]:.3f}, order2 "
-                   f"{c.slope_order2[names.index(b)]:.3f} ({where})")
+            f"{out['error_order1'][b][i]:+.3e}{'1' if fit[b][i] else ' '}  "
+            f"{out['error_order2'][b][i]:+.3e}{'2' if fit2[b][i] else ' '}" for b in names))
+
+    def where(used):
+        return (f"{len(used)} periods {used.min():.4g}..{used.max():.4g}" if len(used) else
+                "no period in its asymptotic regime")
+
+    for i, b in enumerate(names):
+        typer.echo(f"slopes {b}: order1 {c.slope_order1[i]:.3f} ({where(c.periods[fit[b]])}), "
+                   f"order2 {c.slope_order2[i]:.3f} ({where(c.periods[fit2[b]])})")
 
 
 @app.command()

@@ -5,17 +5,23 @@ expansion truncated at first order, ``tau Q^(0) + Q^geo``, and at second order,
 ``+ Q^(2)/tau``. The errors are absolute (exact minus expansion, in units of energy) and should
 fall as ``tau^-1`` and ``tau^-2`` once the expansion is asymptotic: the slopes of
 ``log|error|`` against ``log tau`` are fitted by least squares over the periods of the
-*asymptotic regime* of each bath (docs/decisions/0323-convergence-periods.md):
+*asymptotic regime* of each bath and order (docs/decisions/0323-convergence-periods.md), where
+the error is accounted for by its leading term to a few per cent:
 
-* the second-order term accounts for the first-order error,
-  ``|error_order2| <= ASYMPTOTIC_RATIO |error_order1|`` (the ratio of successive terms of
-  the expansion, ``~ tau_x / tau``, is small); and
-* the second-order error is above ``FLOOR_FACTOR`` times the integrator's error estimate (the
-  noise floor).
+* order 1: the leading term of the first-order error is the second-order term ``Q^(2)/tau``
+  of the expansion, so ``|error_order2| <= ASYMPTOTIC_RATIO |error_order1|``;
+* order 2: the leading term ``Q^(3)/tau^2`` is not computed; its coefficient is estimated at
+  each period as ``c = error_order2 tau^2`` and the regime is where that estimate has settled:
+  ``|c(tau) - c(tau')| <= SETTLED_RATIO |c(tau')|`` for the next period ``tau'`` (the last
+  period counts when its predecessor does). It does not need the order-1 regime: a bath whose
+  ``Q^(2)`` is accidentally small has its first-order error dominated by the third-order term
+  for long, and no order-1 regime at the periods computed, but a clean order-2 one;
+* both: the error is above ``FLOOR_FACTOR`` times the solver's error estimate (noise floor).
 
 Without periods, :func:`convergence` chooses them: doubling from ``slow_factor`` relaxation
 times (:func:`relaxation_time`) until every requested bath has ``MIN_FIT_PERIODS`` periods in
-its asymptotic regime, its errors reach the noise floor, or ``max_periods`` periods are done.
+the asymptotic regime of order 2 (usually reached after that of order 1), its errors reach the
+noise floor, or ``max_periods`` periods are done.
 """
 
 from __future__ import annotations
@@ -40,8 +46,12 @@ ASYMPTOTIC_RATIO = 0.05
 """A period is in the asymptotic regime of a bath when ``|error_order2| <= ASYMPTOTIC_RATIO
 |error_order1|``: the second-order term explains the first-order error to 5 %."""
 
+SETTLED_RATIO = 0.05
+"""The estimate ``error_order2 tau^2`` of the third-order coefficient has settled when two
+successive periods agree to 5 %."""
+
 MIN_FIT_PERIODS = 3
-"""Periods in the asymptotic regime that end the automatic choice of periods."""
+"""Periods in the asymptotic regime (of each order) that end the automatic choice."""
 
 MAX_PERIODS = 12
 """Default budget of periods of the automatic choice."""
@@ -53,25 +63,22 @@ def relaxation_time(machine: Machine, loop, method: str | ExactMethod | None = N
     return float(_relaxation_time(machine, loop, as_method(method)))
 
 
-def asymptotic_mask(error_order1, error_order2, error_estimate) -> np.ndarray:
-    """``(p, m)`` bool: the periods in the asymptotic regime of each bath (module docstring):
-    ``|e2| <= ASYMPTOTIC_RATIO |e1|`` and ``|e2| > FLOOR_FACTOR * error_estimate``."""
-    e1, e2 = np.abs(np.asarray(error_order1, float)), np.abs(np.asarray(error_order2, float))
-    est = np.asarray(error_estimate, float).reshape(-1, *([1] * (e1.ndim - 1)))
-    return (e2 <= ASYMPTOTIC_RATIO * e1) & (e2 > FLOOR_FACTOR * est) & (e2 > 0)
-
-
-def loglog_slope(x: np.ndarray, y: np.ndarray, floor: np.ndarray | None = None) -> float:
-    """Least-squares slope of ``log|y|`` against ``log x`` over points with
-    ``|y| > FLOOR_FACTOR * floor`` (all if ``floor`` is None); NaN with fewer than two."""
-    x, y = np.asarray(x, float), np.abs(np.asarray(y, float))
-    ok = y > 0
-    if floor is not None:
-        ok &= y > FLOOR_FACTOR * np.asarray(floor, float)
-    if ok.sum() < 2:
-        return float("nan")
-    return float(np.polyfit(np.log(x[ok]), np.log(y[ok]), 1)[0])
-
+def asymptotic_mask(periods, error_order1, error_order2, error_estimate
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """``(p, m)`` bool masks of the periods in the asymptotic regime of orders 1 and 2 of each
+    bath (module docstring); ``periods`` increasing."""
+    tau = np.asarray(periods, float)[:, None]
+    e1, e2 = np.abs(np.asarray(error_order1, float)), np.asarray(error_order2, float)
+    est = np.asarray(error_estimate, float)[:, None]
+    above = (np.abs(e2) > FLOOR_FACTOR * est) & (e2 != 0)
+    one = (np.abs(e2) <= ASYMPTOTIC_RATIO * e1) & above
+    c = e2 * tau**2
+    settled = np.zeros_like(one)
+    if len(tau) > 1:
+        ok = (np.abs(c[:-1] - c[1:]) <= SETTLED_RATIO * np.abs(c[1:])) & above[:-1] & above[1:]
+        settled[:-1] |= ok
+        settled[1:] |= ok
+    return one, settled
 
 @dataclass(frozen=True, eq=False)
 class Convergence:
@@ -96,7 +103,8 @@ class Convergence:
     dissipated_work_coefficient : float  ``W^(2) = tau W_diss``
     slope_order1, slope_order2 : (m,)    fitted log-log slopes (expected -1 and -2) over
                                      the periods of ``asymptotic`` (NaN with fewer than two)
-    asymptotic : (p, m) bool         the periods in the asymptotic regime of each bath (the fit)
+    asymptotic, asymptotic2 : (p, m) bool  the periods in the asymptotic regime of orders 1
+                                     and 2 of each bath (the fits)
     relaxation_time : float          ``1 / (smallest decay rate along the loop)``
     error_kind : str                 ``"absolute"``: errors in units of energy
     rtol : float                     the exact solver's ``rtol``
@@ -125,6 +133,7 @@ class Convergence:
     method: str
     order: str
     asymptotic: np.ndarray | None = None
+    asymptotic2: np.ndarray | None = None
     relaxation_time: float = float("nan")
     error_kind: str = "absolute"
 
@@ -142,9 +151,11 @@ class Convergence:
             "error_order2": pb, "geometric_heat": ("bath",),
             "heat_order2_coefficient": ("bath",), "dissipated_work_coefficient": (),
             "slope_order1": ("bath",), "slope_order2": ("bath",)})
-        if self.asymptotic is not None:
-            data["asymptotic"] = (pb, np.asarray(self.asymptotic), {
-                "units": "1", "long_name": "period in the asymptotic regime (used in the fit)"})
+        for k, n in (("asymptotic", 1), ("asymptotic2", 2)):
+            if getattr(self, k) is not None:
+                data[k] = (pb, np.asarray(getattr(self, k)), {
+                    "units": "1",
+                    "long_name": f"period in the asymptotic regime of order {n} (its fit)"})
         for k in ("error_order1", "error_order2"):
             dims, values, attrs = data[k]
             data[k] = (dims, values, {**attrs, "error_kind": self.error_kind})
@@ -226,18 +237,17 @@ def convergence(machine: Machine, loop, periods=None, *,
     E1, E2 = np.array([r[2] for r in rows]), np.array([r[3] for r in rows])
     est = np.array([r[1].error_estimate for r in rows])
     err1, err2 = Q - E1, Q - E2
-    fit = asymptotic_mask(err1, err2, est)
+    fit1, fit2 = asymptotic_mask(taus, err1, err2, est)
     m = len(machine.baths)
-    s1 = np.array([_fit(taus[fit[:, a]], err1[fit[:, a], a]) for a in range(m)])
-    s2 = np.array([_fit(taus[fit[:, a]], err2[fit[:, a], a]) for a in range(m)])
-    short = [machine.bath_names[a] for a in watch if np.isnan(s1[a])]
+    s1 = np.array([_fit(taus[fit1[:, a]], err1[fit1[:, a], a]) for a in range(m)])
+    s2 = np.array([_fit(taus[fit2[:, a]], err2[fit2[:, a], a]) for a in range(m)])
+    short = [f"{machine.bath_names[a]} (order {n})" for a in watch
+             for n, sl in ((1, s1), (2, s2)) if np.isnan(sl[a])]
     if short:
         warnings.warn(
             f"convergence: fewer than two of the periods {taus.min():.4g}..{taus.max():.4g} are "
-            f"in the asymptotic regime of bath(s) {', '.join(short)} (|error_order2| <= "
-            f"{ASYMPTOTIC_RATIO:g} |error_order1|, above {FLOOR_FACTOR:g} x the error "
-            "estimate): their slopes are NaN; use longer periods (more of them) or a lower "
-            "rtol", AccuracyWarning, stacklevel=2)
+            f"in the asymptotic regime of bath {', '.join(short)}: those slopes are NaN; use "
+            "longer periods (more of them) or a lower rtol", AccuracyWarning, stacklevel=2)
     e0 = expansion_cycle(machine, loop, taus[0], path=pe)
     methods = sorted({r[1].method for r in rows})
     orders = sorted({str(r[1].order) for r in rows})
@@ -251,7 +261,7 @@ def convergence(machine: Machine, loop, periods=None, *,
         heat_order2_coefficient=e0.heat_order2_coefficient,
         dissipated_work_coefficient=float(e0.dissipated_work_coefficient),
         slope_order1=s1, slope_order2=s2, rtol=chosen.rtol, method=",".join(methods),
-        order=",".join(orders), asymptotic=fit, relaxation_time=t_rel)
+        order=",".join(orders), asymptotic=fit1, asymptotic2=fit2, relaxation_time=t_rel)
 
 
 def _fit(x: np.ndarray, y: np.ndarray) -> float:
@@ -263,12 +273,12 @@ def _fit(x: np.ndarray, y: np.ndarray) -> float:
 
 def _enough(rows, watch) -> bool:
     """The automatic choice may stop: every watched bath has ``MIN_FIT_PERIODS`` periods in
-    its asymptotic regime, or its second-order error is down at the noise floor at the
-    longest period (longer periods cannot help)."""
+    the asymptotic regime of order 2, or its second-order error is
+    down at the noise floor at the longest period (longer periods cannot help)."""
     Q = np.array([r[1].heat for r in rows])
     err1 = Q - np.array([r[2] for r in rows])
     err2 = Q - np.array([r[3] for r in rows])
     est = np.array([r[1].error_estimate for r in rows])
-    fit = asymptotic_mask(err1, err2, est)
+    _, fit2 = asymptotic_mask([r[0] for r in rows], err1, err2, est)
     floor = np.abs(err2[-1]) <= FLOOR_FACTOR * est[-1]
-    return bool(all(fit[:, a].sum() >= MIN_FIT_PERIODS or floor[a] for a in watch))
+    return bool(all(fit2[:, a].sum() >= MIN_FIT_PERIODS or floor[a] for a in watch))
