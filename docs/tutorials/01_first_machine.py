@@ -176,13 +176,15 @@ print("tau W_diss at strength 0.05 and 0.1:", c.dissipated_work_coefficient,
 
 # %%
 points = [[0.7, 0.4], [0.05, 0.03]]
+dense = tg.Numerics(kernel="dense")  # d^2 x d^2 superoperators: every master equation
 rows = []
 for strength in (0.05, 0.005, 0.0005):
     weak = machine.with_values(**{"L.strength": strength, "R.strength": strength})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", tg.SecularApproximationWarning)
-        secular = tg.response(weak, points, plane=("Bx", "Bz"))
-    ule = tg.response(weak.with_master_equation("ule"), points, plane=("Bx", "Bz"))
+        secular = tg.response(weak, points, plane=("Bx", "Bz"), numerics=dense)
+    ule = tg.response(weak.with_master_equation("ule"), points, plane=("Bx", "Bz"),
+                      numerics=dense)
     difference = np.abs(secular.rotor[:, 0] - ule.rotor[:, 0]) / np.abs(secular.rotor[:, 0])
     rows.append(difference)
     print(f"strength {strength:g}: secular ratio {secular.secular_ratio.round(2)}, relative "
