@@ -31,8 +31,9 @@ def dense_point_bytes(machine: Machine, directions: int) -> int:
 
 
 def uses_dense(machine: Machine, numerics: Numerics) -> bool:
-    """Whether the dense backend serves ``machine``."""
-    return numerics.use_dense(machine.qubits)
+    """Whether the dense backend serves ``machine``: always for a non-secular master
+    equation (the structured kernels are built on the secular Bohr blocks)."""
+    return numerics.use_dense(machine.qubits) or not machine.master_equation.secular
 
 
 def generic_point_bytes(machine: Machine, directions: int) -> int:
@@ -79,7 +80,8 @@ def _chunks(machine, lam, numerics, directions, keep_inverses):
         return dirs if dirs is None or dirs.ndim == 2 else dirs[idx]
 
     dense = uses_dense(machine, numerics)
-    if numerics.kernel != "dense" and machine.dim <= numerics.generic_max_dim:
+    if (numerics.kernel != "dense" and machine.dim <= numerics.generic_max_dim
+            and machine.master_equation.secular):
         # one spectrum per chunk decides generic or not and serves the backend
         step = numerics.chunk_bytes // generic_point_bytes(machine, n)
         if dense:
