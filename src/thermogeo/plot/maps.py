@@ -72,10 +72,7 @@ def plot_rotor(ds, bath: str | None = None, loop=None, *, ax=None, title: str | 
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # the caller's backend (inline figures in notebooks)
 
     if "rotor" not in ds:
         raise ModelError("dataset: no 'rotor' variable; make the map with response_map")

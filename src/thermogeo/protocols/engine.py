@@ -141,7 +141,10 @@ class RefrigeratorFigures:
 
 @dataclass(frozen=True)
 class EngineFigures:
-    """Linear-response figures of a cycle at the bias ``X = dT/T`` (:func:`engine_figures`).
+    """Figures of a cycle as an engine or a refrigerator: at the baths' own temperatures from
+    the per-bath expansion (:func:`expansion_figures`, what
+    :func:`thermogeo.protocols.cycle.cycle_summary` reports) or
+    in linear response at the bias ``X = dT/T`` (:func:`engine_figures`).
 
     Every field is present whatever the mode: ``mode`` says which figures apply; the engine
     figures of a refrigerating loop and the refrigerator figures of an engine are NaN (and
@@ -151,7 +154,8 @@ class EngineFigures:
     ----------
     mode : str                               ``"engine"`` if ``X A > 0`` else ``"refrigerator"``
     bias : float                             ``X``
-    carnot_efficiency : float                ``eta_C = X``
+    carnot_efficiency : float                ``eta_C = 1 - T_c / T_h`` (expansion) or ``X``
+                                             (linear response)
     heat_leak : float                        ``kappa_bar`` (0: no leak)
     max_power, best_period, work_per_cycle_at_best_period, efficiency_at_max_power,
     max_efficiency : float                   engine (:data:`ENGINE_KEYS`)
