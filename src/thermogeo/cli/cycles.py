@@ -650,7 +650,8 @@ def cycle_estimate(loop, quad, nodes: int | None, area: bool) -> str:
         line = f"line integrals at {nodes} nodes{per}"
     else:
         line = (f"line integrals from {quad.start} nodes{per}, doubled until two levels agree "
-                f"to rtol {quad.rtol:g} (at most {quad.max_nodes}{per})")
+                f"to rtol {quad.rtol:g} (at most {quad.max_nodes}"
+                f"{'' if loop.smooth else ' per side'})")
     if area:
         line += (f"; area integral of the rotor, up to {quad.max_area_points:,} points per "
                  "level (--no-area skips it)")
