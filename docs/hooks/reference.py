@@ -267,7 +267,10 @@ def loop_fields() -> str:
         rows.append((f'`"{kind}"`', cells))
     common = ("Every loop table has `kind`, `plane` (two parameter names, default "
               '`["Bx", "Bz"]`) and optionally `base` (a table of the other parameters\' values; '
-              "it may not set a parameter of the plane or a swept name).")
+              "it may not set a parameter of the plane or a swept name). A loop may instead be "
+              '`{ file = "best.toml" }`: a loop file (the same table in TOML, as written by '
+              "`thermogeo optimal`, `optimize` or `map --save-loop`; relative to the sweep file), "
+              "whose text is part of the sweep's hash.")
     return common + "\n\n" + _table(("kind", "fields (default)"), rows)
 
 
