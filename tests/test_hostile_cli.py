@@ -194,7 +194,7 @@ def test_user_error_is_one_line_exit_2_and_writes_nothing(name, tmp_path, monkey
 
 def test_help_says_what_bias_sets():
     text = " ".join(invoke(["cycle", "--help"]).stdout.replace("│", " ").split())
-    for fragment in ["0 < |X| < 2", "hot at T(1 + X/2)", "others at T(1 - X/2)"]:
+    for fragment in ["0 < |X| < 2", "T(1 + X/2) for --bath", "T(1 - X/2) for every other bath"]:
         assert fragment in text, fragment
 
 
