@@ -45,8 +45,9 @@ class _Plain:
         note = f" ({self.note})" if self.note else ""
         return f"{self.label}: {self.done:,}{of} {self.unit}s{note}, {now - self.t0:.1f} s"
 
-    def close(self) -> None:
-        typer.echo(self.line(time.perf_counter()) + " (done)", err=True)
+    def close(self, done: bool = True) -> None:
+        if done:  # after an error, the error line says what happened
+            typer.echo(self.line(time.perf_counter()) + " (done)", err=True)
 
 
 class _Bar:
@@ -75,7 +76,7 @@ class _Bar:
             kw["total"] = self.total
         self.progress.update(self.task, advance=n, **kw)
 
-    def close(self) -> None:
+    def close(self, done: bool = True) -> None:
         self.progress.stop()
 
 
@@ -103,5 +104,7 @@ def work(label: str, estimate: str, *, unit: str = "point", total: int | None = 
     try:
         with progress.listening(listener):
             yield
-    finally:
-        view.close()
+    except BaseException:
+        view.close(done=False)
+        raise
+    view.close()
