@@ -16,18 +16,7 @@ from thermogeo.cli.progress import PROGRESS, work
 from thermogeo.errors import ModelError
 from thermogeo.io import load_model
 
-_LOOP_HELP = {
-    "circle": "Circle: centre and radius, e.g. Bx=0.8,Bz=0.6,r=0.5 (the two names set the "
-              "plane; counter-clockwise).",
-    "ellipse": "Ellipse: centre, semi-axes a, b and angle (radians), e.g. "
-               "Bx=0.8,Bz=0.6,a=0.5,b=0.3,angle=0.",
-    "rectangle": "Rectangle: ranges, e.g. Bx=0.2:1.0,Bz=0.1:0.9 (counter-clockwise).",
-    "sector": "Annular sector in --plane around cx, cy: r_in, r_out, theta0, theta1 "
-              "(radians), e.g. r_in=0,r_out=30,theta0=0,theta1=1.5707963 (counter-clockwise).",
-    "polygon": "Polygon in --plane: vertices x:y separated by ';', e.g. '0.2:0.1;1:0.1;1:1'.",
-    "loop": "File with two columns x y (equispaced samples of a closed loop in --plane, or "
-            "in the plane named by a first line '# x y'; commas or blanks).",
-}
+_LOOP_HELP = LOOP_HELP  # one text per loop option, shared with the dynamics commands
 
 
 
@@ -187,10 +176,8 @@ def cycle_cmd(
     sector: str = typer.Option("", "--sector", help=_LOOP_HELP["sector"]),
     polygon: str = typer.Option("", "--polygon", help=_LOOP_HELP["polygon"]),
     loop: Path = typer.Option(None, "--loop", help=_LOOP_HELP["loop"]),
-    plane: str = typer.Option("", "--plane", help="x,y parameters of --sector, --polygon, "
-                              "--loop (default: the first two)."),
-    reverse: bool = typer.Option(False, "--reverse", help="Traverse the loop the other way "
-                                 "(clockwise; refrigerator mode)."),
+    plane: str = typer.Option("", "--plane", help=LOOP_HELP["plane"]),
+    reverse: bool = typer.Option(False, "--reverse", help=LOOP_HELP["reverse"]),
     bias: float = typer.Option(None, "--bias", help="X = dT/T, 0 < |X| < 2: sets the bath "
                                "temperatures to T(1 + X/2) for --bath and T(1 - X/2) for every "
                                "other bath, T the mean of the model's temperatures (their "
