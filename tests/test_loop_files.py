@@ -17,7 +17,7 @@ from thermogeo.protocols import cycle_summary
 from thermogeo.protocols.paths import (Circle, Ellipse, FourierLoop, Polygon, Rectangle,
                                        Reparametrized, SampledLoop, Sector, load_loop,
                                        loop_to_table, save_loop, smoothed)
-from thermogeo.sweeps import load_sweep
+from thermogeo.sweeps import load_result, load_sweep, run_sweep
 
 Q1 = str(MODELS / "qubit_pump.toml")
 CIRCLE = "Bx=0.8,Bz=0.6,r=0.5"
@@ -176,3 +176,22 @@ def test_sweep_files_name_loop_files(tmp_path):
     assert spec.options["loops"]["best"] == loop_to_table(LOOPS["polygon"])
     save_loop(LOOPS["polygon"].reversed(), tmp_path / "best.toml")
     assert load_sweep(tmp_path / "s.toml").sha256 != spec.sha256
+
+
+def test_a_sweep_runs_a_loop_file(tmp_path, q1):
+    """The loop file written by map runs in a cycle sweep: the stored geometric heat at each
+    swept strength is that of cycle_summary on the loop read back."""
+    f = tmp_path / "best.toml"
+    run_json("map", Q1, "--x", "Bx=0.1:1.5:9", "--y", "Bz=0.1:1.5:9", "--out",
+             tmp_path / "m.nc", "--save-loop", f, "--loop-harmonics", "2")
+    (tmp_path / "model.toml").write_text((MODELS / "qubit_pump.toml").read_text())
+    (tmp_path / "s.toml").write_text(
+        'model = "model.toml"\nkind = "cycle"\n[combos]\n"R.strength" = [1.0, 2.0]\n'
+        '[cycle]\nloops = { best = { file = "best.toml" } }\n')
+    s = run_sweep(tmp_path / "s.toml", tmp_path / "r.zarr", executor="serial")
+    assert (s.ok, s.error) == (2, 0)
+    ds = load_result(tmp_path / "r.zarr")
+    for k, strength in enumerate((1.0, 2.0)):
+        ref = cycle_summary(q1.with_values(**{"R.strength": strength}), load_loop(f))
+        got = ds.geometric_heat.isel(R_strength=k).squeeze().values
+        np.testing.assert_allclose(got, ref.geometric_heat, rtol=1e-12)
