@@ -374,3 +374,32 @@ def test_cli_reads_the_master_equation_from_the_model_file(tmp_path):
     r = CliRunner().invoke(app, ["check", str(path)])
     assert r.exit_code != 0
     assert "master_equation.width: required for kind 'cluster'" in r.output
+
+
+def test_cli_master_equation_option_overrides_the_model_file():
+    import json
+
+    from typer.testing import CliRunner
+
+    from thermogeo.cli import app
+    from thermogeo.protocols.cycle import cycle_summary
+
+    q1 = MODELS / "qubit_pump.toml"
+    r = CliRunner().invoke(app, ["cycle", str(q1), "--circle", "Bx=0.8,Bz=0.6,r=0.5",
+                                 "--master-equation", "ule", "--json", "--no-progress"])
+    assert r.exit_code == 0, r.output
+    lib = cycle_summary(load_model(q1).with_master_equation("ule"),
+                        Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5))
+    got = json.loads(r.stdout)["geometric_heat"]["L"]
+    assert got == pytest.approx(float(lib.geometric_heat[0]), rel=1e-8)
+    sec = cycle_summary(load_model(q1), Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5))
+    assert abs(got - float(sec.geometric_heat[0])) > 0.1  # Q1 at strength 1: far apart
+    r = CliRunner().invoke(app, ["exact", str(q1), "--circle", "Bx=0.8,Bz=0.6,r=0.5",
+                                 "--period", "200", "--master-equation", "cluster:0.05",
+                                 "--json", "--no-progress"])
+    assert r.exit_code == 0, r.output
+    assert abs(json.loads(r.stdout)["first_law_residual"]) < 1e-10
+    for bad, says in (("cluster:x", "cannot read the width 'x'"),
+                      ("redfield", "expected one of secular, ule, cluster, local")):
+        r = CliRunner().invoke(app, ["response", str(q1), "--master-equation", bad])
+        assert r.exit_code != 0 and says in r.output and "--master-equation" in r.output

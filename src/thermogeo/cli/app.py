@@ -40,6 +40,30 @@ def parse_assignments(text: str | None, option: str) -> dict[str, float]:
     return out
 
 
+MASTER = typer.Option(
+    "", "--master-equation", metavar="KIND",
+    help="Master equation instead of the model file's: secular, ule, local, or cluster:WIDTH "
+         "(WIDTH an energy; docs/theory.md section 13).")
+
+
+def with_master(machine, text: str):
+    """``machine`` with the master equation of ``--master-equation`` (unchanged if empty)."""
+    if not text:
+        return machine
+    kind, colon, width = (x.strip() for x in text.partition(":"))
+    w = None
+    if colon:
+        try:
+            w = float(width)
+        except ValueError:
+            raise ModelError(f"--master-equation: cannot read the width {width!r} of "
+                             f"{text!r}; expected e.g. cluster:0.05") from None
+    try:
+        return machine.with_master_equation(kind, w)
+    except ModelError as e:
+        raise ModelError(f"--master-equation: {e}") from None
+
+
 def to_jsonable(x):
     """numpy scalars/arrays -> plain Python for ``json.dumps``; a non-finite number (NaN,
     +-inf: no value) -> ``None`` (JSON ``null``), so that every output is valid JSON."""

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from thermogeo.cli.app import (app, check_bias, check_file_out, parse_assignments, print_json,
-                               user_errors)
+from thermogeo.cli.app import (MASTER, app, check_bias, check_file_out, parse_assignments,
+                               print_json, user_errors, with_master)
 from thermogeo.cli.loops import (LOOP_HARMONICS, LOOP_HELP, SAVE_LOOP, check_save_loop,
                                  read_loop_file, reported_warnings, save_loop_file, smooth_loop)
 from thermogeo.cli.progress import PROGRESS, work
@@ -137,8 +137,8 @@ def check_at(machine, base, plane, by: str) -> None:
                          f"parameters ({others})")
 
 
-def _machine(model: Path, set_: str):
-    m = load_model(model)
+def _machine(model: Path, set_: str, master: str = ""):
+    m = with_master(load_model(model), master)
     values = parse_assignments(set_, "--set")
     return m.with_values(**values) if values else m
 
@@ -193,6 +193,7 @@ def cycle_cmd(
     timing: str = typer.Option("uniform", "--timing", help="uniform or constant_dissipation."),
     at: str = typer.Option("", "--at", help="Values of the other parameters, e.g. Bx=0.1."),
     set_: str = typer.Option("", "--set", help=_SET_HELP),
+    master: str = MASTER,
     correlations: str = typer.Option("", "--correlations", help="Correlation measures to "
                                      "follow along the loop (extremes reported), e.g. "
                                      "'concurrence:0,1 negativity:0|1@thermal'."),
@@ -220,7 +221,7 @@ def cycle_cmd(
     from thermogeo.protocols.cycle import check_loop
 
     check_bias(bias)
-    m = _machine(model, set_)
+    m = _machine(model, set_, master)
     lp = build_loop(m, circle=circle, ellipse=ellipse, rectangle=rectangle, sector=sector,
                     polygon=polygon, loop_file=loop, plane=plane, reverse=reverse,
                     base=_base(m, at))
@@ -334,6 +335,7 @@ def optimal_cmd(
                                    "radial,angular with angular a multiple of 8)."),
     at: str = typer.Option("", "--at", help="Values of the other parameters."),
     set_: str = typer.Option("", "--set", help=_SET_HELP),
+    master: str = MASTER,
     save_loop: Path = SAVE_LOOP,
     loop_harmonics: int = LOOP_HARMONICS,
     show: bool = PROGRESS,
@@ -344,7 +346,7 @@ def optimal_cmd(
     from thermogeo.protocols import optimal_region
 
     check_save_loop(save_loop, loop_harmonics)
-    m = _machine(model, set_)
+    m = _machine(model, set_, master)
     pl = _plane(m, plane)
     base = _base(m, at)
     check_at(m, base, pl, f"--plane ({','.join(pl)})")
@@ -415,6 +417,7 @@ def optimize_cmd(
                               "optimising."),
     at: str = typer.Option("", "--at", help="Values of the other parameters."),
     set_: str = typer.Option("", "--set", help=_SET_HELP),
+    master: str = MASTER,
     save_loop: Path = SAVE_LOOP,
     show: bool = PROGRESS,
     json: bool = typer.Option(False, "--json", help="Print one JSON object."),
@@ -426,7 +429,7 @@ def optimize_cmd(
     check_save_loop(save_loop)
     if maxiter < 1:
         raise ModelError(f"--maxiter: expected a positive integer, got {maxiter}")
-    m = _machine(model, set_)
+    m = _machine(model, set_, master)
     pl = _plane(m, plane)
     base = _base(m, at)
     check_at(m, base, pl, f"--plane ({','.join(pl)})")
@@ -514,6 +517,7 @@ def map_cmd(
     show: bool = PROGRESS,
     at: str = typer.Option("", "--at", help="Values of the other parameters."),
     set_: str = typer.Option("", "--set", help=_SET_HELP),
+    master: str = MASTER,
     correlations: str = typer.Option("", "--correlations", help="Correlation measures to "
                                      "map too, e.g. 'concurrence:0,1 negativity:0|1@thermal'."),
     json: bool = typer.Option(False, "--json", help="Print one JSON object."),
@@ -529,7 +533,7 @@ def map_cmd(
 
         check_figure_path(plot, "--plot")
         dpi = check_dpi(dpi, "--dpi")
-    m = _machine(model, set_)
+    m = _machine(model, set_, master)
     gx, gy = _grid(x, "--x"), _grid(y, "--y")
     if gx[0] == gy[0]:
         raise ModelError(f"--x, --y: expected two different parameters, got {gx[0]!r} twice")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from thermogeo.cli.app import app, print_json, user_errors
+from thermogeo.cli.app import MASTER, app, print_json, user_errors
 from thermogeo.cli.loops import (CIRCLE, ELLIPSE, LOOP, PLANE, POLYGON, RECTANGLE, REVERSE,
                                  SECTOR, reported_warnings)
 from thermogeo.cli.progress import PROGRESS, work
@@ -16,12 +16,13 @@ from thermogeo.dynamics.convergence import MAX_PERIODS
 
 
 def loop_of(model: Path, set_: str, at: str, circle: str, ellipse: str, rectangle: str,
-            sector: str, polygon: str, loop: Path | None, plane: str, reverse: bool):
+            sector: str, polygon: str, loop: Path | None, plane: str, reverse: bool,
+            master: str = ""):
     """The machine (``--set``) and the loop of the shared loop options (``--at`` sets the
     other parameters; :func:`thermogeo.cli.cycles.build_loop`)."""
     from thermogeo.cli.cycles import _base, _machine, build_loop
 
-    m = _machine(model, set_)
+    m = _machine(model, set_, master)
     lp = build_loop(m, circle=circle, ellipse=ellipse, rectangle=rectangle, sector=sector,
                     polygon=polygon, loop_file=loop, plane=plane, reverse=reverse,
                     base=_base(m, at))
@@ -93,7 +94,8 @@ def exact(model: Path = typer.Argument(..., help="TOML model file."),
           plane: str = PLANE, reverse: bool = REVERSE,
           period: float = typer.Option(..., "--period", help="Driving period tau."),
           rtol: float = RTOL, method: str = METHOD, steps: int | None = STEPS,
-          nodes: int | None = NODES, at: str = AT, set_: str = SET, show: bool = PROGRESS,
+          nodes: int | None = NODES, at: str = AT, set_: str = SET,
+          master: str = MASTER, show: bool = PROGRESS,
           json: bool = JSON):
     """Heat, work, first-law residual and entropy production per cycle of the exact periodic
     state, beside the slow-driving expansion (orders 0, 1 and 2 and their sum). The JSON names
@@ -101,7 +103,7 @@ def exact(model: Path = typer.Argument(..., help="TOML model file."),
     from thermogeo.dynamics import exact_cycle
 
     m, lp = loop_of(model, set_, at, circle, ellipse, rectangle, sector, polygon, loop, plane,
-                    reverse)
+                    reverse, master=master)
     meth = _method(method, rtol, steps, nodes)
     with work("exact", _exact_estimate(meth, lp, m, period), show=show):
         res = exact_cycle(m, lp, period, method=meth)
@@ -173,13 +175,14 @@ def convergence_cmd(model: Path = typer.Argument(..., help="TOML model file."),
                                                      "figure (png, pdf, svg)."),
                     method: str = METHOD, steps: int | None = STEPS,
                     nodes: int | None = NODES, at: str = AT, set_: str = SET,
+                    master: str = MASTER,
                     show: bool = PROGRESS, json: bool = JSON):
     """Error of the first- and second-order expansion against the exact heat per cycle, with
     fitted log-log slopes (see ``CONVERGENCE_HELP``)."""
     from thermogeo.dynamics import convergence
 
     m, lp = loop_of(model, set_, at, circle, ellipse, rectangle, sector, polygon, loop, plane,
-                    reverse)
+                    reverse, master=master)
     taus = parse_periods(periods) if periods else None
     if max_periods < 2:
         raise ValueError(f"--max-periods: expected an integer >= 2, got {max_periods}")
@@ -253,14 +256,15 @@ def balance(model: Path = typer.Argument(..., help="TOML model file."),
             nodes: int = typer.Option(128, "--nodes", help="Points along the path."),
             rtol: float = RTOL,
             plot: Path | None = typer.Option(None, "--plot", help="Save the balance figure."),
-            method: str = METHOD, at: str = AT, set_: str = SET, show: bool = PROGRESS,
+            method: str = METHOD, at: str = AT, set_: str = SET,
+            master: str = MASTER, show: bool = PROGRESS,
             json: bool = JSON):
     """Energy-entropy balance along the path: geometric heat rates summed vs T dS/ds,
     second-order heat rates summed vs minus the dissipated power (docs/theory.md section 4)."""
     from thermogeo.dynamics import balance_along
 
     m, lp = loop_of(model, set_, at, circle, ellipse, rectangle, sector, polygon, loop, plane,
-                    reverse)
+                    reverse, master=master)
     if nodes < 4:
         raise ValueError(f"--nodes: expected an integer >= 4, got {nodes}")
     est = f"the expansion at {nodes} points along the loop" + (

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from thermogeo.cli.app import app, check_file_out, print_json, user_errors
+from thermogeo.cli.app import MASTER, app, check_file_out, print_json, user_errors
 from thermogeo.cli.cycles import _LOOP_HELP, _base, _grid, _machine, build_loop, check_at
 from thermogeo.errors import ModelError
 
@@ -63,6 +63,7 @@ def fluctuations_cmd(
     nodes: int = typer.Option(None, "--nodes", help="Fixed quadrature nodes of the "
                               "slow-driving integrals instead of the adaptive doubling."),
     at: str = typer.Option("", "--at", help="Values of the other parameters, e.g. Bx=0.1."),
+    master: str = MASTER,
     set_: str = typer.Option("", "--set", help="Change constants, parameter defaults or bath "
                              "fields, e.g. J=2,R.strength=2,L.temperature=1.1."),
     json: bool = typer.Option(False, "--json", help="Print one JSON object."),
@@ -75,7 +76,7 @@ def fluctuations_cmd(
     from thermogeo.protocols.cycle import check_loop
     from thermogeo.protocols.fluctuations import cycle_fluctuations
 
-    m = _machine(model, set_)
+    m = _machine(model, set_, master)
     periods = parse_periods(period)
     if not 0 < rtol < 1:
         raise ModelError(f"--rtol: expected a number in (0, 1), got {rtol:g}")
@@ -138,6 +139,7 @@ def noise_map_cmd(
                                    "(the cells' boundaries integrated: slower)."),
     nodes: int = typer.Option(8, "--nodes", help="Gauss-Legendre nodes per cell edge."),
     at: str = typer.Option("", "--at", help="Values of the other parameters, e.g. Bx=0.1."),
+    master: str = MASTER,
     set_: str = typer.Option("", "--set", help="Change constants, parameter defaults or bath "
                              "fields, e.g. J=2,R.strength=2,L.temperature=1.1."),
     json: bool = typer.Option(False, "--json", help="Print one JSON object (a summary)."),
@@ -149,7 +151,7 @@ def noise_map_cmd(
     from thermogeo.protocols.maps import save_map
 
     check_file_out(out, "--out", "a NetCDF file to write, e.g. noise.nc")
-    m = _machine(model, set_)
+    m = _machine(model, set_, master)
     gx, gy = _grid(x, "--x"), _grid(y, "--y")
     if gx[0] == gy[0]:
         raise ModelError(f"--x, --y: expected two different parameters, got {gx[0]!r} twice")

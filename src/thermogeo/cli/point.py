@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from thermogeo.cli.app import app, parse_assignments, print_json, user_errors
+from thermogeo.cli.app import MASTER, app, parse_assignments, print_json, user_errors, with_master
 from thermogeo.errors import ModelError, NonUniqueSteadyStateError
 from thermogeo.io import load_model
 from thermogeo.lindblad.backend import frozen_chunks
@@ -58,9 +58,10 @@ def _need_parameters(m, model: Path) -> None:
 @app.command()
 @user_errors
 def check(model: Path = typer.Argument(..., help="TOML model file."),
+          master: str = MASTER,
           json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
     """Validate a model file and summarise it (spectrum and warnings at the default point)."""
-    m = load_model(model)
+    m = with_master(load_model(model), master)
     _need_parameters(m, model)
     lam = m.point()
     numerics = Numerics()
@@ -136,9 +137,10 @@ def response_cmd(model: Path = typer.Argument(..., help="TOML model file."),
                      "", "--correlations", help="Correlation measures of the steady state "
                      "(or '@ground', '@thermal'), e.g. 'concurrence:0,1 negativity:0|1 "
                      "mutual:0|1@thermal'."),
+                 master: str = MASTER,
                  json: bool = typer.Option(False, "--json", help="Print one JSON object.")):
     """Heat currents, heat response, rotor, metric and entropy at one parameter point."""
-    m = load_model(model)
+    m = with_master(load_model(model), master)
     _need_parameters(m, model)
     lam = m.point(parse_assignments(at, "--at"))
     names = m.parameter_names
