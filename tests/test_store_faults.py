@@ -473,11 +473,12 @@ def test_fields_too_large_are_refused_before_they_are_created(tmp_path, monkeypa
     that block, before any field variable is created; the store stays resumable."""
     p = write(tmp_path, RESPONSE_SWEEP)
     # 6 points in 3 tasks with 2000 bytes of fields each: room for the estimate made from the
-    # file, not for the 1296 bytes of fields per point (8 fields on the 3 x 3 grid) and more
+    # file, not for the 1368 bytes of fields per point (9 fields on the 3 x 3 grid: 8 bytes a
+    # node for the entropy production among them) and more
     room = sweep_store.sweep_bytes(6, 3, field_bytes=2000) - 6 * 1000
     monkeypatch.setattr(sweep_store, "available_memory_bytes", lambda: room)
     out = tmp_path / "f.zarr"
-    with pytest.raises(SweepTooLargeError, match="fields 1,296 bytes per point"):
+    with pytest.raises(SweepTooLargeError, match="fields 1,368 bytes per point"):
         run_sweep(p, out, executor="serial")
     st = SweepStore(out)
     assert st.fields() == set() and (st.status() == "").all()

@@ -130,7 +130,6 @@ class Response:
             "unique": (dims, self.unique),
             "secular_ratio": (dims, self.secular_ratio),
             "entropy_production": (dims, self.entropy_production),
-            "second_law": (dims, self.second_law),
             **({"valid": (dims, self.valid)} if self.valid is not None else {}),
         }
         if self.rotor is not None:
@@ -143,7 +142,8 @@ class Response:
         units = {"spectrum": "energy", "heat_current": "energy^2 (energy per time)",
                  "entropy": "nats", "heat_response": "energy per parameter unit",
                  "metric": "energy time per parameter unit^2",
-                 "rotor": "energy per parameter unit^2"}
+                 "rotor": "energy per parameter unit^2",
+                 "entropy_production": "energy (k_B = 1: entropy per time)"}
         for k, u in units.items():
             if k in ds:
                 ds[k].attrs["units"] = u
