@@ -77,3 +77,17 @@ def test_result_dataset_stacks_before_and_after(q1, start):
     np.testing.assert_array_equal(ds.x.values, r.x)
     assert ds.attrs["objective"] == "power_figure_of_merit"
     assert r.to_dict()["after"]["power_figure_of_merit"] == r.after.power_figure_of_merit
+
+
+def test_search_stays_in_its_box(q1, start):
+    """The shape parameters are bounded (default 15 T around the origin): the free optimum
+    of A^2/L^2 has its centre at about (0.86, 0.86); in a box of radius 0.85 the search stops
+    at the wall with a smaller figure; a start outside the box is refused naming the option."""
+    free = optimize_protocol(q1, start=start, nodes=32, maxiter=30)
+    assert min(free.loop.center) > 0.85
+    boxed = optimize_protocol(q1, start=start, nodes=32, maxiter=30, radius=0.85)
+    cx, cz = boxed.loop.center
+    assert max(abs(cx), abs(cz)) <= 0.85 + 1e-12 and boxed.loop.radius <= 0.85 + 1e-12
+    assert boxed.after.power_figure_of_merit < free.after.power_figure_of_merit
+    with pytest.raises(ModelError, match="search box of radius 0.1"):
+        optimize_protocol(q1, start=start, radius=0.1)

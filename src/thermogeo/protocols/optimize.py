@@ -162,8 +162,8 @@ def optimize_protocol(machine: Machine, plane: tuple[str, str] = ("Bx", "Bz"), *
                       objective: str = "power_figure_of_merit", family: str = "circle",
                       harmonics: int = 3, start: Loop | None = None, bath: str | None = None,
                       nodes: int = 128, step: float = 1e-5, maxiter: int = 100,
-                      base: dict | None = None, numerics: Numerics | None = None
-                      ) -> OptimizationResult:
+                      base: dict | None = None, numerics: Numerics | None = None,
+                      radius: float | None = None) -> OptimizationResult:
     """Optimise a loop in ``plane`` for ``objective`` over circles or Fourier loops.
 
     Parameters
@@ -188,6 +188,12 @@ def optimize_protocol(machine: Machine, plane: tuple[str, str] = ("Bx", "Bz"), *
     maxiter : int
     base : dict, optional
         Values of the other parameters.
+    radius : float, optional
+        The search stays in a box: circle centres and Fourier coefficients within
+        ``+-radius``, circle radii at most ``radius`` (default ``15 T``, ``T`` the highest bath
+        temperature: the region :func:`~thermogeo.protocols.optimal.optimal_region` searches).
+        At unequal temperatures the metric can be indefinite and ``A^2/L^2`` unbounded: without
+        a box the optimiser can run off to infinity.
 
     Returns
     -------
@@ -221,6 +227,16 @@ def optimize_protocol(machine: Machine, plane: tuple[str, str] = ("Bx", "Bz"), *
         raise ModelError(f"start: its plane {tuple(start.plane)} differs from plane {plane}")
     check_loop(start, machine)
     fam = _Family(family, plane, int(harmonics), start, base)
+    R = 15.0 * float(np.max(machine.temperatures)) if radius is None else float(radius)
+    if not 0 < R < np.inf:
+        raise ModelError(f"radius: expected a finite number > 0, got {radius!r}")
+    outside = (np.abs(fam.x0[:2]).max() > R or fam.x0[2] > np.log(R) if family == "circle"
+               else np.abs(fam.x0).max() > R)
+    if outside:
+        raise ModelError(f"start: the starting loop leaves the search box of radius {R:g} "
+                         "(radius option)")
+    bounds = ([(-R, R), (-R, R), (np.log(R) - 30.0, np.log(R))] if family == "circle"
+              else [(-R, R)] * len(fam.x0))
     s = np.arange(nodes) / nodes
     p = len(fam.x0)
     calls = [0]
@@ -272,9 +288,10 @@ def optimize_protocol(machine: Machine, plane: tuple[str, str] = ("Bx", "Bz"), *
         cons = [{"type": "eq", "fun": lambda x: evaluate(np.asarray(x, float))[2],
                  "jac": lambda x: evaluate(np.asarray(x, float))[3]}]
         res = minimize(fun, fam.x0, jac=True, method="SLSQP", constraints=cons,
-                       options={"maxiter": maxiter})
+                       bounds=bounds, options={"maxiter": maxiter})
     else:
-        res = minimize(fun, fam.x0, jac=True, method="L-BFGS-B", options={"maxiter": maxiter})
+        res = minimize(fun, fam.x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                       options={"maxiter": maxiter})
     loop = fam.loop(res.x)
     success, message = bool(res.success), str(res.message)
     try:
