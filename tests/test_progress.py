@@ -58,3 +58,27 @@ def test_no_progress_is_silent_and_periods_are_counted(tmp_path):
     assert r.exit_code == 0, r.output
     assert "convergence: 3 of 3 periods" in r.stderr
     assert len(json.loads(r.stdout)["periods"]) == 3
+
+
+def test_repeated_warnings_print_once_per_kind():
+    """A warning repeated with other numbers (the secular warning at every evaluation of an
+    optimisation) prints one line with the count of the others."""
+    import warnings
+
+    from thermogeo.cli.loops import reported_warnings
+    from thermogeo.errors import SecularApproximationWarning, SlowDrivingWarning
+
+    @reported_warnings
+    def noisy():
+        for r in (0.06, 0.031, 0.0299):
+            warnings.warn(f"smallest ratio {r}", SecularApproximationWarning)
+        warnings.warn("period 3 is short", SlowDrivingWarning)
+
+    import contextlib
+    import io
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        noisy()
+    lines = err.getvalue().splitlines()
+    assert lines == ["warning: SecularApproximationWarning: smallest ratio 0.06 (and 2 more "
+                     "like it)", "warning: SlowDrivingWarning: period 3 is short"]

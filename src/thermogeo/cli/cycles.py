@@ -415,6 +415,9 @@ def optimize_cmd(
     maxiter: int = typer.Option(100, "--maxiter", help="Optimiser iterations."),
     nodes: int = typer.Option(128, "--nodes", help="Trapezoidal nodes per loop while "
                               "optimising."),
+    radius: float = typer.Option(None, "--radius", help="Search box: circle centres and "
+                                 "Fourier coefficients within +-radius, radii at most radius "
+                                 "(default 15 T, T the highest bath temperature)."),
     at: str = typer.Option("", "--at", help="Values of the other parameters."),
     set_: str = typer.Option("", "--set", help=_SET_HELP),
     master: str = MASTER,
@@ -443,7 +446,8 @@ def optimize_cmd(
               f"about {maxiter + 1} evaluations (--maxiter {maxiter}), then the figures of the "
               "start and the result", total=(maxiter + 1) * per_eval, show=show):
         r = optimize_protocol(m, pl, objective=objective, family=family, harmonics=harmonics,
-                              start=st, bath=bath, maxiter=maxiter, nodes=nodes, base=base)
+                              start=st, bath=bath, maxiter=maxiter, nodes=nodes, base=base,
+                              radius=radius)
     out = r.to_dict()
     written = save_loop_file(r.loop, save_loop, {
         "command": "optimize", "model": str(model), "objective": objective,

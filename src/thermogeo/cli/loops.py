@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable
 from functools import wraps
@@ -54,7 +55,9 @@ LOOP_HARMONICS = typer.Option(0, "--loop-harmonics", help="With --save-loop: wri
 
 def reported_warnings(fn: Callable) -> Callable:
     """Print the library's warnings (e.g. SlowDrivingWarning) as ``warning: ...`` lines on
-    standard error, each once, instead of letting them escape as tracebacks or vanish."""
+    standard error instead of letting them escape as tracebacks or vanish: one line per kind
+    of message (the same text up to its numbers, e.g. a secular warning repeated at every
+    evaluation of an optimisation), the first instance and how many more there were."""
     @wraps(fn)
     def wrapper(*args, **kwargs):
         with warnings.catch_warnings(record=True) as caught:
@@ -62,13 +65,19 @@ def reported_warnings(fn: Callable) -> Callable:
             try:
                 return fn(*args, **kwargs)
             finally:
-                seen = set()
+                first: dict = {}
                 for w in caught:
-                    msg = f"warning: {w.category.__name__}: {w.message}"
-                    if msg not in seen:
-                        seen.add(msg)
-                        typer.echo(msg, err=True)
+                    key = (w.category.__name__, _NUMBER.sub("#", str(w.message)))
+                    if key in first:
+                        first[key][1] += 1
+                    else:
+                        first[key] = [f"warning: {w.category.__name__}: {w.message}", 0]
+                for msg, more in first.values():
+                    typer.echo(msg + (f" (and {more} more like it)" if more else ""), err=True)
     return wrapper
+
+
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 def read_loop_file(path: Path, plane: str, base, plane_of: Callable):
