@@ -71,8 +71,8 @@ def test_repeated_warnings_print_once_per_kind():
     @reported_warnings
     def noisy():
         for r in (0.06, 0.031, 0.0299):
-            warnings.warn(f"smallest ratio {r}", SecularApproximationWarning)
-        warnings.warn("period 3 is short", SlowDrivingWarning)
+            warnings.warn(f"smallest ratio {r}", SecularApproximationWarning, stacklevel=2)
+        warnings.warn("period 3 is short", SlowDrivingWarning, stacklevel=2)
 
     import contextlib
     import io

@@ -10,7 +10,8 @@ import typer
 
 from thermogeo.cli.app import (MASTER, app, check_bias, check_file_out, parse_assignments,
                                print_json, user_errors, with_master)
-from thermogeo.cli.loops import (LOOP_HARMONICS, LOOP_HELP, SAVE_LOOP, check_save_loop,
+from thermogeo.cli.loops import (CIRCLE, ELLIPSE, LOOP, LOOP_HARMONICS, LOOP_HELP, PLANE, POLYGON,
+                                 RECTANGLE, REVERSE, SAVE_LOOP, SECTOR, check_save_loop,
                                  read_loop_file, reported_warnings, save_loop_file, smooth_loop)
 from thermogeo.cli.progress import PROGRESS, work
 from thermogeo.errors import ModelError
@@ -170,14 +171,9 @@ integral (the library's default, 2**17, takes minutes on three qubits)."""
 @reported_warnings
 def cycle_cmd(
     model: Path = typer.Argument(..., help="TOML model file."),
-    circle: str = typer.Option("", "--circle", help=_LOOP_HELP["circle"]),
-    ellipse: str = typer.Option("", "--ellipse", help=_LOOP_HELP["ellipse"]),
-    rectangle: str = typer.Option("", "--rectangle", help=_LOOP_HELP["rectangle"]),
-    sector: str = typer.Option("", "--sector", help=_LOOP_HELP["sector"]),
-    polygon: str = typer.Option("", "--polygon", help=_LOOP_HELP["polygon"]),
-    loop: Path = typer.Option(None, "--loop", help=_LOOP_HELP["loop"]),
-    plane: str = typer.Option("", "--plane", help=LOOP_HELP["plane"]),
-    reverse: bool = typer.Option(False, "--reverse", help=LOOP_HELP["reverse"]),
+    circle: str = CIRCLE, ellipse: str = ELLIPSE, rectangle: str = RECTANGLE,
+    sector: str = SECTOR, polygon: str = POLYGON, loop: Path = LOOP, plane: str = PLANE,
+    reverse: bool = REVERSE,
     bias: float = typer.Option(None, "--bias", help="X = dT/T, 0 < |X| < 2: sets the bath "
                                "temperatures to T(1 + X/2) for --bath and T(1 - X/2) for every "
                                "other bath, T the mean of the model's temperatures (their "

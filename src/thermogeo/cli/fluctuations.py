@@ -10,7 +10,10 @@ import numpy as np
 import typer
 
 from thermogeo.cli.app import MASTER, app, check_file_out, print_json, user_errors
-from thermogeo.cli.cycles import _LOOP_HELP, _base, _grid, _machine, build_loop, check_at
+from thermogeo.cli.cycles import _base, _grid, _machine, check_at
+from thermogeo.cli.dynamics import loop_of
+from thermogeo.cli.loops import (CIRCLE, ELLIPSE, LOOP, PLANE, POLYGON, RECTANGLE, REVERSE,
+                                 SECTOR)
 from thermogeo.errors import ModelError
 
 
@@ -46,14 +49,9 @@ def _progress(total: int):
 @user_errors
 def fluctuations_cmd(
     model: Path = typer.Argument(..., help="TOML model file."),
-    circle: str = typer.Option("", "--circle", help=_LOOP_HELP["circle"]),
-    ellipse: str = typer.Option("", "--ellipse", help=_LOOP_HELP["ellipse"]),
-    rectangle: str = typer.Option("", "--rectangle", help=_LOOP_HELP["rectangle"]),
-    sector: str = typer.Option("", "--sector", help=_LOOP_HELP["sector"]),
-    polygon: str = typer.Option("", "--polygon", help=_LOOP_HELP["polygon"]),
-    plane: str = typer.Option("", "--plane", help="x,y parameters of --sector, --polygon "
-                              "(default: the first two)."),
-    reverse: bool = typer.Option(False, "--reverse", help="Traverse the loop clockwise."),
+    circle: str = CIRCLE, ellipse: str = ELLIPSE, rectangle: str = RECTANGLE,
+    sector: str = SECTOR, polygon: str = POLYGON, loop: Path = LOOP, plane: str = PLANE,
+    reverse: bool = REVERSE,
     period: str = typer.Option("", "--period", help="Periods tau (comma-separated) at which "
                                "to report the cumulants per cycle, slow-driving and exact."),
     exact: bool = typer.Option(True, "--exact/--no-exact", help="With --period: also the "
@@ -76,12 +74,11 @@ def fluctuations_cmd(
     from thermogeo.protocols.cycle import check_loop
     from thermogeo.protocols.fluctuations import cycle_fluctuations
 
-    m = _machine(model, set_, master)
     periods = parse_periods(period)
     if not 0 < rtol < 1:
         raise ModelError(f"--rtol: expected a number in (0, 1), got {rtol:g}")
-    lp = build_loop(m, circle=circle, ellipse=ellipse, rectangle=rectangle, sector=sector,
-                    polygon=polygon, plane=plane, reverse=reverse, base=_base(m, at))
+    m, lp = loop_of(model, set_, at, circle, ellipse, rectangle, sector, polygon, loop, plane,
+                    reverse, master=master)
     check_loop(lp, m)
     f = cycle_fluctuations(m, lp, nodes=nodes)
     rows = []
