@@ -1,17 +1,9 @@
 """Slow-driving expansion of the heat and work per cycle, and along the path.
 
-For a closed path ``lam(s)``, ``s = t / tau`` (docs/theory.md section 4), with
-``z(s) = L^D d_s rho_0``
-(the first-order state is ``rho_1 = z / tau``) and ``rho_2 = L^D d_t rho_1 = L^D z' / tau^2``::
+The rates along the path (``J_a``, ``j1_a``, ``j2_a``, ``p0``, ``p1``: docs/theory.md section
+4) are those of :mod:`thermogeo.response.path` (re-exported here); per cycle::
 
-    heat current, per unit s      dQ_a/ds = tau J_a + j1_a + j2_a / tau + ...
-        J_a  = Tr[H D_a rho_0]                      heat_current (zeroth order, conduction)
-        j1_a = Lambda^a . lam'                      geometric_heat_rate (first order)
-        j2_a = Tr[H D_a L^D z']                     second_order_heat_rate
-    power, per unit s             dW/ds = p0 + p1 / tau + ...
-        p0 = Tr[rho_0 dH/ds]                        quasistatic_power
-        p1 = g(lam', lam') = Tr[z dH/ds]            dissipated_power
-    per cycle                     Q_a(tau) = tau Q_a^(0) + Q_a^geo + Q_a^(2)/tau
+    Q_a(tau) = tau Q_a^(0) + Q_a^geo + Q_a^(2)/tau
         Q_a^geo = int_0^1 j1_a ds  (geometric_heat),  Q_a^(2) = int_0^1 j2_a ds,
         W^(2) = int_0^1 p1 ds      (dissipated_work_coefficient; W_diss = W^(2)/tau)
 
