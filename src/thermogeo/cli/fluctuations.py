@@ -17,7 +17,7 @@ from thermogeo.cli.loops import (CIRCLE, ELLIPSE, LOOP, PLANE, POLYGON, RECTANGL
 from thermogeo.errors import ModelError
 
 
-def parse_periods(text: str) -> list[float]:
+def parse_period_list(text: str) -> list[float]:
     """``"5,10,20"`` -> periods ``> 0``; a clear error otherwise."""
     out = []
     for item in (x.strip() for x in text.split(",") if x.strip()):
@@ -74,7 +74,7 @@ def fluctuations_cmd(
     from thermogeo.protocols.cycle import check_loop
     from thermogeo.protocols.fluctuations import cycle_fluctuations
 
-    periods = parse_periods(period)
+    periods = parse_period_list(period)
     if not 0 < rtol < 1:
         raise ModelError(f"--rtol: expected a number in (0, 1), got {rtol:g}")
     m, lp = loop_of(model, set_, at, circle, ellipse, rectangle, sector, polygon, loop, plane,
