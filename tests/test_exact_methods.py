@@ -248,3 +248,26 @@ def test_imports_in_the_dynamics_package_go_one_way():
                             "thermogeo.dynamics"):
                         pytest.fail(f"{path.name}:{node.lineno} imports {node.module} inside "
                                     f"{fn.name}")
+
+
+def test_step_doubling_refines_every_side_of_a_many_sided_polygon(q1):
+    """A polygon of 100 sides at a starting step count below 100 used to keep one step a side
+    at both levels: the error estimate read zero and a wrong heat was called converged. Now
+    every doubling refines every piece, and the adaptive result equals a fine fixed grid."""
+    from thermogeo.dynamics.grid import step_grid
+    from thermogeo.dynamics.periodic import exact_cycle
+    from thermogeo.protocols.paths import Polygon
+
+    th = np.linspace(0.0, 2 * np.pi, 101)[:-1]
+    poly = Polygon(("Bx", "Bz"), vertices=np.c_[0.8 + 0.5 * np.cos(th), 0.6 + 0.5 * np.sin(th)])
+    for steps in (100, 128, 256):
+        a, b = step_grid(poly, steps), step_grid(poly, 2 * steps)
+        per_side = [np.sum((a > lo) & (a <= hi)) for lo, hi in zip(poly.breakpoints()[:-1],
+                                                                    poly.breakpoints()[1:])]
+        per_side2 = [np.sum((b > lo) & (b <= hi)) for lo, hi in zip(poly.breakpoints()[:-1],
+                                                                     poly.breakpoints()[1:])]
+        assert np.all(np.array(per_side2) > np.array(per_side))
+    c = exact_cycle(q1, poly, 200.0, method="magnus", expansion=False)
+    ref = exact_cycle(q1, poly, 200.0, method=Magnus(steps=4000), expansion=False)
+    assert c.converged and c.steps >= 200
+    assert c.heat[0] == pytest.approx(ref.heat[0], rel=1e-7)

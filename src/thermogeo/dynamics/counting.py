@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from thermogeo.dynamics.grid import check_period, step_grid
+from thermogeo.dynamics.grid import check_period, start_steps, step_grid
 from thermogeo.dynamics.periodic import expm_batched
 from thermogeo.errors import (AccuracyWarning, CountingUnavailableError, ModelError,
                               NonUniqueSteadyStateError)
@@ -225,7 +225,7 @@ def exact_fluctuations(machine: Machine, loop, period, *, steps: int | None = No
         cur, n, err, conv = _cumulants(machine, loop, tau, int(steps), numerics), int(steps), \
             math.nan, True
     else:
-        n = int(start)
+        n = start_steps(loop, int(start))
         prev = _cumulants(machine, loop, tau, n, numerics)
         while True:
             n *= 2

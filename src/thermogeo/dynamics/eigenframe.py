@@ -48,7 +48,7 @@ import numpy as np
 import scipy.linalg as sla
 from scipy.sparse.linalg import LinearOperator, eigs, expm_multiply
 
-from thermogeo.dynamics.grid import step_grid
+from thermogeo.dynamics.grid import start_steps, step_grid
 from thermogeo.lindblad.blocks import BlockOperator
 from thermogeo.model.machine import Machine
 from thermogeo.response.structured import FrozenPoint, frozen_point
@@ -364,7 +364,7 @@ def eigenframe_cycle(machine: Machine, loop, tau: float, options) -> dict:
     rho_start = fp0.to_lab(fp0.state())
     delta = _clean(fp0.to_lab(fp0.z) / tau)  # first order: the transient is O(1/tau^2)
     del fp0
-    n = options.steps if options.steps is not None else options.min_steps
+    n = options.steps if options.steps is not None else start_steps(loop, options.min_steps)
     coarse = max(1, n // 2) if options.steps is not None else n
     fine = n if options.steps is not None else 2 * n
     delta, Q0, W0, _, _, rate, _ = _pass(machine, loop, tau, coarse, options, delta, None)

@@ -56,7 +56,7 @@ from scipy.sparse.linalg import LinearOperator, expm_multiply
 from thermogeo.dynamics.eigenframe import eigenframe_cycle
 from thermogeo.dynamics.expansion import ExpansionCycle, dataset_variables, expansion_cycle
 from thermogeo.dynamics.frozen import frozen_path
-from thermogeo.dynamics.grid import check_period, step_grid
+from thermogeo.dynamics.grid import check_period, start_steps, step_grid
 from thermogeo.dynamics.methods import (MAGNUS_ORDER, METHODS, Eigenframe, ExactMethod,
                                         ExactOptions, Krylov, Magnus, Spectral, as_method)
 from thermogeo.errors import AccuracyWarning, NonUniqueSteadyStateError, SlowDrivingWarning
@@ -552,7 +552,7 @@ def _krylov_pass(machine, loop, tau, steps, options: Krylov, x0):
 
 def _krylov_cycle(machine, loop, tau, options: Krylov) -> _Solved:
     d2 = machine.dim ** 2
-    n = options.steps if options.steps is not None else options.min_steps
+    n = options.steps if options.steps is not None else start_steps(loop, options.min_steps)
     coarse = max(1, n // 2) if options.steps is not None else n
     fine = n if options.steps is not None else 2 * n
     dl0, Q0, W0, _, _ = _krylov_pass(machine, loop, tau, coarse, options, np.zeros(d2, complex))
@@ -613,7 +613,7 @@ def _magnus_cycle(machine, loop, tau, options: Magnus) -> _Solved:
             p, _ = _propagate(machine, loop, tau, steps, options)
             return p, _cycle_integrals(p.Phi, d, m)
 
-    n = options.steps if options.steps is not None else options.min_steps
+    n = options.steps if options.steps is not None else start_steps(loop, options.min_steps)
     coarse_n = max(1, n // 2) if options.steps is not None else n
     _, r0 = run(coarse_n)
     _unique_or_raise(r0[1], rcond_min)
