@@ -687,11 +687,19 @@ def _figures(machine: Machine, loop: Loop, bias, bi: int, nodes: int, numerics,
         pe = path_expansion(fm, loop, min(max(int(nodes), lo), hi), numerics)
     w = pe.weights
     B = float(w @ pe.dissipated_power)
-    if bias is None and not B > 0:
-        warnings.warn(f"engine figures: not computed at the machine's own temperatures, the "
-                      f"loop's dissipation coefficient tau W_diss = {B:.4g} is not positive "
-                      "(the metric is indefinite away from equilibrium)", ThermogeoWarning,
-                      stacklevel=3)
+    if not B > 0:
+        temps = ", ".join(f"{t:g}" for t in fm.temperatures)
+        where = ("the machine's own temperatures" if bias is None else
+                 f"the temperatures of bias {bias:g} ({temps})")
+        warnings.warn(f"engine figures: not computed at {where}, the loop's dissipation "
+                      f"coefficient there tau W_diss = {B:.4g} is not positive (the metric is "
+                      "indefinite away from equilibrium)", ThermogeoWarning, stacklevel=3)
+        return None
+    q1 = w @ pe.geometric_heat_rate
+    if abs(q1.sum()) <= 1e-10 * max(np.abs(q1).max(), float(np.max(fm.temperatures))):
+        warnings.warn(f"engine figures: not computed, the loop's geometric work W_geo = "
+                      f"{q1.sum():.3g} is zero to rounding (neither an engine nor a "
+                      "refrigerator)", ThermogeoWarning, stacklevel=3)
         return None
     fig = expansion_figures(w @ pe.heat_current, w @ pe.geometric_heat_rate,
                             w @ pe.second_order_heat_rate + pe.jump_heat, B, fm.temperatures,

@@ -72,6 +72,7 @@ MODES = ("engine", "refrigerator")
 #: Units of the figures (k_B = hbar = 1; docs/decisions/0007-names.md).
 UNITS = {
     "bias": "1", "carnot_efficiency": "1", "heat_leak": "1 / time",
+    "figures_dissipated_work_coefficient": "energy time",
     "max_power": "energy / time", "best_period": "time",
     "work_per_cycle_at_best_period": "energy", "efficiency_at_max_power": "1",
     "max_efficiency": "1", "cooling_power_max": "energy / time", "best_cooling_period": "time",
@@ -170,6 +171,9 @@ class EngineFigures:
     max_efficiency_period : float            period of ``max_efficiency`` (NaN: ``tau -> inf``)
     share_source : str                       ``dissipation_share`` "computed" (from the
                                              second-order heats) or "given"
+    figures_dissipated_work_coefficient : float  ``B = tau W_diss`` at the figures'
+                                             temperatures (with ``--bias`` not the machine's
+                                             own; NaN in linear response)
     """
 
     mode: str
@@ -196,6 +200,7 @@ class EngineFigures:
     geometric_work: float = NAN
     max_efficiency_period: float = NAN
     share_source: str = "given"
+    figures_dissipated_work_coefficient: float = NAN
 
     def to_dict(self) -> dict:
         """Plain dict for JSON: the figures of the loop's mode only (an engine has no
@@ -545,7 +550,7 @@ def expansion_figures(heat_rate0, geometric_heat, heat_order2, dissipated_work_c
     common = dict(bias=(Tb - To) / (0.5 * (Tb + To)), carnot_efficiency=1 - Tc / Th,
                   heat_leak=hot[0] / (Th - Tc), carnot_cop=Tc / (Th - Tc),
                   hot_temperature=Th, cold_temperature=Tc, hot_static_heat_rate=hot[0],
-                  geometric_work=w1)
+                  geometric_work=w1, figures_dissipated_work_coefficient=B)
     if w1 > 0:
         h0, h1, h2 = hot
         tau_p = 2 * B / w1
