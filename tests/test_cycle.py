@@ -323,3 +323,16 @@ def test_summary_is_frozen_and_its_dataset_carries_values_and_units(q1, circle, 
     xr.testing.assert_identical(back, ds)
     rev = cycle_summary(q1, circle.reversed(), bias=0.01, area=False).to_dataset()
     assert set(rev.data_vars) == set(ds.data_vars)  # one field set in both modes
+
+
+def test_biased_figures_without_dissipation_or_work_warn_and_keep_the_summary(q1):
+    """A circle symmetric about Bz = 0 pumps nothing (W_geo = 0 to rounding), and at a strong
+    bias its dissipation at the biased temperatures is negative: both give a summary without
+    engine figures and a warning saying why, never an exception that loses the summary."""
+    loop = Circle(("Bx", "Bz"), center=(0.3, 0.0), radius=0.25)
+    with pytest.warns(ThermogeoWarning, match="tau W_diss = .* is not positive"):
+        c = cycle_summary(q1, loop, bias=1.9, area=False)
+    assert c.engine is None and np.isfinite(c.dissipated_work_coefficient)
+    with pytest.warns(ThermogeoWarning, match="zero to rounding"):
+        c = cycle_summary(q1, loop, bias=-1.9, area=False)
+    assert c.engine is None
