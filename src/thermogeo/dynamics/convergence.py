@@ -177,8 +177,8 @@ def convergence(machine: Machine, loop, periods=None, *,
     machine : Machine
     loop : Loop
     periods : sequence of float, optional
-        Periods ``tau > 0`` (at least two). Default: chosen here (module docstring), doubling
-        from ``slow_factor`` relaxation times.
+        Periods ``tau > 0`` (at least two distinct; sorted here). Default: chosen here
+        (module docstring), doubling from ``slow_factor`` relaxation times.
     method : str or ExactMethod, optional
         The exact solver (:func:`~thermogeo.dynamics.exact_cycle`; its ``rtol`` should be well
         below the second-order error at the longest period). Default ``Auto()``.
@@ -201,9 +201,11 @@ def convergence(machine: Machine, loop, periods=None, *,
     """
     chosen = as_method(method, options)
     if periods is not None:
-        taus = np.array([check_period(t) for t in np.atleast_1d(periods)], dtype=float)
+        # increasing and distinct: the regime tests compare successive periods
+        taus = np.unique([check_period(t) for t in np.atleast_1d(periods)]).astype(float)
         if len(taus) < 2:
-            raise ValueError(f"periods: expected at least two periods, got {len(taus)}")
+            raise ValueError(f"periods: expected at least two distinct periods, got "
+                             f"{len(taus)}")
     if not (isinstance(max_periods, int) and max_periods >= 2):
         raise ValueError(f"max_periods: expected an integer >= 2, got {max_periods!r}")
     watch = (np.arange(len(machine.baths)) if baths is None
