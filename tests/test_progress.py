@@ -82,3 +82,12 @@ def test_repeated_warnings_print_once_per_kind():
     lines = err.getvalue().splitlines()
     assert lines == ["warning: SecularApproximationWarning: smallest ratio 0.06 (and 2 more "
                      "like it)", "warning: SlowDrivingWarning: period 3 is short"]
+
+
+def test_plain_progress_never_shows_more_done_than_its_total():
+    """The total is an estimate: the plain line grows it, as the bar does."""
+    from thermogeo.cli.progress import _Plain
+
+    p = _Plain("optimal", "point", 100)
+    p.update(130, "")
+    assert p.line(p.t0).startswith("optimal: 130 of 130 points")

@@ -35,6 +35,8 @@ class _Plain:
     def update(self, n: int, note: str) -> None:
         self.done += n
         self.note = note or self.note
+        if self.total and self.done > self.total:  # an estimate, not a bound: grow it
+            self.total = self.done
         now = time.perf_counter()
         if now - self.last >= INTERVAL:
             self.last = now
