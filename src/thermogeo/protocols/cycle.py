@@ -36,7 +36,7 @@ from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
 from thermogeo.protocols.correlations import LoopCorrelations, loop_correlations
 from thermogeo.protocols.engine import (EngineFigures, biased_temperatures, expansion_figures,
-                                        json_number)
+                                        json_number, two_sides)
 from thermogeo.protocols.paths import Loop, Polygon, Reparametrized, Sector, first_crossing
 from thermogeo.response import response
 from thermogeo.response.path import DEFAULT_NODES_PIECE, DEFAULT_NODES_SMOOTH, path_expansion
@@ -668,8 +668,7 @@ def _figures(machine: Machine, loop: Loop, bias, bi: int, nodes: int, numerics,
     own unequal temperatures (None at equal temperatures without a bias, or when the baths
     other than ``bi`` do not share one temperature)."""
     if bias is None:
-        T = np.delete(machine.temperatures, bi)
-        if machine.equal_temperatures or not np.allclose(T, T[0], rtol=1e-12, atol=0):
+        if not two_sides(machine.temperatures, bi):
             return None
         fm = machine
     else:

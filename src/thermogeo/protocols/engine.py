@@ -456,6 +456,15 @@ def biased_temperatures(temperatures, bias: float, hot: int) -> np.ndarray:
     return out
 
 
+def two_sides(temperatures, bath: int) -> bool:
+    """Whether the engine figures apply: the bath ``bath`` on one side and every other bath,
+    at one common temperature, on the other, the two sides at different temperatures."""
+    T = np.asarray(temperatures, dtype=float)
+    others = np.delete(T, bath)
+    return bool(others.size and np.allclose(others, others[0], rtol=1e-12, atol=0)
+                and T[bath] != others[0])
+
+
 def _sides(temperatures, bath: int, bath_names) -> tuple[float, float]:
     """Temperatures of the bath ``bath`` and of the other baths (which must share one)."""
     T = np.asarray(temperatures, dtype=float)
