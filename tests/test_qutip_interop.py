@@ -251,3 +251,13 @@ def test_importing_thermogeo_does_not_import_qutip():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "False", out.stderr
+
+
+def test_an_unnamed_machine_saved_and_loaded_takes_the_file_name(tmp_path):
+    from thermogeo import Bath, Machine, Ohmic, load_model, save_model
+
+    m = Machine(qubits=1, parameters={"Bx": 0.7}, hamiltonian=[("Bx", "X0"), (0.4, "Z0")],
+                baths=[Bath("L", 1.0, "X0", Ohmic(0.1)), Bath("R", 1.0, "Z0", Ohmic(0.1))])
+    path = tmp_path / "pump.toml"
+    save_model(m, path)
+    assert load_model(path).name == "pump"

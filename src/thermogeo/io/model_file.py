@@ -211,7 +211,7 @@ def load_model(path: str | Path) -> Machine:
                "1e+06 (docs/decisions/0008-input-validation.md)"
                if "integer string conversion" in str(e) else str(e))
         raise ModelError(f"{path}: malformed TOML: {why}") from None
-    if "name" not in data:
+    if data.get("name", "") == "":  # absent or empty (save_model of an unnamed machine)
         data["name"] = path.stem
     return machine_from_dict(data, source=str(path))
 
