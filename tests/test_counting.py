@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import qutip
+from conftest import MODELS
 from test_qutip_reference import DEGENERACY_TOL, kms_rate
 from zoo import UNEQUAL_T, ZOO
 
@@ -349,3 +350,30 @@ c = {{ kind = "circle", plane = ["Bx", "Bz"], center = [0.8, 0.6], radius = 0.5 
         sweep_from_text(text.replace("periods = [3.0]", "exact = true"))
     with pytest.raises(ModelError, match="periods: must be > 0"):
         sweep_from_text(text.replace("periods = [3.0]", "periods = [-1.0]"))
+
+
+def test_finite_chi_inputs_are_checked_and_family_currents_balance():
+    """exact_cgf refuses fewer than two steps and a non-loop; tilted_generator and scaled_cgf
+    refuse points of the wrong length and non-finite fields; under ``ule`` and ``cluster``
+    the counted mean currents of a steady state sum to zero (the first order of the tilt
+    equals Tr[H D_alpha rho_0])."""
+    from thermogeo import load_model
+    from thermogeo.dynamics.counting import exact_cgf
+    from thermogeo.protocols import Circle
+    from thermogeo.response.counting import counting_statistics, scaled_cgf, tilted_generator
+
+    m = load_model(MODELS / "qubit_pump.toml")
+    loop = Circle(("Bx", "Bz"), center=(0.8, 0.6), radius=0.5)
+    with pytest.raises(ModelError, match="steps: expected an integer >= 2"):
+        exact_cgf(m, loop, 1.0, [[0.1, 0.0]], steps=1)
+    with pytest.raises(ModelError, match="loop: expected a Loop"):
+        exact_cgf(m, "circle", 1.0, [[0.1, 0.0]])
+    with pytest.raises(ModelError, match="lam: expected a last axis of length 2"):
+        tilted_generator(m, [0.7, 0.4, 0.1, 0.2], [0.1, 0.0])
+    with pytest.raises(ModelError, match="chi: expected finite counting fields"):
+        scaled_cgf(m, [0.7, 0.4], [[np.inf, 0.0]])
+    dimer = load_model(MODELS / "heisenberg_dimer.toml").with_values(**{"L.temperature": 1.3})
+    for kind, width in (("ule", None), ("cluster", 0.05)):
+        st = counting_statistics(dimer.with_master_equation(kind, width), [[0.3, 0.55]])
+        J = st.heat_current[0]
+        assert abs(J.sum()) <= 1e-10 * np.abs(J).max()

@@ -39,22 +39,13 @@ from thermogeo.lindblad.generator import generator
 from thermogeo.linalg.steady import steady_solve
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
-from thermogeo.response.counting import (CycleCumulants, count_directions, jump_superops,
-                                         polarize, series, tilt_superops)
+from thermogeo.response.counting import (CycleCumulants, check_chi, count_directions,
+                                         jump_superops, polarize, series, tilt_superops)
 
 _C = math.sqrt(3.0) / 6.0
 _GAUSS = (0.5 - _C, 0.5 + _C)
 CHUNK_BYTES = 2**26
 """Bytes of step exponentials held at once."""
-
-
-def _check_chi(machine: Machine, chi) -> np.ndarray:
-    m = len(machine.baths)
-    chi = np.asarray(chi, dtype=float)
-    if chi.shape[-1:] != (m,) or chi.ndim > 2 or not np.all(np.isfinite(chi)):
-        raise ModelError(f"chi: expected finite counting fields of shape (p, {m}) (one per "
-                         f"bath {machine.bath_names}), got shape {chi.shape}")
-    return chi.reshape(-1, m)
 
 
 def tilted_jets(machine: Machine, lam: np.ndarray, directions: np.ndarray, order: int,
@@ -130,7 +121,13 @@ def exact_cgf(machine: Machine, loop, period, chi, *, steps: int = 1024,
     modulus of the tilted one-period propagator, for fields ``chi (p, m)``: ``(p,)`` (dense;
     ``steps`` fourth-order Magnus steps per cycle)."""
     tau = check_period(period)
-    chi = _check_chi(machine, chi)
+    chi = check_chi(machine, chi)
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
+        raise ModelError(f"steps: expected an integer >= 2 (Magnus steps per cycle), got "
+                         f"{steps!r}")
+    if not all(callable(getattr(loop, a, None)) for a in ("points", "velocity", "breakpoints")):
+        raise ModelError(f"loop: expected a Loop (thermogeo.protocols.paths), got "
+                         f"{type(loop).__name__}")
     P = jet_propagator(machine, loop, tau, np.zeros_like(chi), 0, int(steps), chi, numerics)
     ev = np.linalg.eigvals(P)
     mu = np.take_along_axis(ev, np.argmax(np.abs(ev), axis=-1)[:, None], -1)[:, 0]
@@ -155,7 +152,9 @@ class ExactFluctuations:
     converged: bool
 
     def to_dict(self) -> dict:
-        return {**self.cumulants.to_dict(), "steps": self.steps, "error": self.error,
+        err = float(self.error)
+        return {**self.cumulants.to_dict(), "steps": self.steps,
+                "error": err if math.isfinite(err) else None,  # NaN: fixed steps, no estimate
                 "converged": self.converged}
 
     def to_dataset(self):

@@ -237,7 +237,9 @@ def counting_statistics(machine: Machine, lam, *, numerics: Numerics | None = No
     points ``lam (*b, k)`` (module docstring; docs/theory.md section 12).
 
     Served by the backends that implement ``FrozenGenerator.tilt`` (dense and
-    generic-spectrum; others raise :class:`~thermogeo.errors.CountingUnavailableError`).
+    generic-spectrum); points of the structured backend are rebuilt on the dense one up to
+    :data:`COUNTING_DENSE_MAX_QUBITS` qubits, beyond which
+    :class:`~thermogeo.errors.CountingUnavailableError` is raised.
 
     Examples
     --------
@@ -306,6 +308,17 @@ def tilt_superops(gen, k: int) -> np.ndarray:
     return (-0.5) ** k * S.reshape(S.shape[:-4] + (d * d, d * d))
 
 
+def check_chi(machine: Machine, chi) -> np.ndarray:
+    """Counting fields ``chi (p, m)`` (or ``(m,)``): finite, one per bath; a clear error
+    otherwise."""
+    m = len(machine.baths)
+    chi = np.asarray(chi, dtype=float)
+    if chi.shape[-1:] != (m,) or chi.ndim > 2 or not np.all(np.isfinite(chi)):
+        raise ModelError(f"chi: expected finite counting fields of shape (p, {m}) (one per "
+                         f"bath {machine.bath_names}), got shape {chi.shape}")
+    return chi.reshape(-1, m)
+
+
 def tilted_generator(machine: Machine, lam, chi, *, numerics: Numerics | None = None,
                      frame: str = "eigen") -> np.ndarray:
     """Dense tilted generator ``L(chi)`` at points ``lam (b, k)`` for counting fields
@@ -314,14 +327,21 @@ def tilted_generator(machine: Machine, lam, chi, *, numerics: Numerics | None = 
     cumulants, :func:`counting_statistics`, serve every master equation)."""
     if frame not in ("eigen", "lab"):
         raise ModelError(f"frame: expected 'eigen' or 'lab', got {frame!r}")
-    lam = np.asarray(lam, dtype=float).reshape(-1, len(machine.parameters))
+    lam = machine.as_points(lam).reshape(-1, len(machine.parameters))
     gen = generator(machine, lam, numerics or Numerics())
     if gen.jumps is not None:
         raise CountingUnavailableError(
             f"tilted generator at finite chi: only the secular master equation, got "
             f"{machine.master_equation.kind!r} (its cumulants: counting_statistics, "
             "cycle_fluctuations, exact_fluctuations)")
-    chi = np.broadcast_to(np.asarray(chi, dtype=float), (len(lam), len(machine.baths)))
+    chi = np.asarray(chi, dtype=float)
+    if not np.all(np.isfinite(chi)):
+        raise ModelError(f"chi: expected finite counting fields, got {chi.tolist()}")
+    try:
+        chi = np.broadcast_to(chi, (len(lam), len(machine.baths)))
+    except ValueError:
+        raise ModelError(f"chi: expected one field per bath {machine.bath_names} (shared) or "
+                         f"one row per point, got shape {chi.shape}") from None
     w = -gen.groups.omega[:, None]
     tilt = jump_superops(gen, np.expm1(chi[:, :, None, None] * w)).sum(axis=1)
     L = gen.L + tilt
@@ -341,13 +361,9 @@ def scaled_cgf(machine: Machine, lam, chi, *, numerics: Numerics | None = None
     >>> bool(abs(scaled_cgf(m, [0.7, 0.4], [[0.0, 0.0]])[0]) < 1e-12)
     True
     """
-    lam = np.asarray(lam, dtype=float)
-    k, mb = len(machine.parameters), len(machine.baths)
-    chi = np.asarray(chi, dtype=float)
-    if chi.shape[-1:] != (mb,) or chi.ndim > 2:
-        raise ModelError(f"chi: expected counting fields of shape (p, {mb}) (one per bath "
-                         f"{machine.bath_names}), got shape {chi.shape}")
-    chi = chi.reshape(-1, mb)
+    lam = machine.as_points(lam)
+    k = len(machine.parameters)
+    chi = check_chi(machine, chi)
     batch = lam.shape[:-1]
     flat = lam.reshape(-1, k)
     out = np.empty((len(flat), len(chi)))
