@@ -41,6 +41,11 @@ class SteadySolve:
         Reciprocal 1-norm condition number of ``L + |w>><<1|``.
     unique : (*b,) bool
         ``rcond >= uniqueness_rcond``.
+    lu : tuple or None
+        Per point, the real LU factors of ``M`` in :attr:`basis` (None where singular), when
+        ``Minv`` is None.
+    basis : HermitianBasis or None
+        The Hermitian basis of those factors.
     """
 
     rho: np.ndarray
@@ -48,13 +53,14 @@ class SteadySolve:
     rcond: np.ndarray
     unique: np.ndarray
     lu: tuple | None = None
+    basis: HermitianBasis | None = None
 
     def solve(self, y: np.ndarray, trans: int = 0) -> np.ndarray:
         """``M^{-1} y`` (``trans=1``: ``M^{-+} y``) for ``y (b, n, d*d)``."""
         if self.Minv is not None:
             Mi = self.Minv if trans == 0 else np.conj(np.swapaxes(self.Minv, -1, -2))
             return np.einsum("...ij,...nj->...ni", Mi, y)
-        basis = HermitianBasis(int(round(np.sqrt(self.rho.shape[-1]))))
+        basis = self.basis
         out = np.full(np.broadcast_shapes(y.shape, self.rho.shape[:1] + y.shape[1:]), np.nan,
                       dtype=complex)
         for i, f in enumerate(self.lu):
@@ -227,7 +233,7 @@ def _steady_lu(M: np.ndarray, w: np.ndarray, d: int, uniqueness_rcond: float) ->
     r = 0.5 * (r + np.conj(np.swapaxes(r, -1, -2)))
     r = r / np.trace(r, axis1=-2, axis2=-1)[..., None, None]
     return SteadySolve(rho=r.reshape(b, d2), Minv=None, rcond=rcond,
-                       unique=rcond >= uniqueness_rcond, lu=tuple(factors))
+                       unique=rcond >= uniqueness_rcond, lu=tuple(factors), basis=basis)
 
 
 def inverse(M: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ library holds them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -229,9 +229,7 @@ def jumps(machine: Machine, E: np.ndarray, U: np.ndarray, lam: np.ndarray,
         ids = np.zeros(1, dtype=int)
     J = Jumps(ops=np.empty(0), T=Tm, W=W, omega=omega, label=label, ids=ids, A=A, G=G, dG=dG,
               local=local)
-    ops = J.to_h(J._masked(GA))
-    return Jumps(ops=ops, T=Tm, W=W, omega=omega, label=label, ids=ids, A=A, G=G, dG=dG,
-                 local=local)
+    return replace(J, ops=J.weighted(0))
 
 
 def jump_superop(B: np.ndarray, C: np.ndarray) -> np.ndarray:
@@ -239,12 +237,20 @@ def jump_superop(B: np.ndarray, C: np.ndarray) -> np.ndarray:
     (..., C, d, d)``: ``(..., d*d, d*d)`` (row-major vectorisation). ``D = S(L, L)`` and its
     derivative ``S(dL, L) + S(L, dL)``."""
     d = B.shape[-1]
-    t = np.einsum("...xac,...xbe->...abce", B, C.conj())
+    t = sandwich_superop(B, C).reshape(B.shape[:-3] + (d, d, d, d))
     K = np.einsum("...xea,...xec->...ac", C.conj(), B)
     for r in range(d):  # - 1/2 (K (x) 1) - 1/2 (1 (x) K^T), in place
         t[..., :, r, :, r] -= 0.5 * K
         t[..., r, :, r, :] -= 0.5 * np.swapaxes(K, -1, -2)
     return t.reshape(t.shape[:-4] + (d * d, d * d))
+
+
+def sandwich_superop(B: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """Superoperator of the jump part ``y -> sum_c B_c y C_c^+`` of :func:`jump_superop`
+    (the part the counting field tilts) for ``B, C (..., C, d, d)``: ``(..., d*d, d*d)``."""
+    d = B.shape[-1]
+    S = np.einsum("...xac,...xbe->...abce", B, C.conj())
+    return S.reshape(S.shape[:-4] + (d * d, d * d))
 
 
 def jump_apply(B: np.ndarray, C: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -47,14 +47,23 @@ def dissipator_superop(gam: np.ndarray, B: np.ndarray, C: np.ndarray,
     (*b, d*d, d*d) complex
     """
     d = B.shape[-1]
-    same = label[..., :, None, :, None] == label[..., None, :, None, :]  # [a,b,c,d]
-    t1 = np.einsum("...ac,...bd->...abcd", gam * B, C.conj()) * same
+    t1 = grouped_sandwich(gam, B, C, label).reshape(B.shape[:-2] + (d, d, d, d))
     same_e = label[..., :, :, None] == label[..., :, None, :]  # [e,a,c]: lab[e,a]==lab[e,c]
     K = np.einsum("...ea,...ec,...eac->...ac", gam * C.conj(), B, same_e)
     eye = np.eye(d)
     t1 -= 0.5 * np.einsum("...ac,bd->...abcd", K, eye)
     t1 -= 0.5 * np.einsum("ac,...db->...abcd", eye, K)
     return t1.reshape(*t1.shape[:-4], d * d, d * d)
+
+
+def grouped_sandwich(gam: np.ndarray, B: np.ndarray, C: np.ndarray,
+                     label: np.ndarray) -> np.ndarray:
+    """Eigenframe superoperator of the jump part ``sum_omega g_omega B_w rho C_w^+`` of
+    :func:`dissipator_superop` (the part the counting field tilts): ``(*b, d*d, d*d)``."""
+    d = B.shape[-1]
+    same = label[..., :, None, :, None] == label[..., None, :, None, :]  # [a,b,c,d]
+    S = np.einsum("...ac,...bd->...abcd", gam * B, C.conj()) * same
+    return S.reshape(*S.shape[:-4], d * d, d * d)
 
 
 def dissipator_apply(terms, label: np.ndarray, y: np.ndarray,
@@ -194,14 +203,9 @@ def generator(machine: Machine, lam: np.ndarray, numerics: Numerics | None = Non
         flat = np.asarray(lam, dtype=float).reshape(-1, len(machine.parameters))
         J = jumps(machine, E.reshape(-1, E.shape[-1]), U.reshape((-1,) + U.shape[-2:]), flat,
                   numerics)
-        D = jump_superop(J.ops, J.ops).reshape(batch + (len(machine.baths),) + L_shape(E))
+        d2 = E.shape[-1] ** 2
+        D = jump_superop(J.ops, J.ops).reshape(batch + (len(machine.baths), d2, d2))
     L = D.sum(axis=-3)
     idx = np.arange(L.shape[-1])
     L[..., idx, idx] += hamiltonian_part(E)
     return Generator(E=E, U=U, groups=groups, A=A, V=V, rates=rates, D=D, L=L, jumps=J)
-
-
-def L_shape(E: np.ndarray) -> tuple[int, int]:
-    """``(d*d, d*d)``: the shape of a superoperator on the space of ``E``."""
-    d = E.shape[-1]
-    return (d * d, d * d)

@@ -37,7 +37,8 @@ from thermogeo.errors import CountingUnavailableError, ModelError
 from thermogeo.lindblad.backend import frozen_chunks
 from thermogeo.lindblad.dense import DenseFrozen
 from thermogeo.lindblad.frozen import FrozenGenerator
-from thermogeo.lindblad.generator import generator
+from thermogeo.lindblad.family import sandwich_superop
+from thermogeo.lindblad.generator import generator, grouped_sandwich
 from thermogeo.linalg.superop import trace_row
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
@@ -286,11 +287,7 @@ def jump_superops(gen, weight: np.ndarray) -> np.ndarray:
     """Eigenframe superoperators ``sum_w f_alpha(w) gamma_alpha(w) A(w) . A(w)^+`` of every
     bath for weights ``f (b, m, d, d)`` of the elements ``[n, m]`` (jump ``m -> n``) of a
     secular :class:`~thermogeo.lindblad.generator.Generator`: ``(b, m, d*d, d*d)``."""
-    A, lab = gen.A, gen.groups.label[:, None]
-    d = A.shape[-1]
-    same = lab[..., :, None, :, None] == lab[..., None, :, None, :]
-    S = np.einsum("...ac,...bd->...abcd", gen.rates * weight * A, A.conj()) * same
-    return S.reshape(*S.shape[:-4], d * d, d * d)
+    return grouped_sandwich(gen.rates * weight, gen.A, gen.A, gen.groups.label[:, None])
 
 
 def tilt_superops(gen, k: int) -> np.ndarray:
@@ -302,10 +299,8 @@ def tilt_superops(gen, k: int) -> np.ndarray:
     if gen.jumps is None:
         return jump_superops(gen, (-gen.groups.omega[:, None]) ** k)
     B = [gen.jumps.weighted(j) for j in range(k + 1)]
-    d = B[0].shape[-1]
-    S = sum(math.comb(k, j) * np.einsum("...xac,...xbe->...abce", B[j], B[k - j].conj())
-            for j in range(k + 1))
-    return (-0.5) ** k * S.reshape(S.shape[:-4] + (d * d, d * d))
+    return (-0.5) ** k * sum(math.comb(k, j) * sandwich_superop(B[j], B[k - j])
+                             for j in range(k + 1))
 
 
 def check_chi(machine: Machine, chi) -> np.ndarray:
