@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench_response import davies_terms
+
 import thermogeo as tg
 from thermogeo.response.counting import counting_statistics
 
@@ -31,29 +33,16 @@ def energy_currents(machine, lam, tol=1e-9):
     Bohr group and bath and, per bath, the energy-weighted current superoperators."""
     import qutip as qt
 
-    H = machine.hamiltonian_at(lam)
-    E, U = np.linalg.eigh(H)
-    W = E[None, :] - E[:, None]  # [n, m] = E_m - E_n: the energy released by the jump m -> n
+    H, per_bath = davies_terms(machine, lam, tol)
     c_all, I_ops, J_ops = [], [], []
-    for a, bath in enumerate(machine.baths):
-        At = U.conj().T @ machine.couplings[a] @ U
-        done = np.zeros(W.shape, bool)
+    for terms in per_bath:
         Ia, Ja = 0, 0
-        for n in range(len(E)):
-            for m in range(len(E)):
-                if done[n, m]:
-                    continue
-                grp = np.abs(W - W[n, m]) <= tol * max(1.0, np.abs(E).max())
-                done |= grp
-                w = 0.0 if abs(W[n, m]) <= tol else float(W[n, m])
-                Aw = U @ (At * grp) @ U.conj().T
-                g = float(bath.rate(np.array(w)))
-                if g > 0 and np.abs(Aw).max() > 1e-14:
-                    c = qt.Qobj(np.sqrt(g) * Aw)
-                    c_all.append(c)
-                    S = qt.sprepost(c, c.dag())
-                    Ia = Ia + (-w) * S
-                    Ja = Ja + w**2 * S
+        for w, c in terms:
+            c = qt.Qobj(c)
+            c_all.append(c)
+            S = qt.sprepost(c, c.dag())
+            Ia = Ia + (-w) * S
+            Ja = Ja + w**2 * S
         I_ops.append(Ia)
         J_ops.append(Ja)
     return qt.Qobj(H), c_all, I_ops, J_ops

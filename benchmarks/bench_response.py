@@ -23,18 +23,17 @@ import thermogeo as tg
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def davies(machine, lam, tol=1e-9):
-    """``(H, [c_ops of each bath])`` as QuTiP objects: one Davies jump operator
-    ``sqrt(gamma(omega)) A(omega)`` per Bohr group and bath, built by hand in the lab frame."""
-    import qutip as qt
-
+def davies_terms(machine, lam, tol=1e-9):
+    """``(H, [[(omega, sqrt(gamma(omega)) A(omega)), ...] of each bath])``: one Davies jump
+    operator per Bohr group and bath with the energy ``omega`` it releases, built by hand in the
+    lab frame (numpy arrays)."""
     H = machine.hamiltonian_at(lam)
     E, U = np.linalg.eigh(H)
-    W = E[None, :] - E[:, None]  # [n, m] = E_m - E_n
+    W = E[None, :] - E[:, None]  # [n, m] = E_m - E_n: the energy released by the jump m -> n
     per_bath = []
     for a, bath in enumerate(machine.baths):
         At = U.conj().T @ machine.couplings[a] @ U
-        c_ops = []
+        terms = []
         done = np.zeros(W.shape, bool)
         for n in range(len(E)):
             for m in range(len(E)):
@@ -42,12 +41,21 @@ def davies(machine, lam, tol=1e-9):
                     continue
                 grp = np.abs(W - W[n, m]) <= tol * max(1.0, np.abs(E).max())
                 done |= grp
+                w = 0.0 if abs(W[n, m]) <= tol else float(W[n, m])
                 Aw = U @ (At * grp) @ U.conj().T
-                g = float(bath.rate(np.array(0.0 if abs(W[n, m]) <= tol else W[n, m])))
+                g = float(bath.rate(np.array(w)))
                 if g > 0 and np.abs(Aw).max() > 1e-14:
-                    c_ops.append(qt.Qobj(np.sqrt(g) * Aw))
-        per_bath.append(c_ops)
-    return qt.Qobj(H), per_bath
+                    terms.append((w, np.sqrt(g) * Aw))
+        per_bath.append(terms)
+    return H, per_bath
+
+
+def davies(machine, lam, tol=1e-9):
+    """``(H, [c_ops of each bath])`` as QuTiP objects (:func:`davies_terms`)."""
+    import qutip as qt
+
+    H, per_bath = davies_terms(machine, lam, tol)
+    return qt.Qobj(H), [[qt.Qobj(c) for _, c in terms] for terms in per_bath]
 
 
 def qutip_point(machine, lam, tol=1e-9):
