@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import MODELS
 from thermogeo import load_model
 from thermogeo.dynamics import exact_cycle
 from thermogeo.errors import ThermogeoWarning
@@ -224,29 +225,6 @@ def test_three_qubit_chain_at_its_own_temperatures():
     assert 0 < back.dissipation_share < 1 and not back.cools and np.isnan(back.max_cop)
 
 
-_UNEQUAL_Q1 = """
-name = "q1_unequal"
-qubits = 1
-parameters = { Bx = 0.7, Bz = 0.4 }
-[[hamiltonian]]
-coefficient = "Bx"
-operator = "X0"
-[[hamiltonian]]
-coefficient = "Bz"
-operator = "Z0"
-[[baths]]
-name = "L"
-temperature = 1.5
-coupling = "X0"
-spectral_density = { kind = "ohmic", strength = 1.0 }
-[[baths]]
-name = "R"
-temperature = 1.0
-coupling = "Z0"
-spectral_density = { kind = "ohmic", strength = 1.0 }
-"""
-
-
 def test_cli_at_unequal_temperatures(tmp_path):
     """thermogeo optimal and cycle on a model file whose baths differ: no bound (JSON null,
     the text says why), the static heat and the non-smooth boundary reported; cycle without
@@ -258,8 +236,11 @@ def test_cli_at_unequal_temperatures(tmp_path):
 
     from thermogeo.cli.app import app
 
-    model = tmp_path / "q1_unequal.toml"
-    model.write_text(_UNEQUAL_Q1)
+    from thermogeo import save_model
+
+    model = tmp_path / "q1_unequal.toml"  # Q1 with bath L at 1.5
+    save_model(load_model(MODELS / "qubit_pump.toml").with_values(**{"L.temperature": 1.5}),
+               model)
     run = CliRunner().invoke
     res = run(app, ["optimal", str(model), "--bath", "R", "--resolution", "48,64", "--json"])
     assert res.exit_code == 0, res.output
