@@ -13,6 +13,7 @@ from thermogeo.cli.loops import (CIRCLE, ELLIPSE, LOOP, PLANE, POLYGON, RECTANGL
                                  SECTOR, reported_warnings)
 from thermogeo.cli.progress import PROGRESS, work
 from thermogeo.dynamics.convergence import MAX_PERIODS
+from thermogeo.dynamics.periodic import solver_for
 
 
 def loop_of(model: Path, set_: str, at: str, circle: str, ellipse: str, rectangle: str,
@@ -130,7 +131,7 @@ def exact(model: Path = typer.Argument(..., help="TOML model file."),
 
 def _exact_estimate(meth, loop, machine, period: float) -> str:
     """The estimate ``exact`` prints before its work."""
-    r = meth.resolve(loop, machine.dim)
+    r = solver_for(machine, loop, meth)
     fixed = getattr(r, "steps", None) or getattr(r, "nodes", None)
     how = (f"{fixed} {r.step_unit}" if fixed else
            f"{r.step_unit} refined until the heat agrees to rtol {r.rtol:g}")
@@ -192,7 +193,7 @@ def convergence_cmd(model: Path = typer.Argument(..., help="TOML model file."),
     meth = _method(method, rtol, steps, nodes)
     how = (f"{len(taus)} periods {taus.min():.4g}..{taus.max():.4g}" if taus is not None else
            f"periods doubling from 5 relaxation times, at most {max_periods}")
-    with work("convergence", f"the exact periodic state at {how} ({meth.resolve(lp, m.dim).name}"
+    with work("convergence", f"the exact periodic state at {how} ({solver_for(m, lp, meth).name}"
               f", rtol {rtol:g}), beside the expansion", unit="period",
               total=len(taus) if taus is not None else max_periods, show=show):
         c = convergence(m, lp, taus, method=meth, baths=baths, max_periods=max_periods)

@@ -145,9 +145,11 @@ class ExactMethod:
                 out[f.name] = getattr(self, f.name)
         return out
 
-    def resolve(self, loop, dim: int) -> ExactMethod:
+    def resolve(self, loop, dim: int, dense: bool | None = None) -> ExactMethod:
         """The concrete method that runs on ``loop`` for Hilbert-space dimension ``dim``
-        (itself, after checking that it applies)."""
+        (itself, after checking that it applies). ``dense``: whether the dense kernels serve
+        the machine (:func:`thermogeo.lindblad.backend.uses_dense`; default from
+        ``numerics`` and ``dim``)."""
         return self
 
 
@@ -331,7 +333,7 @@ class Spectral(ExactMethod):
             warn_ignored(self._set("min_nodes", "max_nodes"),
                          f"by Spectral: nodes={self.nodes} fixes the node count")
 
-    def resolve(self, loop, dim: int) -> ExactMethod:
+    def resolve(self, loop, dim: int, dense: bool | None = None) -> ExactMethod:
         if not loop.smooth:
             raise ValueError("method: 'spectral' needs a smooth periodic loop (this one has "
                              "corners); use 'magnus' or 'auto'")
@@ -372,9 +374,11 @@ class Auto(ExactMethod):
         super().__post_init__()
         _check_int("steps", self.steps, 2, MAX_STEPS, optional=True, hi_text="2**22")
 
-    def resolve(self, loop, dim: int) -> ExactMethod:
+    def resolve(self, loop, dim: int, dense: bool | None = None) -> ExactMethod:
         common = dict(rtol=self.rtol, slow_factor=self.slow_factor, numerics=self.numerics)
-        stepper = Magnus if self.numerics.use_dense(int(round(math.log2(dim)))) else Eigenframe
+        if dense is None:
+            dense = self.numerics.use_dense(int(round(math.log2(dim))))
+        stepper = Magnus if dense else Eigenframe
         if self.steps is not None:
             return stepper(steps=self.steps, **common)
         spectral = Spectral(**common)
@@ -514,14 +518,15 @@ class ExactOptions:
         warn_ignored(ignored, f"by method {cls.name!r} (it takes {', '.join(takes)})")
         return cls(**{k: getattr(self, k) for k in takes if k in mine})
 
-    def resolve_method(self, loop, dim: int) -> str:
+    def resolve_method(self, loop, dim: int, dense: bool | None = None) -> str:
         """Name of the method that runs for this loop and Hilbert-space dimension."""
         if self.method == "spectral" and not loop.smooth:
             raise ValueError("method: 'spectral' needs a smooth periodic loop (this one has "
                              "corners); use 'magnus' or 'auto'")
         if self.method != "auto":
             return self.method
-        dense = self.numerics.use_dense(int(round(math.log2(dim))))
+        if dense is None:
+            dense = self.numerics.use_dense(int(round(math.log2(dim))))
         if self.steps is not None:
             return "magnus" if dense else "eigenframe"
         fits = 2 * self.min_nodes * dim * dim <= self.max_unknowns
@@ -529,13 +534,13 @@ class ExactOptions:
             return "spectral"
         return "magnus" if dense else "eigenframe"
 
-    def resolve(self, loop, dim: int) -> ExactMethod:
+    def resolve(self, loop, dim: int, dense: bool | None = None) -> ExactMethod:
         """The method object that runs for this loop and Hilbert-space dimension, with the
         options it takes (warns about set options it ignores when ``method="auto"``)."""
-        name = self.resolve_method(loop, dim)
+        name = self.resolve_method(loop, dim, dense)
         if self.method != "auto":
-            return self._named.resolve(loop, dim)
-        return self._build(METHODS[name], _AUTO_CHOICE).resolve(loop, dim)
+            return self._named.resolve(loop, dim, dense)
+        return self._build(METHODS[name], _AUTO_CHOICE).resolve(loop, dim, dense)
 
 
 def as_method(method=None, options: ExactOptions | None = None) -> ExactMethod | ExactOptions:

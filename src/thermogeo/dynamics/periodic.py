@@ -60,6 +60,7 @@ from thermogeo.dynamics.grid import check_period, start_steps, step_grid
 from thermogeo.dynamics.methods import (MAGNUS_ORDER, METHODS, Eigenframe, ExactMethod,
                                         ExactOptions, Krylov, Magnus, Spectral, as_method)
 from thermogeo.errors import AccuracyWarning, NonUniqueSteadyStateError, SlowDrivingWarning
+from thermogeo.lindblad.backend import uses_dense
 from thermogeo.lindblad.generator import generator
 from thermogeo.model.machine import Machine
 from thermogeo.numerics import Numerics
@@ -455,8 +456,7 @@ def exact_cycle(machine: Machine, loop, period, *, method: str | ExactMethod | N
     """
     tau = check_period(period)
     d = machine.dim
-    chosen = as_method(method, options)
-    solver = _dense_if_not_secular(machine, chosen, chosen.resolve(loop, d))
+    solver = solver_for(machine, loop, method, options)
     r = _SOLVERS[type(solver)](machine, loop, tau, solver)
     t_rel = r.relaxation_time
     if t_rel is None:
@@ -482,21 +482,20 @@ def exact_cycle(machine: Machine, loop, period, *, method: str | ExactMethod | N
         solver=solver)
 
 
-def _dense_if_not_secular(machine, chosen, solver):
-    """:class:`Eigenframe` propagates the secular Bohr blocks: a non-secular master equation
-    gets :class:`Magnus` with the same options when the method was chosen automatically, and
-    a clear error when it was asked for."""
-    if not isinstance(solver, Eigenframe) or machine.master_equation.secular:
-        return solver
-    if isinstance(chosen, Eigenframe) or getattr(chosen, "method", None) == "eigenframe":
-        raise ValueError(f"method: 'eigenframe' propagates the Bohr blocks of the secular "
-                         f"generator; the {machine.master_equation.kind!r} master equation "
-                         "needs 'magnus', 'spectral' or 'krylov'")
-    return Magnus(rtol=solver.rtol, slow_factor=solver.slow_factor, numerics=solver.numerics,
-                  steps=solver.steps)
+def solver_for(machine: Machine, loop, method=None, options: ExactOptions | None = None
+               ) -> ExactMethod:
+    """The method object that :func:`exact_cycle` runs for ``machine`` on ``loop``: ``method``
+    / ``options`` resolved (:func:`~thermogeo.dynamics.methods.as_method`) with the kernels
+    that serve the machine (:func:`~thermogeo.lindblad.backend.uses_dense`)."""
+    chosen = as_method(method, options)
+    return chosen.resolve(loop, machine.dim, dense=uses_dense(machine, chosen.numerics))
 
 
 def _eigenframe_cycle(machine, loop, tau, method: Eigenframe) -> _Solved:
+    if not machine.master_equation.secular:  # Auto picks it only where the dense kernels don't
+        raise ValueError(f"method: 'eigenframe' propagates the Bohr blocks of the secular "
+                         f"generator; the {machine.master_equation.kind!r} master equation "
+                         "needs 'magnus', 'spectral' or 'krylov'")
     r = eigenframe_cycle(machine, loop, tau, method)
     if not r["converged"] and method.steps is None:
         warnings.warn(f"exact_cycle: error estimate {r['error_estimate']:.2e} above rtol at "
