@@ -19,7 +19,8 @@ import sys
 
 import numpy as np
 
-from thermogeo.lindblad.backend import dense_point_bytes, generic_point_bytes, uses_dense
+from thermogeo.lindblad.backend import (dense_point_bytes, generic_point_bytes, may_use_generic,
+                                        uses_dense)
 from thermogeo.lindblad.generic import generic_points
 from thermogeo.lindblad.blocks import BlockStructure, block_structure
 from thermogeo.lindblad.structured import (estimate_response_bytes,
@@ -114,8 +115,7 @@ def structure_summary(machine: Machine, lam=None, numerics: Numerics | None = No
     d, m, k = machine.dim, len(machine.baths), len(machine.parameters)
     method = numerics.derivative_method(machine)
     n = k if method == "general" else (min(2, k) if plane else 0)
-    generic = (numerics.kernel != "dense" and d <= numerics.generic_max_dim
-               and machine.master_equation.secular
+    generic = (may_use_generic(machine, numerics)
                and bool(generic_points(machine, lam[None], numerics)[0]))
     dense = uses_dense(machine, numerics) and not generic
     if dense:

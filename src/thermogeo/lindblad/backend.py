@@ -36,6 +36,14 @@ def uses_dense(machine: Machine, numerics: Numerics) -> bool:
     return numerics.use_dense(machine.qubits) or not machine.master_equation.secular
 
 
+def may_use_generic(machine: Machine, numerics: Numerics) -> bool:
+    """Whether points of ``machine`` with a generic spectrum may go to the batched
+    generic-spectrum backend (secular generator, ``d <= numerics.generic_max_dim``, kernel not
+    forced dense)."""
+    return (numerics.kernel != "dense" and machine.dim <= numerics.generic_max_dim
+            and machine.master_equation.secular)
+
+
 def generic_point_bytes(machine: Machine, directions: int) -> int:
     """Bytes per point of the batched generic-spectrum backend and the response built on it:
     complex ``d x d`` arrays, three per bath (couplings, rates, zero blocks), five per
@@ -80,8 +88,7 @@ def _chunks(machine, lam, numerics, directions, keep_inverses):
         return dirs if dirs is None or dirs.ndim == 2 else dirs[idx]
 
     dense = uses_dense(machine, numerics)
-    if (numerics.kernel != "dense" and machine.dim <= numerics.generic_max_dim
-            and machine.master_equation.secular):
+    if may_use_generic(machine, numerics):
         # one spectrum per chunk decides generic or not and serves the backend
         step = numerics.chunk_bytes // generic_point_bytes(machine, n)
         if dense:
